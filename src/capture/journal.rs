@@ -1,0 +1,312 @@
+//! The journal: every request the tap receives, appended as one JSON line.
+//!
+//! One dedicated thread owns the file. Requests queue on a bounded channel;
+//! the thread writes whatever has queued, flushes once (group commit) and
+//! only then acknowledges, so an SDK is never answered before its request is
+//! on disk. After a crash every complete line reads back; a torn last line
+//! is skipped with a warning by [`JournalReader`].
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::record::Capture;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open journal {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot write journal {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("the journal writer has stopped")]
+    Closed,
+}
+
+/// Counters the journal keeps, readable from any thread.
+#[derive(Debug, Default)]
+pub struct JournalStats {
+    pub records: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Records the live consumer could not take in time (it catches up from the file).
+    pub consumer_lag: AtomicU64,
+}
+
+type Job = (Capture, oneshot::Sender<Result<u64, Arc<JournalError>>>);
+
+/// Appends captures; cheap to clone, one per request handler.
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::Sender<Job>,
+    path: Arc<PathBuf>,
+    stats: Arc<JournalStats>,
+}
+
+/// Waits for the writer thread to finish its queue once every [`Journal`] is dropped.
+pub struct JournalWriterHandle(std::thread::JoinHandle<()>);
+
+impl JournalWriterHandle {
+    pub async fn finished(self) {
+        // The thread exits once the channel is closed and drained.
+        let _ = tokio::task::spawn_blocking(move || self.0.join()).await;
+    }
+}
+
+/// How many requests may wait for the disk before handlers wait too.
+const QUEUE_DEPTH: usize = 4096;
+/// Most records written per flush.
+const GROUP_COMMIT: usize = 512;
+
+impl Journal {
+    /// Opens (creating or appending to) `path` and starts the writer thread.
+    /// Each written record is offered to `consumer` after it is on disk; a
+    /// full consumer never slows the journal.
+    pub fn open(
+        path: &Path,
+        consumer: Option<mpsc::Sender<Arc<Capture>>>,
+    ) -> Result<(Journal, JournalWriterHandle), JournalError> {
+        let open_err = |source| JournalError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(open_err)?;
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(open_err)?;
+        let (complete_lines, ends_torn) = scan_existing(&mut file).map_err(open_err)?;
+        if ends_torn {
+            // Start on a fresh line so the next record is not glued to a torn one.
+            file.write_all(b"\n").map_err(open_err)?;
+        }
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let stats = Arc::new(JournalStats::default());
+        let writer = Writer {
+            file,
+            path: path.to_owned(),
+            next_seq: complete_lines + 1,
+            stats: stats.clone(),
+            consumer,
+        };
+        let thread = std::thread::Builder::new()
+            .name("amptap-journal".into())
+            .spawn(move || writer.run(rx))
+            .map_err(open_err)?;
+        Ok((
+            Journal {
+                tx,
+                path: Arc::new(path.to_owned()),
+                stats,
+            },
+            JournalWriterHandle(thread),
+        ))
+    }
+
+    /// Appends one capture; returns its sequence number once it is on disk.
+    pub async fn append(&self, capture: Capture) -> Result<u64, Arc<JournalError>> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send((capture, ack))
+            .await
+            .map_err(|_| Arc::new(JournalError::Closed))?;
+        done.await.map_err(|_| Arc::new(JournalError::Closed))?
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn stats(&self) -> &JournalStats {
+        &self.stats
+    }
+
+    /// Requests waiting for the disk right now.
+    pub fn queued(&self) -> usize {
+        QUEUE_DEPTH - self.tx.capacity()
+    }
+}
+
+struct Writer {
+    file: File,
+    path: PathBuf,
+    next_seq: u64,
+    stats: Arc<JournalStats>,
+    consumer: Option<mpsc::Sender<Arc<Capture>>>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut jobs = Vec::with_capacity(GROUP_COMMIT);
+        let mut buf = Vec::with_capacity(64 * 1024);
+        while let Some(first) = rx.blocking_recv() {
+            jobs.push(first);
+            while jobs.len() < GROUP_COMMIT {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut jobs, &mut buf);
+        }
+    }
+
+    fn commit(&mut self, jobs: &mut Vec<Job>, buf: &mut Vec<u8>) {
+        buf.clear();
+        for (capture, _) in jobs.iter_mut() {
+            capture.seq = self.next_seq;
+            self.next_seq += 1;
+            // A Capture holds only strings, numbers and raw JSON: it always serializes.
+            if serde_json::to_writer(&mut *buf, capture).is_ok() {
+                buf.push(b'\n');
+            }
+        }
+        let written = self.file.write_all(buf).and_then(|()| self.file.flush());
+        let result = match written {
+            Ok(()) => {
+                self.stats
+                    .records
+                    .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .bytes
+                    .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(source) => {
+                tracing::error!(path = %self.path.display(), %source, "journal write failed");
+                Err(Arc::new(JournalError::Write {
+                    path: self.path.clone(),
+                    source,
+                }))
+            }
+        };
+        for (capture, ack) in jobs.drain(..) {
+            let seq = capture.seq;
+            if let (Ok(()), Some(consumer)) = (&result, &self.consumer) {
+                if consumer.try_send(Arc::new(capture)).is_err() {
+                    self.stats.consumer_lag.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            let _ = ack.send(result.clone().map(|()| seq));
+        }
+    }
+}
+
+/// Counts the complete lines already in a journal and tells whether it ends torn.
+fn scan_existing(file: &mut File) -> io::Result<(u64, bool)> {
+    let len = file.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok((0, false));
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut lines = 0;
+    let mut last = 0u8;
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        lines += chunk[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = chunk[n - 1];
+    }
+    file.seek(SeekFrom::End(0))?;
+    Ok((lines, last != b'\n'))
+}
+
+/// A line the reader skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalWarning {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for JournalWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Streams captures back from a journal, one line at a time.
+///
+/// Lines that are not capture records are skipped and reported in
+/// [`JournalReader::warnings`]; the last line of a journal cut short by a
+/// crash is reported as torn.
+pub struct JournalReader<R> {
+    input: BufReader<R>,
+    line_no: usize,
+    line: Vec<u8>,
+    warnings: Vec<JournalWarning>,
+}
+
+impl JournalReader<File> {
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let file = File::open(path).map_err(|source| JournalError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self::new(file))
+    }
+}
+
+impl<R: Read> JournalReader<R> {
+    pub fn new(input: R) -> Self {
+        JournalReader {
+            input: BufReader::with_capacity(256 * 1024, input),
+            line_no: 0,
+            line: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn warnings(&self) -> &[JournalWarning] {
+        &self.warnings
+    }
+
+    fn warn(&mut self, message: String) {
+        tracing::warn!(line = self.line_no, "{message}");
+        self.warnings.push(JournalWarning {
+            line: self.line_no,
+            message,
+        });
+    }
+}
+
+impl<R: Read> Iterator for JournalReader<R> {
+    type Item = Capture;
+
+    fn next(&mut self) -> Option<Capture> {
+        loop {
+            self.line.clear();
+            match self.input.read_until(b'\n', &mut self.line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.line_no += 1;
+                    self.warn(format!("read error, stopping: {e}"));
+                    return None;
+                }
+            }
+            self.line_no += 1;
+            let complete = self.line.last() == Some(&b'\n');
+            if self.line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Capture>(&self.line) {
+                Ok(capture) => return Some(capture),
+                Err(_) if !complete => {
+                    self.warn(
+                        "incomplete last line (a write cut short by a crash), skipped".into(),
+                    );
+                }
+                Err(e) => self.warn(format!("not a capture record, skipped: {e}")),
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The tap: the proxy the SDK talks to, the upstream it forwards to, the
+//! offline answers, and the journal every request is written to.
+
+pub mod forward;
+pub mod journal;
+pub mod offline;
+pub mod proxy;
+pub mod record;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+pub use forward::{Target, Upstream};
+pub use journal::{Journal, JournalReader};
+pub use record::{mask_api_key, Answer, Capture, Delivery};
+
+use crate::event::BodyLimits;
+
+/// What the SDK is sent back: the upstream's bytes, untouched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Bytes>) -> Self {
+        Reply {
+            status,
+            content_type: Some(content_type.to_owned()),
+            content_encoding: None,
+            body: body.into(),
+        }
+    }
+
+    /// The journal's copy of this reply.
+    pub fn answer(&self) -> Answer {
+        Answer::new(self.status, self.content_type.clone(), &self.body)
+    }
+}
+
+/// Forward to an upstream, or answer as Amplitude would.
+#[derive(Clone)]
+pub enum Mode {
+    Forward(Upstream),
+    Offline,
+}
+
+impl Mode {
+    pub fn describe(&self) -> String {
+        match self {
+            Mode::Forward(up) => format!("forwarding to {}", up.target().describe()),
+            Mode::Offline => "offline (answering as Amplitude would)".into(),
+        }
+    }
+}
+
+/// Counters kept as requests arrive.
+#[derive(Debug, Default)]
+pub struct TapStats {
+    pub requests: AtomicU64,
+    pub events: AtomicU64,
+    pub forward_failures: AtomicU64,
+    pub undecodable: AtomicU64,
+    pub journal_failures: AtomicU64,
+}
+
+impl TapStats {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything a request handler needs, shared by all of them.
+pub struct Tap {
+    pub mode: Mode,
+    pub limits: BodyLimits,
+    pub journal: Journal,
+    pub stats: TapStats,
+}
+
+impl Tap {
+    pub fn new(mode: Mode, limits: BodyLimits, journal: Journal) -> Self {
+        Tap {
+            mode,
+            limits,
+            journal,
+            stats: TapStats::default(),
+        }
+    }
+}
+
+/// What it takes to start a tap.
+pub struct TapConfig {
+    pub listen: std::net::SocketAddr,
+    pub mode: Mode,
+    pub limits: BodyLimits,
+    pub journal_path: std::path::PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A tap serving in the background.
+pub struct RunningTap {
+    pub addr: std::net::SocketAddr,
+    pub tap: std::sync::Arc<Tap>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    writer: journal::JournalWriterHandle,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The counters at the end of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapSummary {
+    pub requests: u64,
+    pub events: u64,
+    pub forward_failures: u64,
+    pub undecodable: u64,
+    pub journal_failures: u64,
+    pub journal_path: std::path::PathBuf,
+    pub journal_bytes: u64,
+}
+
+impl RunningTap {
+    /// Opens the journal, binds, and serves. Written captures are offered to
+    /// `consumer` (the log lines of `serve`, the TUI) after they are on disk.
+    pub async fn start(
+        config: TapConfig,
+        consumer: Option<tokio::sync::mpsc::Sender<std::sync::Arc<Capture>>>,
+    ) -> Result<Self, StartError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        let (journal, writer) = Journal::open(&config.journal_path, consumer)?;
+        let tap = std::sync::Arc::new(Tap::new(config.mode, config.limits, journal));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(proxy::serve(listener, tap.clone(), async {
+            let _ = stopped.await;
+        }));
+        Ok(RunningTap {
+            addr,
+            tap,
+            server,
+            writer,
+            stop,
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish and reach the
+    /// journal, closes it, and returns the session's counters.
+    pub async fn stop(self) -> TapSummary {
+        let _ = self.stop.send(());
+        match self.server.await {
+            Ok(Err(e)) => tracing::error!("proxy: {e}"),
+            Err(e) => tracing::error!("proxy task: {e}"),
+            Ok(Ok(())) => {}
+        }
+        let stats = &self.tap.stats;
+        let summary = TapSummary {
+            requests: TapStats::get(&stats.requests),
+            events: TapStats::get(&stats.events),
+            forward_failures: TapStats::get(&stats.forward_failures),
+            undecodable: TapStats::get(&stats.undecodable),
+            journal_failures: TapStats::get(&stats.journal_failures),
+            journal_path: self.tap.journal.path().to_owned(),
+            journal_bytes: TapStats::get(&self.tap.journal.stats().bytes),
+        };
+        // The writer thread ends once the last Journal handle is gone.
+        drop(self.tap);
+        self.writer.finished().await;
+        summary
+    }
+}

@@ -1,0 +1,298 @@
+//! Answers as Amplitude gives them, for `--offline` and `fake_amplitude`.
+//!
+//! JSON endpoints answer JSON with a `code` (the V2 SDKs read it, not the
+//! HTTP status); form endpoints answer `success` as plain text.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::Reply;
+use crate::event::{Batch, DecodeError, Endpoint, Event};
+
+/// Amplitude's minimum user and device id length when `options` sets none.
+pub const DEFAULT_MIN_ID_LENGTH: usize = 5;
+
+/// The answer Amplitude gives to this decoded request.
+pub fn answer(endpoint: Endpoint, decoded: &Result<Batch, DecodeError>, now_ms: i64) -> Reply {
+    if endpoint.is_json() {
+        let (status, body) = json_answer(endpoint, decoded, now_ms);
+        json_reply(status, &body)
+    } else {
+        form_answer(decoded)
+    }
+}
+
+pub fn json_reply(status: u16, body: &Value) -> Reply {
+    Reply::new(status, "application/json", body.to_string())
+}
+
+/// Amplitude-shaped bodies for the statuses the fault knobs and failures produce.
+pub fn error_body(status: u16, event_count: usize) -> Value {
+    match status {
+        413 => json!({"code": 413, "error": "Payload too large"}),
+        429 => json!({
+            "code": 429,
+            "error": "Too many requests for some devices and users",
+            "eps_threshold": 30,
+            "throttled_devices": {},
+            "throttled_users": {},
+            "throttled_events": (0..event_count).collect::<Vec<_>>(),
+            "exceeded_daily_quota_devices": {},
+            "exceeded_daily_quota_users": {},
+        }),
+        502 => json!({"code": 502, "error": "Bad gateway"}),
+        503 => json!({"code": 503, "error": "Service unavailable"}),
+        504 => json!({"code": 504, "error": "Gateway timeout"}),
+        400 => json!({"code": 400, "error": "Bad request"}),
+        _ => json!({"code": status, "error": "Internal server error"}),
+    }
+}
+
+fn json_answer(
+    endpoint: Endpoint,
+    decoded: &Result<Batch, DecodeError>,
+    now_ms: i64,
+) -> (u16, Value) {
+    let batch = match decoded {
+        Ok(batch) => batch,
+        Err(DecodeError::TooLarge { .. }) => return (413, error_body(413, 0)),
+        Err(DecodeError::MissingField(field)) => {
+            return (
+                400,
+                json!({"code": 400, "error": "Request missing required field", "missing_field": field}),
+            )
+        }
+        Err(e @ DecodeError::InvalidField { .. }) => {
+            return (400, json!({"code": 400, "error": e.to_string()}))
+        }
+        // Amplitude says only this for any body it cannot parse; `detail` says why.
+        Err(e) => {
+            return (
+                400,
+                json!({"code": 400, "error": "Invalid JSON request body", "detail": e.to_string()}),
+            )
+        }
+    };
+    if batch.payload_size_bytes > endpoint.max_payload_bytes()
+        || endpoint
+            .max_events()
+            .is_some_and(|max| batch.events.len() > max)
+    {
+        return (413, error_body(413, batch.events.len()));
+    }
+    if batch.events.is_empty() {
+        return (
+            400,
+            json!({"code": 400, "error": "Request missing required field", "missing_field": "events"}),
+        );
+    }
+    let verdict = EventVerdicts::of(batch);
+    if let Some(body) = verdict.error_body() {
+        return (400, body);
+    }
+    (
+        200,
+        json!({
+            "code": 200,
+            "events_ingested": batch.events.len(),
+            "payload_size_bytes": batch.payload_size_bytes,
+            "server_upload_time": now_ms,
+        }),
+    )
+}
+
+fn form_answer(decoded: &Result<Batch, DecodeError>) -> Reply {
+    let text = |status: u16, body: String| Reply::new(status, "text/plain; charset=utf-8", body);
+    match decoded {
+        Ok(batch) if batch.events.is_empty() => text(400, "missing_event".into()),
+        Ok(_) => text(200, "success".into()),
+        Err(DecodeError::TooLarge { .. }) => text(413, "Payload too large".into()),
+        Err(e) => text(400, e.to_string()),
+    }
+}
+
+/// Per-event problems, keyed by field, as indices into the request's events.
+#[derive(Default)]
+struct EventVerdicts {
+    invalid_fields: BTreeMap<&'static str, Vec<usize>>,
+    missing_fields: BTreeMap<&'static str, Vec<usize>>,
+    invalid_id_lengths: BTreeMap<&'static str, Vec<usize>>,
+}
+
+impl EventVerdicts {
+    fn of(batch: &Batch) -> Self {
+        let min_id = batch.min_id_length().unwrap_or(DEFAULT_MIN_ID_LENGTH);
+        let mut v = EventVerdicts::default();
+        for (i, event) in batch.events.iter().enumerate() {
+            v.check(i, event, min_id);
+        }
+        v
+    }
+
+    fn check(&mut self, i: usize, event: &Event, min_id: usize) {
+        let Some(fields) = event.fields() else {
+            self.invalid_fields.entry("event").or_default().push(i);
+            return;
+        };
+        match fields.get("event_type") {
+            None | Some(Value::Null) => {
+                self.missing_fields.entry("event_type").or_default().push(i)
+            }
+            Some(Value::String(s)) if s.is_empty() => {
+                self.missing_fields.entry("event_type").or_default().push(i)
+            }
+            Some(Value::String(_)) => {}
+            Some(_) => self.invalid_fields.entry("event_type").or_default().push(i),
+        }
+        let mut has_id = false;
+        for id in ["user_id", "device_id"] {
+            match fields.get(id) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) => {
+                    has_id = true;
+                    if s.chars().count() < min_id {
+                        self.invalid_id_lengths.entry(id).or_default().push(i);
+                    }
+                }
+                Some(_) => {
+                    has_id = true;
+                    self.invalid_fields.entry(id).or_default().push(i);
+                }
+            }
+        }
+        if !has_id {
+            self.missing_fields.entry("device_id").or_default().push(i);
+        }
+        // Amplitude takes `time` and `session_id` only as integer milliseconds.
+        for field in ["time", "session_id"] {
+            if fields
+                .get(field)
+                .is_some_and(|t| !t.is_i64() && !t.is_u64() && !t.is_null())
+            {
+                self.invalid_fields.entry(field).or_default().push(i);
+            }
+        }
+        for field in [
+            "event_properties",
+            "user_properties",
+            "groups",
+            "group_properties",
+        ] {
+            if fields
+                .get(field)
+                .is_some_and(|p| !p.is_object() && !p.is_null())
+            {
+                self.invalid_fields.entry(field).or_default().push(i);
+            }
+        }
+    }
+
+    fn error_body(&self) -> Option<Value> {
+        let error = if !self.invalid_fields.is_empty() || !self.missing_fields.is_empty() {
+            "Invalid field values on some events"
+        } else if !self.invalid_id_lengths.is_empty() {
+            "Invalid id length for user_id or device_id"
+        } else {
+            return None;
+        };
+        Some(json!({
+            "code": 400,
+            "error": error,
+            "events_with_invalid_fields": self.invalid_fields,
+            "events_with_missing_fields": self.missing_fields,
+            "events_with_invalid_id_lengths": self.invalid_id_lengths,
+            "silenced_devices": [],
+            "silenced_events": [],
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{decode_request, BodyLimits};
+
+    fn offline(endpoint: Endpoint, body: &str) -> (u16, Value) {
+        let decoded = decode_request(endpoint, None, body.as_bytes(), BodyLimits::default());
+        let a = answer(endpoint, &decoded, 1_700_000_000_000);
+        let text = String::from_utf8_lossy(&a.body).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (a.status, body)
+    }
+
+    #[test]
+    fn a_good_batch_is_ingested() {
+        let (status, body) = offline(
+            Endpoint::HttpV2,
+            r#"{"api_key":"k","events":[{"event_type":"a","user_id":"user-1"}]}"#,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(body["code"], 200);
+        assert_eq!(body["events_ingested"], 1);
+        assert_eq!(body["server_upload_time"], 1_700_000_000_000_i64);
+    }
+
+    #[test]
+    fn invalid_events_are_named_by_index() {
+        let body = r#"{"api_key":"k","events":[
+            {"event_type":"ok","user_id":"user-1"},
+            {"user_id":"user-1"},
+            {"event_type":"a","user_id":"u1"},
+            {"event_type":"a","device_id":"device-1","time":"yesterday"},
+            {"event_type":"a"}]}"#;
+        let (status, body) = offline(Endpoint::HttpV2, body);
+        assert_eq!(status, 400);
+        assert_eq!(body["events_with_missing_fields"]["event_type"], json!([1]));
+        assert_eq!(
+            body["events_with_invalid_id_lengths"]["user_id"],
+            json!([2])
+        );
+        assert_eq!(body["events_with_invalid_fields"]["time"], json!([3]));
+        assert_eq!(body["events_with_missing_fields"]["device_id"], json!([4]));
+    }
+
+    #[test]
+    fn min_id_length_is_honoured() {
+        let body = r#"{"api_key":"k","events":[{"event_type":"a","user_id":"u1"}],"options":{"min_id_length":2}}"#;
+        assert_eq!(offline(Endpoint::HttpV2, body).0, 200);
+    }
+
+    #[test]
+    fn too_many_events_is_413() {
+        let events = vec![r#"{"event_type":"a","user_id":"user-1"}"#; 2001].join(",");
+        let (status, body) = offline(
+            Endpoint::HttpV2,
+            &format!(r#"{{"api_key":"k","events":[{events}]}}"#),
+        );
+        assert_eq!((status, body["code"].clone()), (413, json!(413)));
+        // The Batch API has no such count limit.
+        let (status, _) = offline(
+            Endpoint::Batch,
+            &format!(r#"{{"api_key":"k","events":[{events}]}}"#),
+        );
+        assert_eq!(status, 200);
+    }
+
+    #[test]
+    fn bad_json_and_missing_fields() {
+        let (status, body) = offline(Endpoint::HttpV2, "{");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("Invalid JSON request body"))
+        );
+        let (_, body) = offline(Endpoint::HttpV2, r#"{"events":[]}"#);
+        assert_eq!(body["missing_field"], "api_key");
+    }
+
+    #[test]
+    fn form_endpoints_answer_success() {
+        let (status, body) = offline(
+            Endpoint::HttpApiV1,
+            "api_key=k&event=%7B%22event_type%22%3A%22a%22%7D",
+        );
+        assert_eq!((status, body), (200, json!("success")));
+        let (status, _) = offline(Endpoint::Identify, "api_key=k");
+        assert_eq!(status, 400);
+    }
+}

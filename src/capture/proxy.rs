@@ -1,0 +1,270 @@
+//! The HTTP server the SDKs talk to: routes, CORS, body limits; each
+//! ingestion request is decoded, delivered (forwarded or answered offline),
+//! journaled, and only then answered.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use axum::Router;
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::json;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+use super::record::{mask_api_key, Capture, Delivery};
+use super::{offline, Mode, Reply, Tap};
+use crate::event::{decode_request, Endpoint};
+
+/// The request headers a browser SDK asks to send; allowed when a preflight names none.
+const ALLOWED_REQUEST_HEADERS: &str =
+    "content-type, content-encoding, cross-origin-resource-policy";
+
+pub fn router(tap: Arc<Tap>) -> Router {
+    Router::new().fallback(handle).with_state(tap)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    tap: Arc<Tap>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(tap).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let cors = cors_headers(request.headers());
+    if request.method() == Method::OPTIONS {
+        return preflight(cors, request.headers());
+    }
+    let path = request.uri().path().to_owned();
+    let Some(endpoint) = Endpoint::from_path(&path) else {
+        tracing::debug!(%path, "unknown path");
+        return respond(
+            cors,
+            local_error(
+                404,
+                format!(
+                    "amptap: no Amplitude API at {path}; send events to /2/httpapi, /batch, /httpapi, /, /identify or /groupidentify"
+                ),
+            ),
+        );
+    };
+    if request.method() != Method::POST {
+        let mut response = respond(
+            cors,
+            local_error(
+                405,
+                format!("amptap: {path} takes POST, not {}", request.method()),
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        return response;
+    }
+    let reply = ingest(&tap, client, endpoint, request).await;
+    respond(cors, reply)
+}
+
+async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Request) -> Reply {
+    let received = OffsetDateTime::now_utc();
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let mut capture = Capture {
+        seq: 0,
+        received,
+        endpoint,
+        query: query.clone(),
+        client: client.to_string(),
+        origin: header_string(headers, header::ORIGIN),
+        user_agent: header_string(headers, header::USER_AGENT),
+        content_type: header_string(headers, header::CONTENT_TYPE),
+        content_encoding: header_string(headers, header::CONTENT_ENCODING),
+        body_bytes: 0,
+        api_key: None,
+        options: None,
+        events: Vec::new(),
+        decode_error: None,
+        answer: super::Answer::new(0, None, b""),
+        delivery: Delivery::Offline,
+    };
+    tap.stats.requests.fetch_add(1, Ordering::Relaxed);
+
+    let max = tap.limits.max_body_bytes;
+    let body = match axum::body::to_bytes(body, max).await {
+        Ok(body) => body,
+        Err(e) => {
+            let too_large = is_length_limit(&e);
+            let (reply, reason) = if too_large {
+                let mut body = offline::error_body(413, 0);
+                body["error"] = format!(
+                    "Payload too large: amptap takes bodies up to {max} bytes (--max-body)"
+                )
+                .into();
+                (
+                    offline::json_reply(413, &body),
+                    format!("body over --max-body ({max} bytes)"),
+                )
+            } else {
+                (
+                    local_error(400, format!("amptap: could not read the request body: {e}")),
+                    format!("body not received: {e}"),
+                )
+            };
+            capture.body_bytes = if too_large { max } else { 0 };
+            capture.decode_error = Some(reason.clone());
+            capture.answer = reply.answer();
+            capture.delivery = Delivery::Refused { reason };
+            tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
+            journal(tap, capture).await;
+            return reply;
+        }
+    };
+    capture.body_bytes = body.len();
+
+    let encoding = capture.content_encoding.as_deref();
+    let decoded = decode_request(endpoint, encoding, &body, tap.limits);
+    let (reply, delivery) = match &tap.mode {
+        Mode::Forward(upstream) => {
+            upstream
+                .forward(
+                    endpoint,
+                    parts.method.clone(),
+                    parts.uri.path(),
+                    &query,
+                    headers,
+                    body,
+                )
+                .await
+        }
+        Mode::Offline => {
+            let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+            (
+                offline::answer(endpoint, &decoded, now_ms),
+                Delivery::Offline,
+            )
+        }
+    };
+    if matches!(delivery, Delivery::Failed { .. }) {
+        tap.stats.forward_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    match decoded {
+        Ok(batch) => {
+            tap.stats
+                .events
+                .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+            capture.api_key = batch.api_key.as_deref().map(mask_api_key);
+            capture.options = batch.options;
+            capture.events = batch.events;
+        }
+        Err(e) => {
+            tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
+            capture.decode_error = Some(e.to_string());
+        }
+    }
+    capture.answer = reply.answer();
+    capture.delivery = delivery;
+    journal(tap, capture).await;
+    reply
+}
+
+async fn journal(tap: &Tap, capture: Capture) {
+    if let Err(e) = tap.journal.append(capture).await {
+        // The SDK still gets the upstream's answer: the events reached
+        // Amplitude, and failing the request would only make it send them twice.
+        tap.stats.journal_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::error!("journal: {e}");
+    }
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// amptap's own errors, in Amplitude's JSON shape so every SDK can read them.
+fn local_error(status: u16, message: String) -> Reply {
+    offline::json_reply(status, &json!({"code": status, "error": message}))
+}
+
+/// Without `Access-Control-Allow-Origin` on every answer, errors included,
+/// a browser hides the answer and the SDK drops the events.
+fn cors_headers(request: &HeaderMap) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    match request.get(header::ORIGIN) {
+        Some(origin) => {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        None => {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+        }
+    }
+    h
+}
+
+fn preflight(mut cors: HeaderMap, request: &HeaderMap) -> Response {
+    let allow_headers = request
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static(ALLOWED_REQUEST_HEADERS));
+    cors.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+    cors.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    cors.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    *response.headers_mut() = cors;
+    response
+}
+
+fn respond(cors: HeaderMap, reply: Reply) -> Response {
+    let mut response = Response::new(Body::from(reply.body));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let headers = response.headers_mut();
+    *headers = cors;
+    for (name, value) in [
+        (header::CONTENT_TYPE, reply.content_type),
+        (header::CONTENT_ENCODING, reply.content_encoding),
+    ] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}

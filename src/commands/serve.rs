@@ -1,0 +1,129 @@
+//! `amptap serve`: the headless proxy. A line per request on stderr, a
+//! summary when Ctrl-C or SIGTERM stops it.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use amptap::capture::{Capture, Delivery, Mode, RunningTap, TapConfig, Target, Upstream};
+use amptap::event::BodyLimits;
+use amptap::sanitize::sanitize;
+use tokio::sync::mpsc;
+
+use crate::cli::ProxyArgs;
+
+pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    let config = tap_config(&args)?;
+    let mode_text = config.mode.describe();
+    let (tx, rx) = mpsc::channel(1024);
+    let tap = RunningTap::start(config, Some(tx)).await?;
+    if !tap.addr.ip().is_loopback() {
+        eprintln!(
+            "amptap: warning: listening on {}, which is not loopback: anyone who can reach it can send and read events",
+            tap.addr
+        );
+    }
+    eprintln!("amptap listening on http://{} — {mode_text}", tap.addr);
+    eprintln!("  journal: {}", tap.tap.journal.path().display());
+    eprintln!(
+        "  point your SDK's serverUrl at http://{}/2/httpapi · Ctrl-C to stop",
+        tap.addr
+    );
+    let logger = tokio::spawn(log_requests(rx, args.quiet));
+
+    super::shutdown_signal().await;
+    eprintln!("amptap: stopping, finishing requests in flight…");
+    let summary = tap.stop().await;
+    let _ = logger.await;
+    eprintln!(
+        "amptap: {} requests, {} events, {} forward failures, {} undecodable; journal {} ({} bytes)",
+        summary.requests,
+        summary.events,
+        summary.forward_failures,
+        summary.undecodable,
+        summary.journal_path.display(),
+        summary.journal_bytes
+    );
+    if summary.journal_failures > 0 {
+        eprintln!(
+            "amptap: error: {} requests could not be written to the journal (see the log)",
+            summary.journal_failures
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn tap_config(args: &ProxyArgs) -> anyhow::Result<TapConfig> {
+    let mode = if args.offline {
+        Mode::Offline
+    } else {
+        let target = match &args.upstream {
+            Some(url) => Target::Base(url.clone()),
+            None => Target::Region(args.region),
+        };
+        if !(args.upstream_timeout.is_finite() && args.upstream_timeout > 0.0) {
+            anyhow::bail!("--upstream-timeout must be a positive number of seconds");
+        }
+        let timeout = Duration::from_secs_f64(args.upstream_timeout);
+        Mode::Forward(Upstream::new(target, timeout)?)
+    };
+    let journal_path = args
+        .record
+        .clone()
+        .unwrap_or_else(super::default_journal_path);
+    Ok(TapConfig {
+        listen: args.listen,
+        mode,
+        limits: BodyLimits {
+            max_body_bytes: args.max_body,
+        },
+        journal_path,
+    })
+}
+
+async fn log_requests(mut rx: mpsc::Receiver<Arc<Capture>>, quiet: bool) {
+    while let Some(capture) = rx.recv().await {
+        if !quiet {
+            eprintln!("{}", request_line(&capture));
+        }
+    }
+}
+
+/// `08:30:01.123 /2/httpapi  7 events  Button Clicked, Page Viewed +5  → 200 (3.1 ms)`
+pub fn request_line(c: &Capture) -> String {
+    let t = c.received;
+    let mut line = format!(
+        "{:02}:{:02}:{:02}.{:03} {:<14} {:>4} event{} ",
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond(),
+        c.endpoint.path(),
+        c.events.len(),
+        if c.events.len() == 1 { " " } else { "s" },
+    );
+    let types: Vec<_> = c
+        .events
+        .iter()
+        .take(3)
+        .map(|e| sanitize(e.event_type().unwrap_or("(no event_type)")).into_owned())
+        .collect();
+    line.push_str(&types.join(", "));
+    if c.events.len() > 3 {
+        line.push_str(&format!(" +{}", c.events.len() - 3));
+    }
+    if let Some(error) = &c.decode_error {
+        line.push_str(&format!("(undecodable: {})", sanitize(error)));
+    }
+    line.push_str(&format!("  → {}", c.answer.status));
+    match &c.delivery {
+        Delivery::Forwarded { latency_ms, .. } => line.push_str(&format!(" ({latency_ms:.1} ms)")),
+        Delivery::Offline => line.push_str(" (offline)"),
+        Delivery::Failed { error, .. } => {
+            line.push_str(&format!(" NOT FORWARDED: {}", sanitize(error)))
+        }
+        Delivery::Refused { reason } => line.push_str(&format!(" refused: {reason}")),
+    }
+    line
+}

@@ -1,0 +1,127 @@
+//! The ingestion paths Amplitude serves, and which host serves each.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Endpoint {
+    /// `POST /2/httpapi` (JSON).
+    #[serde(rename = "/2/httpapi")]
+    HttpV2,
+    /// `POST /batch` (JSON, bulk limits).
+    #[serde(rename = "/batch")]
+    Batch,
+    /// `POST /httpapi` (v1 form: `api_key`, `event`).
+    #[serde(rename = "/httpapi")]
+    HttpApiV1,
+    /// `POST /` (amplitude-js v8 form: `client`, `e`, `upload_time`, `v`, `checksum`).
+    #[serde(rename = "/")]
+    LegacyJs,
+    /// `POST /identify` (form: `api_key`, `identification`).
+    #[serde(rename = "/identify")]
+    Identify,
+    /// `POST /groupidentify` (form: `api_key`, `identification`).
+    #[serde(rename = "/groupidentify")]
+    GroupIdentify,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::HttpV2,
+        Endpoint::Batch,
+        Endpoint::HttpApiV1,
+        Endpoint::LegacyJs,
+        Endpoint::Identify,
+        Endpoint::GroupIdentify,
+    ];
+
+    /// The endpoint a request path names; a trailing slash is tolerated.
+    pub fn from_path(path: &str) -> Option<Self> {
+        let trimmed = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        Self::ALL.into_iter().find(|e| e.path() == trimmed)
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::HttpV2 => "/2/httpapi",
+            Endpoint::Batch => "/batch",
+            Endpoint::HttpApiV1 => "/httpapi",
+            Endpoint::LegacyJs => "/",
+            Endpoint::Identify => "/identify",
+            Endpoint::GroupIdentify => "/groupidentify",
+        }
+    }
+
+    /// JSON endpoints answer JSON with a `code`; form endpoints answer `success` as text.
+    pub fn is_json(self) -> bool {
+        matches!(self, Endpoint::HttpV2 | Endpoint::Batch)
+    }
+
+    /// Amplitude's largest accepted body for this endpoint (after gunzip).
+    pub fn max_payload_bytes(self) -> usize {
+        match self {
+            Endpoint::Batch => 20 * 1024 * 1024,
+            _ => 1024 * 1024,
+        }
+    }
+
+    /// Amplitude's largest number of events in one request, where it sets one.
+    pub fn max_events(self) -> Option<usize> {
+        match self {
+            Endpoint::HttpV2 => Some(2000),
+            _ => None,
+        }
+    }
+}
+
+/// Amplitude's data centres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Region {
+    #[default]
+    Us,
+    Eu,
+}
+
+impl Region {
+    /// The base URL that serves `endpoint` in this region.
+    pub fn base_url(self, endpoint: Endpoint) -> &'static str {
+        match (self, endpoint) {
+            (Region::Eu, _) => "https://api.eu.amplitude.com",
+            (Region::Us, Endpoint::HttpApiV1 | Endpoint::LegacyJs) => "https://api.amplitude.com",
+            (Region::Us, _) => "https://api2.amplitude.com",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        for e in Endpoint::ALL {
+            assert_eq!(Endpoint::from_path(e.path()), Some(e));
+        }
+        assert_eq!(Endpoint::from_path("/2/httpapi/"), Some(Endpoint::HttpV2));
+        assert_eq!(Endpoint::from_path("/3/httpapi"), None);
+    }
+
+    #[test]
+    fn each_path_goes_to_the_host_that_serves_it() {
+        assert_eq!(
+            Region::Us.base_url(Endpoint::HttpV2),
+            "https://api2.amplitude.com"
+        );
+        assert_eq!(
+            Region::Us.base_url(Endpoint::LegacyJs),
+            "https://api.amplitude.com"
+        );
+        assert_eq!(
+            Region::Eu.base_url(Endpoint::Identify),
+            "https://api.eu.amplitude.com"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! The Amplitude event and request-batch model, and decoding of every
+//! ingestion format (JSON, form, gzip) into it.
+//!
+//! An [`Event`] keeps the JSON exactly as the SDK sent it (`raw`) next to a
+//! parsed copy for the typed accessors, so nothing a later stage reads or
+//! writes can ever alter what was sent.
+
+mod decode;
+mod endpoint;
+
+pub use decode::{decode_request, BodyLimits, DecodeError};
+pub use endpoint::{Endpoint, Region};
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// Which shape an event was sent in: field names differ between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// HTTP V2, Batch and the v1 `/httpapi`: `time`, `insert_id`.
+    V2,
+    /// amplitude-js v8 form posts: `timestamp`, `uuid`.
+    AmplitudeJs,
+    /// `/identify`: an identification object, no `event_type`.
+    Identify,
+    /// `/groupidentify`: a group identification object.
+    GroupIdentify,
+}
+
+impl Dialect {
+    pub fn of(endpoint: Endpoint) -> Self {
+        match endpoint {
+            Endpoint::LegacyJs => Dialect::AmplitudeJs,
+            Endpoint::Identify => Dialect::Identify,
+            Endpoint::GroupIdentify => Dialect::GroupIdentify,
+            Endpoint::HttpV2 | Endpoint::Batch | Endpoint::HttpApiV1 => Dialect::V2,
+        }
+    }
+}
+
+/// One event as the SDK sent it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    raw: Box<RawValue>,
+    value: Value,
+    dialect: Dialect,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw.get() == other.raw.get() && self.dialect == other.dialect
+    }
+}
+
+impl Event {
+    /// Builds an event from its raw JSON text; fails only if the text is not JSON.
+    pub fn from_raw(raw: Box<RawValue>, dialect: Dialect) -> Result<Self, serde_json::Error> {
+        let value = serde_json::from_str(raw.get())?;
+        Ok(Event {
+            raw,
+            value,
+            dialect,
+        })
+    }
+
+    /// The JSON text exactly as it was sent.
+    pub fn raw(&self) -> &RawValue {
+        &self.raw
+    }
+
+    pub fn json(&self) -> &Value {
+        &self.value
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The event's fields, or `None` when the SDK sent something other than an object.
+    pub fn fields(&self) -> Option<&Map<String, Value>> {
+        self.value.as_object()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.fields()?.get(field)
+    }
+
+    fn str_field(&self, field: &str) -> Option<&str> {
+        self.get(field)?.as_str()
+    }
+
+    /// `event_type`; identify endpoints carry none, so they read as
+    /// `$identify` / `$groupidentify`, which is what Amplitude records.
+    pub fn event_type(&self) -> Option<&str> {
+        match self.dialect {
+            Dialect::Identify => Some("$identify"),
+            Dialect::GroupIdentify => Some("$groupidentify"),
+            Dialect::V2 | Dialect::AmplitudeJs => self.str_field("event_type"),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        self.str_field("user_id")
+    }
+
+    pub fn device_id(&self) -> Option<&str> {
+        self.str_field("device_id")
+    }
+
+    /// The user id, else the device id: who sent it, for display.
+    pub fn actor(&self) -> Option<&str> {
+        self.user_id().or_else(|| self.device_id())
+    }
+
+    /// Event time in ms since the epoch (`timestamp` for amplitude-js).
+    pub fn time(&self) -> Option<i64> {
+        let field = match self.dialect {
+            Dialect::AmplitudeJs => "timestamp",
+            _ => "time",
+        };
+        let value = self.get(field)?;
+        value.as_i64().or_else(|| value.as_f64().map(|f| f as i64))
+    }
+
+    /// The deduplication key (`uuid` for amplitude-js).
+    pub fn insert_id(&self) -> Option<&str> {
+        match self.dialect {
+            Dialect::AmplitudeJs => self
+                .str_field("uuid")
+                .or_else(|| self.str_field("insert_id")),
+            _ => self.str_field("insert_id"),
+        }
+    }
+
+    pub fn event_properties(&self) -> Option<&Map<String, Value>> {
+        self.get("event_properties")?.as_object()
+    }
+
+    pub fn user_properties(&self) -> Option<&Map<String, Value>> {
+        self.get("user_properties")?.as_object()
+    }
+
+    pub fn groups(&self) -> Option<&Map<String, Value>> {
+        self.get("groups")?.as_object()
+    }
+
+    pub fn group_properties(&self) -> Option<&Map<String, Value>> {
+        self.get("group_properties")?.as_object()
+    }
+
+    pub fn session_id(&self) -> Option<i64> {
+        self.get("session_id")?.as_i64()
+    }
+
+    pub fn platform(&self) -> Option<&str> {
+        self.str_field("platform")
+    }
+
+    /// The sending library: a string for the V2 SDKs, `{name, version}` for amplitude-js.
+    pub fn library(&self) -> Option<String> {
+        match self.get("library")? {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => {
+                let name = o.get("name")?.as_str()?;
+                match o.get("version").and_then(Value::as_str) {
+                    Some(version) => Some(format!("{name}/{version}")),
+                    None => Some(name.to_owned()),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Number of event properties (0 when absent).
+    pub fn property_count(&self) -> usize {
+        self.event_properties().map_or(0, Map::len)
+    }
+}
+
+/// One request's worth of events, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub endpoint: Endpoint,
+    /// The api key in clear; only ever stored masked (see `capture::mask_api_key`).
+    pub api_key: Option<String>,
+    /// `options` of an HTTP V2 / Batch body (e.g. `min_id_length`).
+    pub options: Option<Value>,
+    pub events: Vec<Event>,
+    /// Size of the decoded (un-gzipped) body, as Amplitude reports it.
+    pub payload_size_bytes: usize,
+}
+
+impl Batch {
+    /// `options.min_id_length`, which overrides Amplitude's minimum id length of 5.
+    pub fn min_id_length(&self) -> Option<usize> {
+        let n = self.options.as_ref()?.get("min_id_length")?.as_u64()?;
+        usize::try_from(n).ok()
+    }
+}

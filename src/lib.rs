@@ -1,0 +1,9 @@
+//! amptap: see, check and reconcile the Amplitude events an app sends.
+//!
+//! The pure core (`event`) decodes what SDKs send; the edges (`capture`,
+//! `fake_amplitude`) speak HTTP. The binary in `main.rs` only wires them.
+
+pub mod capture;
+pub mod event;
+pub mod fake_amplitude;
+pub mod sanitize;

@@ -1,0 +1,32 @@
+//! amptap's binary: parse, set up logging, run a command, map errors to exit codes.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("amptap: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    commands::init_logging(cli.log_file.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Serve(args) => commands::serve::run(args).await,
+            cli::Command::FakeAmplitude(args) => commands::fake::run(args).await,
+        }
+    })
+}

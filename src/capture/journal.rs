@@ -91,7 +91,7 @@ impl Journal {
         let writer = Writer {
             file,
             path: path.to_owned(),
-            next_seq: complete_lines + 1,
+            next_seq: complete_lines + u64::from(ends_torn) + 1,
             stats: stats.clone(),
             consumer,
         };

@@ -1,0 +1,222 @@
+//! Shared by the integration tests: the recorded SDK requests, and the real
+//! `amptap` binary started as a child process.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use amptap::capture::{Capture, JournalReader};
+use base64::Engine;
+use serde_json::Value;
+
+/// One request an official SDK sent, from `tests/fixtures/wire/`.
+#[derive(Debug, Clone)]
+pub struct WireRequest {
+    pub file: String,
+    pub scenario: String,
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub events_count: Option<usize>,
+    pub form: Option<Value>,
+    pub body_decoded: Option<String>,
+}
+
+impl WireRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn wire_requests(file: &str) -> Vec<WireRequest> {
+    let text = std::fs::read_to_string(fixtures().join("wire").join(file)).expect("fixture");
+    text.lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).expect("fixture line");
+            let body = v["body"].as_str().unwrap_or_default();
+            let body = if v["body_encoding"] == "base64" {
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .expect("base64 body")
+            } else {
+                body.as_bytes().to_vec()
+            };
+            WireRequest {
+                file: file.to_owned(),
+                scenario: v["scenario"].as_str().unwrap_or_default().to_owned(),
+                method: v["method"].as_str().unwrap_or_default().to_owned(),
+                path: v["path"].as_str().unwrap_or_default().to_owned(),
+                headers: v["headers"]
+                    .as_array()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| {
+                                (
+                                    h[0].as_str().unwrap_or_default().to_owned(),
+                                    h[1].as_str().unwrap_or_default().to_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                body,
+                events_count: v["events_count"].as_u64().map(|n| n as usize),
+                form: v.get("form").cloned(),
+                body_decoded: v["body_decoded"].as_str().map(str::to_owned),
+            }
+        })
+        .collect()
+}
+
+pub fn all_wire_posts() -> Vec<WireRequest> {
+    [
+        "node.jsonl",
+        "python.jsonl",
+        "browser.jsonl",
+        "legacy.jsonl",
+    ]
+    .into_iter()
+    .flat_map(wire_requests)
+    .filter(|r| r.method == "POST")
+    .collect()
+}
+
+/// The real binary, serving; killed when dropped.
+pub struct Amptap {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub journal: PathBuf,
+    pub stderr: mpsc::Receiver<String>,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Amptap {
+    /// `amptap serve --listen 127.0.0.1:0 --record <tmp> ARGS…`
+    pub fn serve(args: &[&str]) -> Amptap {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        // A test may name its own journal; else one in a fresh directory.
+        let journal = match args.iter().position(|a| *a == "--record") {
+            Some(i) => PathBuf::from(args[i + 1]),
+            None => data_dir.path().join("capture.jsonl"),
+        };
+        let record: Vec<&str> = if args.contains(&"--record") {
+            vec![]
+        } else {
+            vec!["--record", journal.to_str().expect("utf-8 path")]
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_amptap"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&record)
+            .args(args)
+            .env("AMPTAP_DATA_DIR", data_dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn amptap");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut amptap = Amptap {
+            child,
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            journal,
+            stderr: rx,
+            data_dir,
+        };
+        let banner = amptap
+            .wait_for_line(
+                |l| l.contains("listening on http://"),
+                Duration::from_secs(20),
+            )
+            .expect("amptap did not start");
+        let addr = banner
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("address in banner");
+        amptap.addr = addr.parse().expect("socket address");
+        amptap
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Waits for a stderr line matching `want`; returns it.
+    pub fn wait_for_line(
+        &mut self,
+        want: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if want(&line) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sends SIGINT and waits for exit; returns the rest of stderr.
+    pub fn interrupt(&mut self) -> Vec<String> {
+        signal(self.child.id(), "-INT");
+        let _ = self.child.wait();
+        self.stderr.try_iter().collect()
+    }
+
+    pub fn kill9(&mut self) {
+        signal(self.child.id(), "-KILL");
+        let _ = self.child.wait();
+    }
+
+    pub fn captures(&self) -> Vec<Capture> {
+        JournalReader::open(&self.journal)
+            .expect("journal")
+            .collect()
+    }
+}
+
+impl Drop for Amptap {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(sig).arg(pid.to_string()).status();
+}
+
+/// Polls `f` until it returns true or `timeout` passes.
+pub async fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    f()
+}

@@ -1,0 +1,440 @@
+//! The real `amptap serve` binary between real HTTP clients and the fake
+//! Amplitude: transparency, answers, CORS, failures and the journal.
+
+mod common;
+
+use std::time::Duration;
+
+use amptap::capture::{Delivery, JournalReader};
+use amptap::fake_amplitude::{FakeAmplitude, Fault, RunningFake};
+use common::Amptap;
+use serde_json::{json, Value};
+
+async fn fake() -> RunningFake {
+    FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn event(i: usize) -> Value {
+    json!({"event_type": format!("Test Event {i}"), "user_id": "user-12345", "insert_id": format!("id-{i:05}"), "time": 1_795_559_291_068_i64 + i as i64})
+}
+
+async fn post_events(tap: &Amptap, events: Vec<Value>) -> (u16, Value) {
+    let body = json!({"api_key": "FAKE_API_KEY_TEST_0123456789", "events": events});
+    let r = client()
+        .post(tap.url("/2/httpapi"))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_recorded_sdk_request_passes_through_byte_identical() {
+    let upstream = fake().await;
+    let mut tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    let posts = common::all_wire_posts();
+    let mut expected_events = 0;
+    for req in &posts {
+        let mut r = client().post(tap.url(&req.path)).body(req.body.clone());
+        for (name, value) in &req.headers {
+            if ["content-type", "content-encoding"].contains(&name.to_ascii_lowercase().as_str()) {
+                r = r.header(name, value);
+            }
+        }
+        let answer = r.send().await.expect("send");
+        assert_eq!(answer.status(), 200, "{} {}", req.file, req.scenario);
+        let text = answer.text().await.expect("body");
+        if req.path == "/" {
+            assert_eq!(text, "success");
+        } else {
+            let body: Value = serde_json::from_str(&text).expect("json answer");
+            assert_eq!(body["code"], 200);
+            assert_eq!(
+                Some(body["events_ingested"].as_u64().unwrap_or(0) as usize),
+                req.events_count
+            );
+        }
+        expected_events += req.events_count.unwrap_or(0);
+    }
+    let received = upstream.fake.received();
+    assert_eq!(received.len(), posts.len());
+    for (sent, got) in posts.iter().zip(&received) {
+        assert_eq!(
+            got.body.as_ref(),
+            sent.body.as_slice(),
+            "{}: body changed on the way",
+            sent.scenario
+        );
+        assert_eq!(
+            got.content_type.as_deref(),
+            sent.header("content-type"),
+            "{}",
+            sent.scenario
+        );
+        assert_eq!(
+            got.content_encoding.as_deref(),
+            sent.header("content-encoding"),
+            "{}",
+            sent.scenario
+        );
+    }
+    let stderr = tap.interrupt();
+    let captures = JournalReader::open(&tap.journal)
+        .expect("journal")
+        .collect::<Vec<_>>();
+    assert_eq!(captures.len(), posts.len());
+    let journaled: usize = captures.iter().map(|c| c.events.len()).sum();
+    assert_eq!(journaled, expected_events);
+    // The journal holds each event exactly as the upstream got it.
+    let upstream_events: Vec<String> = received
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.get().to_owned()))
+        .collect();
+    let journal_events: Vec<String> = captures
+        .iter()
+        .flat_map(|c| c.events.iter().map(|e| e.raw().get().to_owned()))
+        .collect();
+    assert_eq!(journal_events, upstream_events);
+    assert!(captures
+        .iter()
+        .all(|c| matches!(c.delivery, Delivery::Forwarded { .. })));
+    // Keys are masked: the clear key is nowhere in the file.
+    let text = std::fs::read_to_string(&tap.journal).expect("journal text");
+    assert!(!text.contains("FAKE_API_KEY_NODE_0123456789"));
+    assert!(!text.contains("FAKE_API_KEY_LEGACY_0123456789"));
+    assert_eq!(captures[0].api_key.as_deref(), Some("FAKE…6789"));
+    let summary = stderr
+        .iter()
+        .find(|l| l.contains("requests,"))
+        .expect("summary line");
+    assert!(
+        summary.contains(&format!(
+            "{} requests, {expected_events} events",
+            posts.len()
+        )),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_upstreams_answers_reach_the_sdk_unchanged() {
+    let upstream = fake().await;
+    let tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    for status in [500u16, 503, 429, 413] {
+        upstream.fake.push_faults([Fault::Status(status)]);
+        let (got, body) = post_events(&tap, vec![event(1), event(2)]).await;
+        assert_eq!(got, status);
+        assert_eq!(body["code"], status);
+        if status == 429 {
+            assert_eq!(body["throttled_events"], json!([0, 1]));
+        }
+    }
+    // Amplitude's own 400 for an event without an id.
+    let (got, body) = post_events(&tap, vec![json!({"event_type": "No Id"})]).await;
+    assert_eq!(got, 400);
+    assert_eq!(body["events_with_missing_fields"]["device_id"], json!([0]));
+    let (got, body) = post_events(&tap, vec![event(3)]).await;
+    assert_eq!((got, body["code"].clone()), (200, json!(200)));
+
+    let captures = tap.captures();
+    let statuses: Vec<u16> = captures.iter().map(|c| c.answer.status).collect();
+    assert_eq!(statuses, [500, 503, 429, 413, 400, 200]);
+    assert!(captures.iter().all(|c| c.delivery.latency_ms().is_some()));
+    assert!(captures[0].answer.body.contains("\"code\":500"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_upstream_is_a_502_and_the_events_are_kept() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let tap = Amptap::serve(&["--upstream", &format!("http://127.0.0.1:{port}")]);
+    let (status, body) = post_events(&tap, vec![event(1), event(2), event(3)]).await;
+    assert_eq!(status, 502);
+    assert_eq!(body["code"], 502);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unreachable")),
+        "{body}"
+    );
+    let captures = tap.captures();
+    assert_eq!(captures[0].events.len(), 3);
+    assert!(matches!(
+        &captures[0].delivery,
+        Delivery::Failed {
+            timed_out: false,
+            ..
+        }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_upstream_is_a_504_and_a_dropped_connection_a_502() {
+    let upstream = fake().await;
+    let tap = Amptap::serve(&["--upstream", &upstream.url(), "--upstream-timeout", "0.5"]);
+    upstream
+        .fake
+        .push_faults([Fault::Delay(Duration::from_secs(5)), Fault::Drop]);
+    let (status, body) = post_events(&tap, vec![event(1)]).await;
+    assert_eq!((status, body["code"].clone()), (504, json!(504)));
+    let (status, _) = post_events(&tap, vec![event(2)]).await;
+    assert_eq!(status, 502);
+    let captures = tap.captures();
+    assert!(matches!(
+        &captures[0].delivery,
+        Delivery::Failed {
+            timed_out: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &captures[1].delivery,
+        Delivery::Failed {
+            timed_out: false,
+            ..
+        }
+    ));
+    assert_eq!(captures.iter().map(|c| c.events.len()).sum::<usize>(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browsers_get_cors_on_preflights_and_on_every_answer() {
+    let upstream = fake().await;
+    let tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    for (path, asked) in [
+        ("/2/httpapi", "content-encoding,content-type"),
+        ("/", "cross-origin-resource-policy"),
+    ] {
+        let r = client()
+            .request(reqwest::Method::OPTIONS, tap.url(path))
+            .header("Origin", "http://localhost:5173")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", asked)
+            .send()
+            .await
+            .expect("preflight");
+        assert!(r.status().is_success());
+        let h = r.headers();
+        assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
+        assert_eq!(h["access-control-allow-headers"], asked);
+        assert!(h["access-control-allow-methods"]
+            .to_str()
+            .is_ok_and(|m| m.contains("POST")));
+    }
+    // Without a list, the default covers what every SDK sends.
+    let r = client()
+        .request(reqwest::Method::OPTIONS, tap.url("/batch"))
+        .send()
+        .await
+        .expect("preflight");
+    let allowed = r.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    for h in [
+        "content-type",
+        "content-encoding",
+        "cross-origin-resource-policy",
+    ] {
+        assert!(allowed.contains(h));
+    }
+    // Forwarded answers, errors included, carry the origin too.
+    upstream.fake.push_faults([Fault::Status(500)]);
+    for expected in [500, 200] {
+        let r = client()
+            .post(tap.url("/2/httpapi"))
+            .header("Origin", "http://localhost:5173")
+            .json(&json!({"api_key": "k", "events": [event(1)]}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), expected);
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "http://localhost:5173"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
+    let tap = Amptap::serve(&["--offline", "--max-body", "100000"]);
+    let deep = format!(
+        r#"{{"api_key":"k","events":[{}{}]}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    // (case, method [path], body, content-encoding, expected status, expected message)
+    type Case<'a> = (&'a str, &'a str, Vec<u8>, Option<&'a str>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "broken JSON",
+            "POST",
+            b"{\"api_key\":".to_vec(),
+            None,
+            400,
+            "Invalid JSON",
+        ),
+        (
+            "events not an array",
+            "POST",
+            br#"{"api_key":"k","events":{"a":1}}"#.to_vec(),
+            None,
+            400,
+            "events",
+        ),
+        (
+            "invalid gzip",
+            "POST",
+            b"definitely not gzip".to_vec(),
+            Some("gzip"),
+            400,
+            "gzip",
+        ),
+        (
+            "body over the cap",
+            "POST",
+            vec![b' '; 200_000],
+            None,
+            413,
+            "Payload too large",
+        ),
+        (
+            "invalid UTF-8",
+            "POST",
+            b"{\"api_key\":\"k\",\"events\":[{\"event_type\":\"\xff\xfe\"}]}".to_vec(),
+            None,
+            400,
+            "Invalid JSON",
+        ),
+        (
+            "10,000-deep nesting",
+            "POST",
+            deep.into_bytes(),
+            None,
+            400,
+            "Invalid JSON",
+        ),
+        ("empty body", "POST", Vec::new(), None, 400, "empty"),
+        ("wrong method", "GET", Vec::new(), None, 405, "takes POST"),
+        (
+            "unknown path",
+            "POST /v3",
+            b"{}".to_vec(),
+            None,
+            404,
+            "no Amplitude API",
+        ),
+    ];
+    for (name, method, body, encoding, status, message) in cases {
+        let (method, path) = match method.split_once(' ') {
+            Some((m, p)) => (m, p),
+            None => (method, "/2/httpapi"),
+        };
+        let mut r = client()
+            .request(method.parse().expect("method"), tap.url(path))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(e) = encoding {
+            r = r.header("content-encoding", e);
+        }
+        let answer = r.send().await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(answer.status().as_u16(), status, "{name}");
+        let text = answer.text().await.expect("body");
+        assert!(text.contains(message), "{name}: {text}");
+    }
+    let (status, _) = post_events(&tap, vec![event(1)]).await;
+    assert_eq!(status, 200, "still serving");
+    // Every request to an ingestion path is in the journal, decodable or not.
+    let captures = tap.captures();
+    assert_eq!(captures.len(), 8);
+    assert!(captures[..7].iter().all(|c| c.decode_error.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_kill_9_every_complete_line_reads_back() {
+    let upstream = fake().await;
+    let mut tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    for i in 0..20 {
+        let (status, _) = post_events(&tap, vec![event(i), event(i + 100)]).await;
+        assert_eq!(status, 200);
+    }
+    tap.kill9();
+    let captures = tap.captures();
+    assert_eq!(captures.len(), 20);
+    assert_eq!(
+        captures.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        (1..=20).collect::<Vec<_>>()
+    );
+    // A write cut short: the torn line is skipped with a warning, the rest reads.
+    let text = std::fs::read_to_string(&tap.journal).expect("journal");
+    let last_line = text.lines().last().expect("a line");
+    std::fs::write(
+        &tap.journal,
+        format!("{text}{}", &last_line[..last_line.len() / 2]),
+    )
+    .expect("tear");
+    let mut reader = JournalReader::open(&tap.journal).expect("journal");
+    assert_eq!(reader.by_ref().count(), 20);
+    assert_eq!(reader.warnings().len(), 1);
+    assert!(reader.warnings()[0]
+        .message
+        .contains("incomplete last line"));
+    assert_eq!(reader.warnings()[0].line, 21);
+
+    // A new session appends after the torn line and numbers on.
+    let tap2 = Amptap::serve(&[
+        "--upstream",
+        &upstream.url(),
+        "--record",
+        tap.journal.to_str().expect("path"),
+    ]);
+    let (status, _) = post_events(&tap2, vec![event(1)]).await;
+    assert_eq!(status, 200);
+    let mut reader = JournalReader::open(&tap.journal).expect("journal");
+    let seqs: Vec<u64> = reader.by_ref().map(|c| c.seq).collect();
+    assert_eq!(seqs.len(), 21);
+    assert_eq!(seqs[20], 22);
+    assert_eq!(reader.warnings().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_logs_one_line_per_request() {
+    let mut tap = Amptap::serve(&["--offline"]);
+    let (status, _) = post_events(
+        &tap,
+        vec![
+            event(1),
+            event(2),
+            json!({"event_type": "Evil \u{1b}[2J", "user_id": "user-12345"}),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let line = tap
+        .wait_for_line(|l| l.contains("→"), Duration::from_secs(5))
+        .expect("request line");
+    assert!(line.contains("3 events"), "{line}");
+    assert!(
+        line.contains("Test Event 1, Test Event 2, Evil ␛[2J"),
+        "{line}"
+    );
+    assert!(line.contains("→ 200"), "{line}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "escape sequences never reach the terminal"
+    );
+}

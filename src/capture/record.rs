@@ -173,7 +173,7 @@ impl TryFrom<StoredCapture> for Capture {
             .events
             .into_iter()
             .map(|raw| Event::from_raw(raw, dialect))
-            .collect::<Result<_, _>>()?;
+            .collect();
         Ok(Capture {
             seq: s.seq,
             received: s.received,

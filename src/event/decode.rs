@@ -70,6 +70,7 @@ pub fn decode_request(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::EmptyBody);
     }
+    check_nesting(&body)?;
     let dialect = Dialect::of(endpoint);
     let (api_key, options, raw_events) = match endpoint {
         Endpoint::HttpV2 | Endpoint::Batch => decode_json_body(&body)?,
@@ -81,10 +82,8 @@ pub fn decode_request(
     };
     let events = raw_events
         .into_iter()
-        .map(|raw| {
-            Event::from_raw(raw, dialect).map_err(|e| DecodeError::InvalidJson(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|raw| Event::from_raw(raw, dialect))
+        .collect();
     Ok(Batch {
         endpoint,
         api_key,
@@ -123,6 +122,43 @@ fn decompress<'a>(
         });
     }
     Ok(Cow::Owned(out))
+}
+
+/// Deepest nesting accepted. Events are parsed lazily, so the parser's own
+/// recursion limit (128) would only trip later; refusing here keeps every
+/// accepted event parseable.
+pub const MAX_NESTING: usize = 100;
+
+/// A byte scan for `[`/`{` depth outside strings: far cheaper than parsing.
+/// Form bodies are percent-encoded, so the scan finds nothing there; their
+/// JSON field is checked after url-decoding.
+fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(DecodeError::InvalidJson(format!(
+                        "nested deeper than {MAX_NESTING} levels"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 type Decoded = (Option<String>, Option<Value>, Vec<Box<RawValue>>);
@@ -175,6 +211,7 @@ fn decode_form(
     }
     let api_key = api_key.ok_or(DecodeError::MissingField(key_field))?;
     let events = events.ok_or(DecodeError::MissingField(events_field))?;
+    check_nesting(events.as_bytes())?;
     Ok((
         Some(api_key),
         None,

@@ -11,6 +11,8 @@ mod endpoint;
 pub use decode::{decode_request, BodyLimits, DecodeError};
 pub use endpoint::{Endpoint, Region};
 
+use std::sync::OnceLock;
+
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -39,10 +41,14 @@ impl Dialect {
 }
 
 /// One event as the SDK sent it.
+///
+/// The parsed copy is built on first use: a forwarding tap only copies raw
+/// bytes to the journal, and parsing a hundred events per request it never
+/// looks at would be most of its CPU time.
 #[derive(Debug, Clone)]
 pub struct Event {
     raw: Box<RawValue>,
-    value: Value,
+    parsed: OnceLock<Value>,
     dialect: Dialect,
 }
 
@@ -53,14 +59,13 @@ impl PartialEq for Event {
 }
 
 impl Event {
-    /// Builds an event from its raw JSON text; fails only if the text is not JSON.
-    pub fn from_raw(raw: Box<RawValue>, dialect: Dialect) -> Result<Self, serde_json::Error> {
-        let value = serde_json::from_str(raw.get())?;
-        Ok(Event {
+    /// Wraps raw JSON text (already known to be valid JSON).
+    pub fn from_raw(raw: Box<RawValue>, dialect: Dialect) -> Self {
+        Event {
             raw,
-            value,
+            parsed: OnceLock::new(),
             dialect,
-        })
+        }
     }
 
     /// The JSON text exactly as it was sent.
@@ -68,8 +73,11 @@ impl Event {
         &self.raw
     }
 
+    /// The parsed event. JSON nested deeper than the parser's limit (128)
+    /// reads as `null`: no field of it can be trusted.
     pub fn json(&self) -> &Value {
-        &self.value
+        self.parsed
+            .get_or_init(|| serde_json::from_str(self.raw.get()).unwrap_or(Value::Null))
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -78,7 +86,7 @@ impl Event {
 
     /// The event's fields, or `None` when the SDK sent something other than an object.
     pub fn fields(&self) -> Option<&Map<String, Value>> {
-        self.value.as_object()
+        self.json().as_object()
     }
 
     pub fn get(&self, field: &str) -> Option<&Value> {

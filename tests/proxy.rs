@@ -438,3 +438,123 @@ async fn serve_logs_one_line_per_request() {
         "escape sequences never reach the terminal"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_requests_in_flight() {
+    let upstream = fake().await;
+    let mut tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    upstream
+        .fake
+        .push_faults([Fault::Delay(Duration::from_millis(800))]);
+    let in_flight = {
+        let url = tap.url("/2/httpapi");
+        tokio::spawn(async move {
+            let body = json!({"api_key": "k", "events": [event(7)]});
+            client()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    assert!(
+        common::eventually(Duration::from_secs(5), || upstream.fake.request_count()
+            == 1)
+        .await
+    );
+    let stderr = {
+        common::signal_term(&tap.child);
+        let _ = tap.child.wait();
+        tap.stderr.try_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(in_flight.await.expect("join").expect("answered"), 200);
+    assert!(
+        stderr.iter().any(|l| l.contains("1 requests, 1 events")),
+        "{stderr:?}"
+    );
+    assert_eq!(tap.captures().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_loopback_address_is_warned_about() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["serve", "--offline", "--listen", "0.0.0.0:0", "--record"])
+        .arg(tempfile::tempdir().expect("dir").path().join("j.jsonl"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.take().expect("stderr")),
+        &mut first,
+    )
+    .expect("line");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.contains("warning") && first.contains("not loopback"),
+        "{first}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fake_amplitude_subcommand_takes_fault_knobs() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["fake-amplitude", "--listen", "127.0.0.1:0", "--fail", "503"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut banner = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.take().expect("stderr")),
+        &mut banner,
+    )
+    .expect("line");
+    let base = banner.trim().rsplit(' ').next().expect("url").to_owned();
+    let body = json!({"api_key": "k", "events": [event(1)]});
+    let statuses: Vec<u16> = {
+        let mut s = Vec::new();
+        for _ in 0..2 {
+            s.push(
+                client()
+                    .post(format!("{base}/2/httpapi"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("post")
+                    .status()
+                    .as_u16(),
+            );
+        }
+        s
+    };
+    let faults = client()
+        .post(format!("{base}/_fake/faults"))
+        .json(&json!(["429x2"]))
+        .send()
+        .await
+        .expect("faults");
+    assert!(faults.status().is_success());
+    let third = client()
+        .post(format!("{base}/2/httpapi"))
+        .json(&body)
+        .send()
+        .await
+        .expect("post")
+        .status();
+    let received: Value = client()
+        .get(format!("{base}/_fake/received"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(statuses, [503, 200]);
+    assert_eq!(third, 429);
+    assert_eq!(received.as_array().map(Vec::len), Some(3));
+    assert_eq!(received[1]["events"][0]["event_type"], "Test Event 1");
+}

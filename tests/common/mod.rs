@@ -220,3 +220,7 @@ pub async fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool 
     }
     f()
 }
+
+pub fn signal_term(child: &Child) {
+    signal(child.id(), "-TERM");
+}

@@ -6,4 +6,5 @@
 pub mod capture;
 pub mod event;
 pub mod fake_amplitude;
+pub mod plan;
 pub mod sanitize;

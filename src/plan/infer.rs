@@ -1,0 +1,290 @@
+//! `amptap plan infer`: a draft plan from what was actually sent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use serde_json::{Map, Value};
+
+use super::{EventSpec, Plan, PropType, PropertySpec, Settings};
+use crate::event::Event;
+
+/// Most distinct values an inferred enum may have.
+const MAX_ENUM: usize = 10;
+/// Longest string an inferred enum may hold.
+const MAX_ENUM_CHARS: usize = 40;
+
+#[derive(Default)]
+struct Seen {
+    present: usize,
+    nulls: usize,
+    ty: Option<PropType>,
+    strings: BTreeSet<String>,
+    non_string_or_long: bool,
+    non_null: usize,
+}
+
+impl Seen {
+    fn add(&mut self, value: &Value) {
+        self.present += 1;
+        match PropType::of(value) {
+            None => self.nulls += 1,
+            Some(t) => {
+                self.non_null += 1;
+                self.ty = Some(match &self.ty {
+                    None => t,
+                    Some(prev) => prev.unify(&t),
+                });
+            }
+        }
+        match value {
+            Value::String(s) if s.chars().count() <= MAX_ENUM_CHARS => {
+                if self.strings.len() <= MAX_ENUM {
+                    self.strings.insert(s.clone());
+                }
+            }
+            Value::Null => {}
+            _ => self.non_string_or_long = true,
+        }
+    }
+
+    fn spec(&self, occurrences: usize) -> PropertySpec {
+        let ty = self.ty.clone().unwrap_or(PropType::Any);
+        let mut spec = PropertySpec::of_type(ty.clone());
+        spec.required = self.present == occurrences;
+        spec.nullable = self.nulls > 0;
+        // A list, not an id: few values, each seen more than once on average.
+        let is_enum = ty == PropType::String
+            && !self.non_string_or_long
+            && self.strings.len() <= MAX_ENUM
+            && self.non_null > self.strings.len();
+        if is_enum {
+            spec.allowed = Some(self.strings.iter().cloned().map(Value::String).collect());
+        }
+        spec
+    }
+}
+
+/// Drafts a plan: unified types, required = present every time, nullable =
+/// seen null, enums for a few short strings that repeat.
+pub fn infer<'a>(events: impl IntoIterator<Item = &'a Event>) -> Plan {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut props: BTreeMap<String, BTreeMap<String, Seen>> = BTreeMap::new();
+    let mut user_props: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut user_occurrences = 0;
+    for event in events {
+        if let Some(up) = event.user_properties() {
+            user_occurrences += 1;
+            for (name, value) in flatten_user_properties(up) {
+                user_props.entry(name).or_default().add(value);
+            }
+        }
+        let Some(event_type) = event.event_type() else {
+            continue;
+        };
+        if event_type.starts_with('$') {
+            continue;
+        }
+        *counts.entry(event_type.to_owned()).or_default() += 1;
+        let seen = props.entry(event_type.to_owned()).or_default();
+        if let Some(p) = event.event_properties() {
+            for (name, value) in p {
+                seen.entry(name.clone()).or_default().add(value);
+            }
+        }
+    }
+    let events = counts
+        .into_iter()
+        .map(|(event_type, n)| {
+            let properties = props
+                .remove(&event_type)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(name, _)| !name.starts_with('$'))
+                .map(|(name, seen)| (name, seen.spec(n)))
+                .collect();
+            let spec = EventSpec {
+                description: Some(format!("seen {n} time{}", if n == 1 { "" } else { "s" })),
+                properties,
+                max_per_minute: None,
+            };
+            (event_type, spec)
+        })
+        .collect();
+    let user_properties = user_props
+        .into_iter()
+        .map(|(name, seen)| {
+            // Identify sends only what changes: never required.
+            let mut spec = seen.spec(user_occurrences);
+            spec.required = false;
+            (name, spec)
+        })
+        .collect();
+    Plan {
+        settings: Settings::default(),
+        events,
+        user_properties,
+    }
+}
+
+fn flatten_user_properties(up: &Map<String, Value>) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    for (key, value) in up {
+        match (key.as_str(), value) {
+            ("$set" | "$setOnce", Value::Object(ops)) => {
+                out.extend(ops.iter().map(|(k, v)| (k.clone(), v)));
+            }
+            (op, _) if op.starts_with('$') => {}
+            (name, v) => out.push((name.to_owned(), v)),
+        }
+    }
+    out
+}
+
+/// Writes a plan as TOML that `parse_toml` reads back to the same plan.
+pub fn to_toml(plan: &Plan, header: &str) -> String {
+    let mut out = String::new();
+    for line in header.lines() {
+        let _ = writeln!(out, "# {line}");
+    }
+    let s = &plan.settings;
+    out.push_str("\n[settings]\n");
+    if let Some(p) = &s.event_name {
+        let _ = writeln!(out, "event_name = {}", quote(p.as_str()));
+    }
+    if let Some(p) = &s.property_name {
+        let _ = writeln!(out, "property_name = {}", quote(p.as_str()));
+    }
+    let _ = writeln!(out, "unknown_events = \"{}\"", s.unknown_events.as_str());
+    let _ = writeln!(
+        out,
+        "unexpected_properties = \"{}\"",
+        s.unexpected_properties.as_str()
+    );
+    let _ = writeln!(out, "min_id_length = {}", s.min_id_length);
+    let ignore: Vec<String> = s.ignore.iter().map(|g| quote(&g.0)).collect();
+    let _ = writeln!(out, "ignore = [{}]", ignore.join(", "));
+    for (name, spec) in &plan.events {
+        let _ = writeln!(out, "\n[events.{}]", key(name));
+        if let Some(d) = &spec.description {
+            let _ = writeln!(out, "description = {}", quote(d));
+        }
+        if let Some(m) = spec.max_per_minute {
+            let _ = writeln!(out, "max_per_minute = {m}");
+        }
+        if !spec.properties.is_empty() {
+            let _ = writeln!(out, "[events.{}.properties]", key(name));
+            for (prop, p) in &spec.properties {
+                let _ = writeln!(out, "{} = {}", key(prop), inline(p));
+            }
+        }
+    }
+    if !plan.user_properties.is_empty() {
+        out.push_str("\n[user_properties]\n");
+        for (prop, p) in &plan.user_properties {
+            let _ = writeln!(out, "{} = {}", key(prop), inline(p));
+        }
+    }
+    out
+}
+
+fn inline(p: &PropertySpec) -> String {
+    let mut parts = vec![format!("type = \"{}\"", p.ty)];
+    if p.required {
+        parts.push("required = true".into());
+    }
+    if p.nullable {
+        parts.push("nullable = true".into());
+    }
+    if let Some(values) = &p.allowed {
+        let vals: Vec<String> = values.iter().map(toml_value).collect();
+        parts.push(format!("enum = [{}]", vals.join(", ")));
+    }
+    if let Some(pattern) = &p.pattern {
+        parts.push(format!("pattern = {}", quote(pattern.as_str())));
+    }
+    for (name, v) in [("min", p.min), ("max", p.max)] {
+        if let Some(v) = v {
+            parts.push(format!("{name} = {v:?}"));
+        }
+    }
+    for (name, v) in [("min_length", p.min_length), ("max_length", p.max_length)] {
+        if let Some(v) = v {
+            parts.push(format!("{name} = {v}"));
+        }
+    }
+    if let Some(source) = &p.source {
+        parts.push(format!("source = {}", quote(source)));
+    }
+    if let Some(d) = &p.description {
+        parts.push(format!("description = {}", quote(d)));
+    }
+    format!("{{ {} }}", parts.join(", "))
+}
+
+fn toml_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        other => other.to_string(),
+    }
+}
+
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+fn key(k: &str) -> String {
+    let bare = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        k.to_owned()
+    } else {
+        quote(k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Dialect;
+    use crate::plan::parse_toml;
+    use serde_json::value::RawValue;
+
+    fn ev(json: &str) -> Event {
+        Event::from_raw(
+            RawValue::from_string(json.to_owned()).expect("json"),
+            Dialect::V2,
+        )
+    }
+
+    #[test]
+    fn infers_types_requiredness_nulls_and_enums() {
+        let events = [
+            ev(
+                r#"{"event_type":"Tier Chosen","event_properties":{"tier":"pro","n":1,"note":null,"id":"a1"}}"#,
+            ),
+            ev(
+                r#"{"event_type":"Tier Chosen","event_properties":{"tier":"free","n":2.5,"id":"a2"}}"#,
+            ),
+            ev(r#"{"event_type":"Tier Chosen","event_properties":{"tier":"pro","n":3,"id":"a3"}}"#),
+            ev(r#"{"event_type":"$identify","user_properties":{"$set":{"plan":"pro"}}}"#),
+        ];
+        let plan = infer(&events);
+        let spec = &plan.events["Tier Chosen"].properties;
+        assert_eq!(spec["n"].ty, PropType::Number);
+        assert!(spec["tier"].required && !spec["note"].required);
+        assert!(spec["note"].nullable);
+        assert_eq!(
+            spec["tier"].allowed,
+            Some(vec![Value::from("free"), Value::from("pro")])
+        );
+        assert_eq!(spec["id"].allowed, None, "ids are not enums");
+        assert!(plan.user_properties.contains_key("plan"));
+        assert!(!plan.events.contains_key("$identify"));
+        let text = to_toml(&plan, "drafted");
+        assert_eq!(
+            parse_toml(&text, "inferred.toml").expect("reads back"),
+            plan
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! Property types a plan can name, and how JSON values fit them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Object,
+    /// `array` (any items) or `array<T>`.
+    Array(Option<Box<PropType>>),
+    Any,
+}
+
+impl PropType {
+    /// Whether a non-null value fits this type (integers fit `number`).
+    pub fn accepts(&self, value: &Value) -> bool {
+        match (self, value) {
+            (PropType::Any, _) => true,
+            (PropType::String, Value::String(_)) => true,
+            (PropType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            (PropType::Number, Value::Number(_)) => true,
+            (PropType::Boolean, Value::Bool(_)) => true,
+            (PropType::Object, Value::Object(_)) => true,
+            (PropType::Array(None), Value::Array(_)) => true,
+            (PropType::Array(Some(item)), Value::Array(items)) => {
+                items.iter().all(|v| v.is_null() || item.accepts(v))
+            }
+            _ => false,
+        }
+    }
+
+    /// The narrowest type of a value, as `plan infer` and `type_drift` see it.
+    pub fn of(value: &Value) -> Option<PropType> {
+        Some(match value {
+            Value::Null => return None,
+            Value::Bool(_) => PropType::Boolean,
+            Value::Number(n) if n.is_i64() || n.is_u64() => PropType::Integer,
+            Value::Number(_) => PropType::Number,
+            Value::String(_) => PropType::String,
+            Value::Object(_) => PropType::Object,
+            Value::Array(items) => {
+                let mut item: Option<PropType> = None;
+                for t in items.iter().filter_map(PropType::of) {
+                    item = Some(match item {
+                        None => t,
+                        Some(prev) => prev.unify(&t),
+                    });
+                }
+                PropType::Array(item.map(Box::new))
+            }
+        })
+    }
+
+    /// The narrowest type both fit.
+    pub fn unify(&self, other: &PropType) -> PropType {
+        use PropType::*;
+        match (self, other) {
+            (a, b) if a == b => a.clone(),
+            (Integer, Number) | (Number, Integer) => Number,
+            (Array(a), Array(b)) => match (a, b) {
+                (Some(a), Some(b)) => Array(Some(Box::new(a.unify(b)))),
+                (Some(t), None) | (None, Some(t)) => Array(Some(t.clone())),
+                (None, None) => Array(None),
+            },
+            _ => Any,
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, PropType::Integer | PropType::Number)
+    }
+
+    /// Coarse kind for drift detection: integer and number are one kind.
+    pub fn kind(value: &Value) -> Option<&'static str> {
+        Some(match value {
+            Value::Null => return None,
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Object(_) => "object",
+            Value::Array(_) => "array",
+        })
+    }
+}
+
+impl fmt::Display for PropType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropType::String => f.write_str("string"),
+            PropType::Integer => f.write_str("integer"),
+            PropType::Number => f.write_str("number"),
+            PropType::Boolean => f.write_str("boolean"),
+            PropType::Object => f.write_str("object"),
+            PropType::Array(None) => f.write_str("array"),
+            PropType::Array(Some(t)) => write!(f, "array<{t}>"),
+            PropType::Any => f.write_str("any"),
+        }
+    }
+}
+
+impl FromStr for PropType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        Ok(match s {
+            "string" => PropType::String,
+            "integer" | "int" => PropType::Integer,
+            "number" | "float" => PropType::Number,
+            "boolean" | "bool" => PropType::Boolean,
+            "object" => PropType::Object,
+            "array" => PropType::Array(None),
+            "any" => PropType::Any,
+            _ => match s.strip_prefix("array<").and_then(|r| r.strip_suffix('>')) {
+                Some(inner) => PropType::Array(Some(Box::new(inner.parse()?))),
+                None => {
+                    return Err(format!(
+                        "unknown type {s:?}: expected string, integer, number, boolean, object, array, array<T> or any"
+                    ))
+                }
+            },
+        })
+    }
+}
+
+/// A short rendering of a value for findings (`"abc"`, `42`, `[3 items]`).
+pub fn describe_value(value: &Value) -> String {
+    match value {
+        Value::String(s) if s.chars().count() > 60 => {
+            let cut: String = s.chars().take(57).collect();
+            format!("{:?}", cut + "...")
+        }
+        Value::Array(items) => format!("array of {}", items.len()),
+        Value::Object(o) => format!("object with {} keys", o.len()),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn types_parse_and_print() {
+        for s in [
+            "string",
+            "integer",
+            "number",
+            "boolean",
+            "object",
+            "array",
+            "array<string>",
+            "array<array<integer>>",
+            "any",
+        ] {
+            assert_eq!(
+                s.parse::<PropType>().map(|t| t.to_string()),
+                Ok(s.to_owned())
+            );
+        }
+        assert!("strng".parse::<PropType>().is_err());
+        assert!("array<nope>".parse::<PropType>().is_err());
+    }
+
+    #[test]
+    fn values_fit_types() {
+        assert!(PropType::Number.accepts(&json!(3)));
+        assert!(!PropType::Integer.accepts(&json!(3.5)));
+        assert!(PropType::Array(Some(Box::new(PropType::String))).accepts(&json!(["a", null])));
+        assert!(!PropType::Array(Some(Box::new(PropType::String))).accepts(&json!(["a", 1])));
+        assert_eq!(
+            PropType::of(&json!([1, 2.5])),
+            Some(PropType::Array(Some(Box::new(PropType::Number))))
+        );
+        assert_eq!(PropType::Integer.unify(&PropType::String), PropType::Any);
+    }
+}

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use amptap::event::Region;
+use amptap::plan::Severity;
+use amptap::report::Format;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -24,6 +26,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the capture proxy headless: one line per request, a summary at exit.
     Serve(ProxyArgs),
+    /// Validate captured events against a plan (for CI: exit 1 on findings).
+    Check(CheckArgs),
+    /// Draft or lint a plan (the field-mapping table).
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// An Amplitude stand-in for tests and demos.
     #[command(hide = true, name = "fake-amplitude")]
     FakeAmplitude(FakeArgs),
@@ -52,6 +59,9 @@ pub struct ProxyArgs {
     /// Seconds to wait for the upstream before answering the SDK 504.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub upstream_timeout: f64,
+    /// Validate events as they arrive against this plan (TOML or CSV) and log findings.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     /// Print only the start banner and the summary, not a line per request.
     #[arg(long, short)]
     pub quiet: bool,
@@ -64,4 +74,54 @@ pub struct FakeArgs {
     /// Faults for the first requests, e.g. `500x2,413,delay:1500,drop`.
     #[arg(long, value_name = "FAULTS")]
     pub fail: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The plan: TOML, or CSV (`.csv`).
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+    /// Journals written by `amptap serve` / `watch`, read as one session.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Output format (default: from --out's extension, else text).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlanCommand {
+    /// Draft a plan (TOML, on stdout) from the events in captures.
+    Infer {
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
+    },
+    /// Report problems in a plan without any events; exit 1 on errors.
+    Lint {
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+    },
 }

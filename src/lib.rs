@@ -4,7 +4,9 @@
 //! `fake_amplitude`) speak HTTP. The binary in `main.rs` only wires them.
 
 pub mod capture;
+pub mod check;
 pub mod event;
 pub mod fake_amplitude;
 pub mod plan;
+pub mod report;
 pub mod sanitize;

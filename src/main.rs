@@ -26,6 +26,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         match cli.command {
             cli::Command::Serve(args) => commands::serve::run(args).await,
+            cli::Command::Check(args) => commands::check::run(args),
+            cli::Command::Plan(cmd) => commands::plan::run(cmd),
             cli::Command::FakeAmplitude(args) => commands::fake::run(args).await,
         }
     })

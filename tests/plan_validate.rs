@@ -261,14 +261,14 @@ fn every_code_has_a_trigger_and_a_near_miss() {
         ),
         (
             Code::TypeDrift,
-            "event_properties.conversation_id",
+            "event_properties.note",
             vec![
-                query(json!({"insert_id": "1", "event_properties": {"conversation_id": "c-1"}})),
-                query(json!({"insert_id": "2", "event_properties": {"conversation_id": 7}})),
+                query(json!({"insert_id": "1", "event_properties": {"note": "c-1"}})),
+                query(json!({"insert_id": "2", "event_properties": {"note": 7}})),
             ],
             vec![
-                query(json!({"insert_id": "1", "event_properties": {"conversation_id": "c-1"}})),
-                query(json!({"insert_id": "2", "event_properties": {"conversation_id": null}})),
+                query(json!({"insert_id": "1", "event_properties": {"note": "c-1"}})),
+                query(json!({"insert_id": "2", "event_properties": {"note": null}})),
             ],
         ),
         (
@@ -341,9 +341,9 @@ fn severities_follow_the_plan_and_policies() {
     let plan = parse_toml(&strict, "strict.toml").expect("loads");
     let events = [
         query(
-            serde_json::json!({"insert_id": "1", "time": "<delete>", "event_properties": {"conversation_id": "c"}}),
+            serde_json::json!({"insert_id": "1", "time": "<delete>", "event_properties": {"note": "c"}}),
         ),
-        query(serde_json::json!({"insert_id": "2", "event_properties": {"conversation_id": 1}})),
+        query(serde_json::json!({"insert_id": "2", "event_properties": {"note": 1}})),
     ];
     let got = findings(&plan, &events);
     assert!(
@@ -410,6 +410,19 @@ fn min_id_length_from_the_request_overrides_the_plan() {
         &mut out,
     );
     assert!(!out.iter().any(|f| f.code == Code::ShortId), "{out:?}");
+}
+
+#[test]
+fn a_planned_type_gives_a_mismatch_not_drift() {
+    let events = [
+        query(serde_json::json!({"insert_id": "1", "event_properties": {"latency_ms": 5}})),
+        query(serde_json::json!({"insert_id": "2", "event_properties": {"latency_ms": "5"}})),
+    ];
+    let got: Vec<Code> = findings(&plan(), &events)
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(got, vec![Code::TypeMismatch]);
 }
 
 #[test]

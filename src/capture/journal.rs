@@ -127,6 +127,11 @@ impl Journal {
         &self.stats
     }
 
+    /// The counters, kept alive past the journal itself.
+    pub fn stats_handle(&self) -> Arc<JournalStats> {
+        self.stats.clone()
+    }
+
     /// Requests waiting for the disk right now.
     pub fn queued(&self) -> usize {
         QUEUE_DEPTH - self.tx.capacity()

@@ -131,6 +131,8 @@ pub struct TapSummary {
     pub journal_failures: u64,
     pub journal_path: std::path::PathBuf,
     pub journal_bytes: u64,
+    /// Requests the live consumer (log, TUI) could not take in time.
+    pub consumer_lag: u64,
 }
 
 impl RunningTap {
@@ -183,10 +185,17 @@ impl RunningTap {
             journal_failures: TapStats::get(&stats.journal_failures),
             journal_path: self.tap.journal.path().to_owned(),
             journal_bytes: TapStats::get(&self.tap.journal.stats().bytes),
+            consumer_lag: 0,
         };
         // The writer thread ends once the last Journal handle is gone.
+        let journal_stats = self.tap.journal.stats_handle();
         drop(self.tap);
         self.writer.finished().await;
-        summary
+        TapSummary {
+            // Read after the writer drained its queue: the last records count too.
+            consumer_lag: TapStats::get(&journal_stats.consumer_lag),
+            journal_bytes: TapStats::get(&journal_stats.bytes),
+            ..summary
+        }
     }
 }

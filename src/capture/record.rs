@@ -46,6 +46,20 @@ pub struct Capture {
     pub delivery: Delivery,
 }
 
+impl Capture {
+    /// Whether Amplitude (or the offline stand-in) took the request: a 2xx
+    /// with `code` 200 for JSON answers, `success` for form endpoints.
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.answer.status)
+            && self.answer.json_code().is_none_or(|code| code == 200)
+    }
+
+    /// Milliseconds since the epoch at which the tap received it.
+    pub fn received_ms(&self) -> i64 {
+        (self.received.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+}
+
 /// The HTTP answer the SDK got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {

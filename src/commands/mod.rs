@@ -1,6 +1,8 @@
 //! One module per subcommand, plus what they share: paths, logging, signals.
 
+pub mod check;
 pub mod fake;
+pub mod plan;
 pub mod serve;
 
 use std::path::{Path, PathBuf};

@@ -6,16 +6,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amptap::capture::{Capture, Delivery, Mode, RunningTap, TapConfig, Target, Upstream};
+use amptap::check::check_capture;
 use amptap::event::BodyLimits;
+use amptap::plan::{self, Plan, Severity, Validator};
+use amptap::report::{expected_actual, NO_TYPE};
 use amptap::sanitize::sanitize;
 use tokio::sync::mpsc;
 
 use crate::cli::ProxyArgs;
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    let plan = args.plan.as_deref().map(plan::load).transpose()?;
     let config = tap_config(&args)?;
     let mode_text = config.mode.describe();
-    let (tx, rx) = mpsc::channel(1024);
+    // Deep enough that a burst never outruns the log; if it does, the
+    // journal still has everything and the summary says how many were missed.
+    let (tx, rx) = mpsc::channel(16 * 1024);
     let tap = RunningTap::start(config, Some(tx)).await?;
     if !tap.addr.ip().is_loopback() {
         eprintln!(
@@ -25,11 +31,14 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("amptap listening on http://{} — {mode_text}", tap.addr);
     eprintln!("  journal: {}", tap.tap.journal.path().display());
+    if let Some(path) = &args.plan {
+        eprintln!("  plan: {}", path.display());
+    }
     eprintln!(
         "  point your SDK's serverUrl at http://{}/2/httpapi · Ctrl-C to stop",
         tap.addr
     );
-    let logger = tokio::spawn(log_requests(rx, args.quiet));
+    let logger = tokio::spawn(log_requests(rx, plan, args.quiet));
 
     super::shutdown_signal().await;
     eprintln!("amptap: stopping, finishing requests in flight…");
@@ -44,6 +53,10 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         summary.journal_path.display(),
         summary.journal_bytes
     );
+    let lag = summary.consumer_lag;
+    if lag > 0 {
+        eprintln!("amptap: {lag} requests came too fast to log or check live; they are all in the journal (amptap check reads it)");
+    }
     if summary.journal_failures > 0 {
         eprintln!(
             "amptap: error: {} requests could not be written to the journal (see the log)",
@@ -82,11 +95,41 @@ pub fn tap_config(args: &ProxyArgs) -> anyhow::Result<TapConfig> {
     })
 }
 
-async fn log_requests(mut rx: mpsc::Receiver<Arc<Capture>>, quiet: bool) {
+/// Prints a line per request and, with a plan, a line per finding under it.
+async fn log_requests(mut rx: mpsc::Receiver<Arc<Capture>>, plan: Option<Plan>, quiet: bool) {
+    let none = Plan::none();
+    let mut validator = Validator::new(plan.as_ref().unwrap_or(&none));
     while let Some(capture) = rx.recv().await {
-        if !quiet {
-            eprintln!("{}", request_line(&capture));
+        let findings = if plan.is_some() {
+            check_capture(&mut validator, &capture)
+        } else {
+            Vec::new()
+        };
+        if quiet {
+            continue;
         }
+        let mut text = request_line(&capture);
+        for (event, findings) in capture.events.iter().zip(&findings) {
+            for f in findings {
+                let mark = match f.severity {
+                    Severity::Error => "✗",
+                    Severity::Warning => "⚠",
+                    Severity::Info => "·",
+                };
+                let id = event
+                    .insert_id()
+                    .map(|i| format!(" [{}]", sanitize(i)))
+                    .unwrap_or_default();
+                text.push_str(&format!(
+                    "\n    {mark} {}{id}: {} {} ({})",
+                    sanitize(event.event_type().unwrap_or(NO_TYPE)),
+                    f.code,
+                    sanitize(&f.path),
+                    sanitize(&expected_actual(f)),
+                ));
+            }
+        }
+        eprintln!("{text}");
     }
 }
 

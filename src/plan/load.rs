@@ -215,7 +215,7 @@ fn one_line(e: &regex::Error) -> String {
 
 /// The spreadsheet form: one row per property. A row with an empty
 /// `property` describes the event itself; rows of event type `$identify`
-/// are user properties.
+/// are user properties; rows of event type `$settings` are settings.
 pub const CSV_COLUMNS: [&str; 9] = [
     "event_type",
     "property",
@@ -301,6 +301,16 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Plan, PlanError> {
                 .map_err(|_| fail(name, format!("{name} {c:?} is not a whole number")))
         };
         let property = cell("property");
+        if event_type == "$settings" {
+            apply_csv_setting(
+                &mut plan.settings,
+                property,
+                cell("allowed"),
+                cell("pattern"),
+            )
+            .map_err(|m| fail("property", m))?;
+            continue;
+        }
         if property.is_empty() {
             let spec = plan.events.entry(event_type.to_owned()).or_default();
             spec.description = Some(cell("description"))
@@ -360,6 +370,45 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Plan, PlanError> {
         }
     }
     Ok(plan)
+}
+
+/// `$settings` rows: the setting's name in `property`, its value in
+/// `allowed` (lists `|`-separated), regexes in `pattern`.
+fn apply_csv_setting(
+    settings: &mut Settings,
+    name: &str,
+    value: &str,
+    pattern: &str,
+) -> Result<(), String> {
+    let regex = |p: &str| {
+        Pattern::new(p)
+            .map(Some)
+            .map_err(|e| format!("bad regex: {}", one_line(&e)))
+    };
+    match name {
+        "event_name" => settings.event_name = regex(pattern)?,
+        "property_name" => settings.property_name = regex(pattern)?,
+        "unknown_events" => settings.unknown_events = Policy::parse(value)?,
+        "unexpected_properties" => settings.unexpected_properties = Policy::parse(value)?,
+        "min_id_length" => {
+            settings.min_id_length = value
+                .parse()
+                .map_err(|_| format!("min_id_length {value:?} is not a whole number"))?
+        }
+        "ignore" => settings.ignore = value.split('|').map(|g| Glob(g.trim().to_owned())).collect(),
+        other => match other.strip_prefix("severity.") {
+            Some(code) => {
+                let code: Code = code.parse()?;
+                settings.severity.insert(code, Severity::parse_level(value)?);
+            }
+            None => {
+                return Err(format!(
+                    "unknown setting {other:?}: expected event_name, property_name, unknown_events, unexpected_properties, min_id_length, ignore or severity.CODE"
+                ))
+            }
+        },
+    }
+    Ok(())
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {

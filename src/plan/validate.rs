@@ -323,10 +323,18 @@ impl<'p> Validator<'p> {
         let Some(kinds) = self.first_kind.get_mut(event_type) else {
             return;
         };
+        // Where the plan names a type, `type_mismatch` already says it.
+        let planned = self.plan.events.get(event_type).map(|s| &s.properties);
         for (name, value) in props {
             let Some(kind) = PropType::kind(value) else {
                 continue;
             };
+            if planned
+                .and_then(|p| p.get(name))
+                .is_some_and(|s| s.ty != PropType::Any)
+            {
+                continue;
+            }
             match kinds.get(name.as_str()) {
                 None => {
                     kinds.insert(name.clone(), kind);

@@ -1,0 +1,66 @@
+//! `amptap plan infer` and `amptap plan lint`.
+
+use std::process::ExitCode;
+
+use amptap::capture::JournalReader;
+use amptap::plan::{self, Severity};
+
+use crate::cli::PlanCommand;
+
+pub fn run(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PlanCommand::Infer { captures } => {
+            let mut events = Vec::new();
+            let mut requests = 0;
+            for path in &captures {
+                let mut reader = JournalReader::open(path)?;
+                for capture in reader.by_ref() {
+                    requests += 1;
+                    events.extend(capture.events);
+                }
+                for w in reader.warnings() {
+                    eprintln!("amptap: warning: {}: {w}", path.display());
+                }
+            }
+            let drafted = plan::infer(&events);
+            let names: Vec<String> = captures.iter().map(|p| p.display().to_string()).collect();
+            let header = format!(
+                "Drafted by `amptap plan infer` from {} events in {requests} requests ({}).\nReview it: mark what is really required, add patterns, ranges and sources.",
+                events.len(),
+                names.join(", ")
+            );
+            print!("{}", plan::to_toml(&drafted, &header));
+            Ok(ExitCode::SUCCESS)
+        }
+        PlanCommand::Lint { plan: path } => {
+            let plan = plan::load(&path)?;
+            let issues = plan::lint(&plan);
+            for i in &issues {
+                println!(
+                    "{}: {} {}: {}",
+                    path.display(),
+                    i.severity,
+                    i.location,
+                    i.message
+                );
+            }
+            let errors = issues
+                .iter()
+                .filter(|i| i.severity == Severity::Error)
+                .count();
+            println!(
+                "{}: {} event types, {} user properties; {} errors, {} other notes",
+                path.display(),
+                plan.events.len(),
+                plan.user_properties.len(),
+                errors,
+                issues.len() - errors
+            );
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! CSV: one row per finding, both the problem and the event it names.
+
+use std::io::{self, Write};
+
+use super::Report;
+
+pub const COLUMNS: [&str; 13] = [
+    "severity",
+    "code",
+    "event_type",
+    "path",
+    "expected",
+    "actual",
+    "insert_id",
+    "seq",
+    "index",
+    "received",
+    "user_id",
+    "device_id",
+    "capture",
+];
+
+pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(COLUMNS)?;
+    for e in &r.findings {
+        let f = &e.finding;
+        let v = &e.event;
+        w.write_record([
+            f.severity.as_str(),
+            f.code.as_str(),
+            f.event_type.as_deref().unwrap_or(""),
+            &f.path,
+            f.expected.as_deref().unwrap_or(""),
+            f.actual.as_deref().unwrap_or(""),
+            v.insert_id.as_deref().unwrap_or(""),
+            &v.seq.to_string(),
+            &v.index.to_string(),
+            &v.received,
+            v.user_id.as_deref().unwrap_or(""),
+            v.device_id.as_deref().unwrap_or(""),
+            v.capture.as_deref().unwrap_or(""),
+        ])?;
+    }
+    w.flush()
+}

@@ -1,0 +1,273 @@
+//! One report model, written as text, JSON, CSV, Markdown, HTML or JUnit.
+//!
+//! The model is built from findings and event references; it knows nothing
+//! of where they came from. Every entry leads back to its exact event: the
+//! `insert_id` where there is one, and always the journal request (`seq`)
+//! and the event's index in it.
+
+mod csv_out;
+mod html;
+mod junit;
+mod markdown;
+mod text;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Code, Finding, Severity};
+
+/// Bumped when the JSON shape changes incompatibly.
+pub const SCHEMA: &str = "amptap.report/1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+    Md,
+    Html,
+    Junit,
+}
+
+/// Which events a finding belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insert_id: Option<String>,
+    /// The journal line (request) it came in, from 1.
+    pub seq: u64,
+    /// Its position in that request's events, from 0.
+    pub index: usize,
+    /// When the tap received it (RFC 3339).
+    pub received: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The capture file, when a report reads several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
+}
+
+impl EventRef {
+    /// `insert_id 5f1c…` or `request #12, event 3`.
+    pub fn label(&self) -> String {
+        match &self.insert_id {
+            Some(id) => format!(
+                "insert_id {id} (request #{}, event {})",
+                self.seq, self.index
+            ),
+            None => format!("request #{}, event {}", self.seq, self.index),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingEntry {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub event: EventRef,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub requests: u64,
+    pub events: u64,
+    pub events_with_findings: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub infos: u64,
+    pub by_code: BTreeMap<Code, u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeSummary {
+    pub event_type: String,
+    pub events: u64,
+    pub events_with_findings: u64,
+    /// Whether the plan lists this type (planned types never seen have `events: 0`).
+    pub in_plan: bool,
+    pub by_code: BTreeMap<Code, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub tool: String,
+    pub generated: String,
+    pub inputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    pub summary: Summary,
+    pub event_types: Vec<TypeSummary>,
+    pub findings: Vec<FindingEntry>,
+}
+
+impl Report {
+    /// Whether any finding is at or above `threshold` (`None`: never fail).
+    pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| self.findings.iter().any(|f| f.finding.severity >= t))
+    }
+
+    /// Writes the report; `fail_on` marks JUnit test cases as failed.
+    pub fn write(
+        &self,
+        format: Format,
+        fail_on: Option<Severity>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        match format {
+            Format::Text => text::write(self, out),
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *out, self)?;
+                out.write_all(b"\n")
+            }
+            Format::Csv => csv_out::write(self, out),
+            Format::Md => markdown::write(self, out),
+            Format::Html => html::write(self, out),
+            Format::Junit => junit::write(self, fail_on, out),
+        }
+    }
+
+    /// Findings grouped by event type, in `event_types` order.
+    pub fn findings_of<'a>(
+        &'a self,
+        event_type: &'a str,
+    ) -> impl Iterator<Item = &'a FindingEntry> + 'a {
+        self.findings
+            .iter()
+            .filter(move |f| f.finding.event_type.as_deref().unwrap_or(NO_TYPE) == event_type)
+    }
+}
+
+/// How events without an `event_type` are listed.
+pub const NO_TYPE: &str = "(no event_type)";
+
+/// Collects events and their findings into a [`Report`].
+pub struct ReportBuilder {
+    report: Report,
+    types: BTreeMap<String, TypeSummary>,
+}
+
+impl ReportBuilder {
+    pub fn new(
+        inputs: Vec<String>,
+        plan: Option<(String, Vec<String>)>,
+        generated: String,
+    ) -> Self {
+        let mut types = BTreeMap::new();
+        let plan_name = plan.map(|(name, planned)| {
+            for t in planned {
+                types.insert(
+                    t.clone(),
+                    TypeSummary {
+                        event_type: t,
+                        in_plan: true,
+                        ..TypeSummary::default()
+                    },
+                );
+            }
+            name
+        });
+        ReportBuilder {
+            report: Report {
+                schema: SCHEMA.into(),
+                tool: format!("amptap {}", env!("CARGO_PKG_VERSION")),
+                generated,
+                inputs,
+                plan: plan_name,
+                summary: Summary::default(),
+                event_types: Vec::new(),
+                findings: Vec::new(),
+            },
+            types,
+        }
+    }
+
+    pub fn add_request(&mut self) {
+        self.report.summary.requests += 1;
+    }
+
+    /// One event and its findings.
+    pub fn add_event(&mut self, event_type: Option<&str>, event: EventRef, findings: Vec<Finding>) {
+        let s = &mut self.report.summary;
+        s.events += 1;
+        let name = event_type.filter(|t| !t.is_empty()).unwrap_or(NO_TYPE);
+        let ty = self
+            .types
+            .entry(name.to_owned())
+            .or_insert_with(|| TypeSummary {
+                event_type: name.to_owned(),
+                ..TypeSummary::default()
+            });
+        ty.events += 1;
+        if !findings.is_empty() {
+            s.events_with_findings += 1;
+            ty.events_with_findings += 1;
+        }
+        for finding in findings {
+            *s.by_code.entry(finding.code).or_default() += 1;
+            *ty.by_code.entry(finding.code).or_default() += 1;
+            match finding.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
+            }
+            self.report.findings.push(FindingEntry {
+                finding,
+                event: event.clone(),
+            });
+        }
+    }
+
+    pub fn finish(mut self) -> Report {
+        // Worst first: types with errors, then by volume.
+        let mut types: Vec<TypeSummary> = self.types.into_values().collect();
+        types.sort_by(|a, b| {
+            b.events_with_findings
+                .cmp(&a.events_with_findings)
+                .then(b.events.cmp(&a.events))
+                .then(a.event_type.cmp(&b.event_type))
+        });
+        self.report.event_types = types;
+        self.report
+    }
+}
+
+/// Escapes text for HTML and XML (attributes and content), after removing
+/// what neither may hold (control characters, bidi overrides).
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        escape_line(&crate::sanitize::sanitize(line), &mut out);
+    }
+    out
+}
+
+fn escape_line(clean: &str, out: &mut String) {
+    for c in clean.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `expected X, got Y` for one finding.
+pub fn expected_actual(f: &Finding) -> String {
+    match (&f.expected, &f.actual) {
+        (Some(e), Some(a)) => format!("expected {e}, got {a}"),
+        (Some(e), None) => format!("expected {e}"),
+        (None, Some(a)) => format!("got {a}"),
+        (None, None) => String::new(),
+    }
+}

@@ -1,0 +1,72 @@
+//! The terminal report: grouped by event type with counts, one example per
+//! finding code with its exact path. Every event string is sanitized.
+
+use std::io::{self, Write};
+
+use super::{expected_actual, Report};
+use crate::plan::Severity;
+use crate::sanitize::sanitize;
+
+pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let s = &r.summary;
+    writeln!(
+        out,
+        "amptap check: {} events in {} requests · {} with findings · {} errors, {} warnings{}",
+        s.events,
+        s.requests,
+        s.events_with_findings,
+        s.errors,
+        s.warnings,
+        if s.infos > 0 {
+            format!(", {} infos", s.infos)
+        } else {
+            String::new()
+        }
+    )?;
+    if let Some(plan) = &r.plan {
+        writeln!(out, "plan: {plan}")?;
+    }
+    writeln!(out, "captures: {}", r.inputs.join(", "))?;
+    for t in &r.event_types {
+        writeln!(out)?;
+        let name = sanitize(&t.event_type);
+        let status = match (t.events, t.events_with_findings, t.in_plan) {
+            (0, _, true) => "planned, never seen".to_owned(),
+            (n, 0, _) => format!("{n} events, clean ✓"),
+            (n, k, _) => format!("{n} events, {k} with findings"),
+        };
+        let unplanned = if t.in_plan || r.plan.is_none() {
+            ""
+        } else {
+            " (not in plan)"
+        };
+        writeln!(out, "{name}{unplanned} — {status}")?;
+        for (code, count) in &t.by_code {
+            let Some(example) = r
+                .findings_of(&t.event_type)
+                .find(|f| f.finding.code == *code)
+            else {
+                continue;
+            };
+            let f = &example.finding;
+            let mark = match f.severity {
+                Severity::Error => "✗",
+                Severity::Warning => "⚠",
+                Severity::Info => "·",
+            };
+            writeln!(
+                out,
+                "  {mark} {code} ×{count}  {}  {}",
+                sanitize(&f.path),
+                sanitize(&expected_actual(f))
+            )?;
+            writeln!(out, "      e.g. {}", sanitize(&example.event.label()))?;
+        }
+    }
+    if !s.by_code.is_empty() {
+        writeln!(out)?;
+        let codes: Vec<String> = s.by_code.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        writeln!(out, "by code: {}", codes.join(" · "))?;
+    }
+    Ok(())
+}

@@ -179,9 +179,70 @@ impl Event {
         }
     }
 
+    /// The fields validation reads, found in one pass over the event rather
+    /// than a lookup each (the hot path of `check` and the live judgement).
+    pub fn common(&self) -> CommonFields<'_> {
+        let mut c = CommonFields::default();
+        let Some(fields) = self.fields() else {
+            return c;
+        };
+        let legacy = self.dialect == Dialect::AmplitudeJs;
+        let mut insert_id = None;
+        for (key, value) in fields {
+            match key.as_str() {
+                "event_type" => c.event_type = value.as_str(),
+                "user_id" => c.user_id = Some(value),
+                "device_id" => c.device_id = Some(value),
+                "time" if !legacy => c.time = Some(value),
+                "timestamp" if legacy => c.time = Some(value),
+                "insert_id" => insert_id = value.as_str(),
+                "uuid" if legacy => c.insert_id = value.as_str(),
+                "event_properties" => c.event_properties = value.as_object(),
+                "user_properties" => c.user_properties = value.as_object(),
+                _ => {}
+            }
+        }
+        c.insert_id = c.insert_id.or(insert_id);
+        match self.dialect {
+            Dialect::Identify => c.event_type = Some("$identify"),
+            Dialect::GroupIdentify => c.event_type = Some("$groupidentify"),
+            Dialect::V2 | Dialect::AmplitudeJs => {}
+        }
+        c
+    }
+
     /// Number of event properties (0 when absent).
     pub fn property_count(&self) -> usize {
         self.event_properties().map_or(0, Map::len)
+    }
+}
+
+/// See [`Event::common`]. Ids and time stay raw values: a number where a
+/// string belongs is itself a finding.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommonFields<'a> {
+    pub event_type: Option<&'a str>,
+    pub user_id: Option<&'a Value>,
+    pub device_id: Option<&'a Value>,
+    /// `time` (`timestamp` for amplitude-js).
+    pub time: Option<&'a Value>,
+    /// `insert_id` (`uuid` for amplitude-js).
+    pub insert_id: Option<&'a str>,
+    pub event_properties: Option<&'a Map<String, Value>>,
+    pub user_properties: Option<&'a Map<String, Value>>,
+}
+
+impl CommonFields<'_> {
+    pub fn time_ms(&self) -> Option<i64> {
+        let t = self.time?;
+        t.as_i64().or_else(|| t.as_f64().map(|f| f as i64))
+    }
+
+    /// The device id, else the user id, as text.
+    pub fn device_or_user(&self) -> Option<&str> {
+        self.device_id
+            .and_then(Value::as_str)
+            .or_else(|| self.user_id.and_then(Value::as_str))
     }
 }
 

@@ -63,28 +63,34 @@ impl fmt::Debug for Pattern {
 pub struct Glob(pub String);
 
 impl Glob {
+    /// Wildcard matching with one backtrack point, over chars, no allocation.
     pub fn is_match(&self, text: &str) -> bool {
-        let p: Vec<char> = self.0.chars().collect();
-        let t: Vec<char> = text.chars().collect();
-        let (mut pi, mut ti) = (0, 0);
-        let (mut star, mut mark) = (None, 0);
-        while ti < t.len() {
-            if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-                pi += 1;
-                ti += 1;
-            } else if pi < p.len() && p[pi] == '*' {
-                star = Some(pi);
-                mark = ti;
-                pi += 1;
-            } else if let Some(s) = star {
-                pi = s + 1;
-                mark += 1;
-                ti = mark;
-            } else {
-                return false;
+        let (pattern, text) = (self.0.as_str(), text);
+        let (mut p, mut t) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        let next = |s: &str, i: usize| s[i..].chars().next().map(|c| (c, i + c.len_utf8()));
+        while let Some((tc, t_next)) = next(text, t) {
+            match next(pattern, p) {
+                Some(('*', p_next)) => {
+                    star = Some((p_next, t));
+                    p = p_next;
+                }
+                Some((pc, p_next)) if pc == '?' || pc == tc => {
+                    p = p_next;
+                    t = t_next;
+                }
+                _ => match star {
+                    Some((p_after, t_star)) => {
+                        let resume = next(text, t_star).map_or(text.len(), |(_, i)| i);
+                        star = Some((p_after, resume));
+                        p = p_after;
+                        t = resume;
+                    }
+                    None => return false,
+                },
             }
         }
-        p[pi..].iter().all(|&c| c == '*')
+        pattern[p..].chars().all(|c| c == '*')
     }
 }
 
@@ -234,5 +240,22 @@ mod tests {
         assert!(Glob("session_*".into()).is_match("session_start"));
         assert!(Glob("a?c".into()).is_match("abc"));
         assert!(!Glob("session_start".into()).is_match("session_start2"));
+        for (pattern, text, want) in [
+            ("*", "", true),
+            ("a*", "a", true),
+            ("*b*c", "abxbc", true),
+            ("*b*c", "abxbd", false),
+            ("é?", "éx", true),
+            ("**", "x", true),
+            ("a*c", "ab", false),
+            ("", "", true),
+            ("", "a", false),
+        ] {
+            assert_eq!(
+                Glob(pattern.into()).is_match(text),
+                want,
+                "{pattern} ~ {text}"
+            );
+        }
     }
 }

@@ -4,15 +4,17 @@
 //! type each property first had, recent firings per device) so that
 //! duplicates, drift and over-firing are found across events.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{describe_value, Plan, PropType, PropertySpec};
-use crate::event::Event;
+use super::{describe_value, EventSpec, Plan, PropType, PropertySpec};
+use crate::event::{CommonFields, Dialect, Event};
 
 macro_rules! codes {
     ($($variant:ident = $name:literal, $severity:ident, $help:literal;)*) => {
@@ -160,6 +162,9 @@ const PLACEHOLDER_IDS: [&str; 14] = [
     "9774d56d682e549c",
 ];
 
+/// The longest placeholder: longer ids skip the list.
+const PLACEHOLDER_MAX_LEN: usize = 36;
+
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 /// Before 1973 in milliseconds is after 5000 AD in seconds: a time below
@@ -169,18 +174,107 @@ const SECONDS_CUTOFF: i64 = 100_000_000_000;
 /// One session's validation.
 pub struct Validator<'p> {
     plan: &'p Plan,
-    insert_ids: HashMap<String, (u64, bool)>,
-    first_kind: HashMap<String, HashMap<String, &'static str>>,
-    firings: HashMap<(String, String), VecDeque<i64>>,
+    insert_ids: InsertIds,
+    /// Everything known per event type, found with one lookup per event.
+    type_index: HashMap<String, usize>,
+    types: Vec<TypeState<'p>>,
+    /// Property name → whether it follows the naming convention (names repeat).
+    good_names: HashMap<String, bool>,
+}
+
+/// Insert ids seen, with the request that carried them and whether it was
+/// accepted. SDKs send UUIDs: those are kept as 128-bit numbers, which
+/// saves an allocation and a string compare per event.
+#[derive(Default)]
+struct InsertIds {
+    uuids: HashMap<u128, (u64, bool)>,
+    others: HashMap<String, (u64, bool)>,
+}
+
+impl InsertIds {
+    /// Records `id` if new (`None`); else returns its previous record to update.
+    fn first_or_previous(&mut self, id: &str, record: (u64, bool)) -> Option<&mut (u64, bool)> {
+        if let Some(n) = parse_uuid(id) {
+            return match self.uuids.entry(n) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(record);
+                    None
+                }
+            };
+        }
+        if self.others.contains_key(id) {
+            return self.others.get_mut(id);
+        }
+        self.others.insert(id.to_owned(), record);
+        None
+    }
+
+    fn clear(&mut self) {
+        self.uuids.clear();
+        self.others.clear();
+    }
+}
+
+/// `8-4-4-4-12` hex digits → a number; anything else → `None`. Only the
+/// lower-case form is taken, so two spellings never collide.
+fn parse_uuid(id: &str) -> Option<u128> {
+    let b = id.as_bytes();
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let mut n: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        n = (n << 4) | u128::from(digit);
+    }
+    Some(n)
+}
+
+/// What the validator remembers about one event type.
+struct TypeState<'p> {
+    /// The plan's entry; `None` for a type the plan does not list.
+    spec: Option<&'p EventSpec>,
+    /// Built in (`$identify`…) or matched by `settings.ignore`: no plan checks.
+    exempt: bool,
+    follows_convention: bool,
+    /// The kind each property first had (for `type_drift`).
+    first_kind: HashMap<String, &'static str>,
+    /// Device (or user) → times within the last minute (for `over_firing`).
+    firings: HashMap<String, VecDeque<i64>>,
+}
+
+impl<'p> TypeState<'p> {
+    fn new(plan: &'p Plan, event_type: &str) -> Self {
+        let settings = &plan.settings;
+        TypeState {
+            spec: plan.events.get(event_type),
+            exempt: event_type.starts_with('$') || settings.is_ignored(event_type),
+            follows_convention: settings
+                .event_name
+                .as_ref()
+                .is_none_or(|c| c.is_match(event_type)),
+            first_kind: HashMap::default(),
+            firings: HashMap::default(),
+        }
+    }
 }
 
 impl<'p> Validator<'p> {
     pub fn new(plan: &'p Plan) -> Self {
         Validator {
             plan,
-            insert_ids: HashMap::new(),
-            first_kind: HashMap::new(),
-            firings: HashMap::new(),
+            insert_ids: InsertIds::default(),
+            type_index: HashMap::default(),
+            types: Vec::new(),
+            good_names: HashMap::default(),
         }
     }
 
@@ -191,22 +285,30 @@ impl<'p> Validator<'p> {
     /// Forgets what was seen (a new session over the same plan).
     pub fn reset(&mut self) {
         self.insert_ids.clear();
-        self.first_kind.clear();
-        self.firings.clear();
+        self.type_index.clear();
+        self.types.clear();
     }
 
     /// Checks one event, appending its findings to `out`.
     pub fn check(&mut self, event: &Event, ctx: &EventContext, out: &mut Vec<Finding>) {
+        let fields = event.common();
         let mut sink = Sink {
             plan: self.plan,
             out,
-            event_type: event.event_type(),
+            event_type: fields.event_type,
         };
-        self.check_into(event, ctx, &mut sink);
+        self.check_into(event, &fields, ctx, &mut sink);
     }
 
-    fn check_into(&mut self, event: &Event, ctx: &EventContext, sink: &mut Sink<'_, '_>) {
-        let settings = &self.plan.settings;
+    fn check_into(
+        &mut self,
+        event: &Event,
+        f: &CommonFields<'_>,
+        ctx: &EventContext,
+        sink: &mut Sink<'_, '_>,
+    ) {
+        let plan = self.plan;
+        let settings = &plan.settings;
         if event.fields().is_none() {
             sink.push(
                 Code::MissingEventType,
@@ -216,15 +318,12 @@ impl<'p> Validator<'p> {
             );
             return;
         }
-        check_ids(
-            event,
-            ctx.min_id_length.unwrap_or(settings.min_id_length),
-            sink,
-        );
-        check_time(event, ctx.received_ms, sink);
-        self.check_duplicate(event, ctx, sink);
+        let min_id = ctx.min_id_length.unwrap_or(settings.min_id_length);
+        check_ids(f, min_id, sink);
+        check_time(event, f, ctx.received_ms, sink);
+        self.check_duplicate(f, ctx, sink);
 
-        let Some(event_type) = event.event_type().filter(|t| !t.is_empty()) else {
+        let Some(event_type) = f.event_type.filter(|t| !t.is_empty()) else {
             sink.push(
                 Code::MissingEventType,
                 "event_type",
@@ -233,39 +332,50 @@ impl<'p> Validator<'p> {
             );
             return;
         };
-        if let Some(props) = event.event_properties() {
-            self.check_drift(event_type, props, sink);
+        let index = match self.type_index.get(event_type) {
+            Some(&i) => i,
+            None => {
+                self.types.push(TypeState::new(plan, event_type));
+                self.type_index
+                    .insert(event_type.to_owned(), self.types.len() - 1);
+                self.types.len() - 1
+            }
+        };
+        let Some(state) = self.types.get_mut(index) else {
+            return;
+        };
+        let props = f.event_properties;
+        if let Some(props) = props {
+            check_drift(state, props, sink);
             if let Some(convention) = &settings.property_name {
-                for name in props
-                    .keys()
-                    .filter(|k| !k.starts_with('$') && !convention.is_match(k))
-                {
+                for name in props.keys().filter(|k| !k.starts_with('$')) {
+                    if follows(&mut self.good_names, convention, name) {
+                        continue;
+                    }
                     sink.push(
                         Code::BadPropertyName,
-                        &format!("event_properties.{name}"),
+                        Dotted("event_properties", name),
                         Some(&format!("a name matching {}", convention.as_str())),
                         Some(format!("{name:?}")),
                     );
                 }
             }
         }
-        check_user_properties(self.plan, event, sink);
+        check_user_properties(plan, f, sink);
 
-        let builtin = event_type.starts_with('$');
-        if builtin || settings.is_ignored(event_type) {
+        if state.exempt {
             return;
         }
-        if let Some(convention) = &settings.event_name {
-            if !convention.is_match(event_type) {
-                sink.push(
-                    Code::BadEventName,
-                    "event_type",
-                    Some(&format!("a name matching {}", convention.as_str())),
-                    Some(format!("{event_type:?}")),
-                );
-            }
+        if !state.follows_convention {
+            let convention = settings.event_name.as_ref().map_or("", |c| c.as_str());
+            sink.push(
+                Code::BadEventName,
+                "event_type",
+                Some(&format!("a name matching {convention}")),
+                Some(format!("{event_type:?}")),
+            );
         }
-        let Some(spec) = self.plan.events.get(event_type) else {
+        let Some(spec) = state.spec else {
             if let Some(severity) = settings.unknown_events.severity() {
                 sink.push_with(
                     Code::UnknownEvent,
@@ -278,20 +388,30 @@ impl<'p> Validator<'p> {
             return;
         };
         let empty = Map::new();
-        let props = event.event_properties().unwrap_or(&empty);
-        check_properties("event_properties", props, &spec.properties, self.plan, sink);
+        check_properties(
+            "event_properties",
+            props.unwrap_or(&empty),
+            &spec.properties,
+            plan,
+            sink,
+        );
         if let Some(max) = spec.max_per_minute {
-            self.check_firing(event, event_type, max, ctx.received_ms, sink);
+            check_firing(state, f, max, ctx.received_ms, sink);
         }
     }
 
-    fn check_duplicate(&mut self, event: &Event, ctx: &EventContext, sink: &mut Sink<'_, '_>) {
-        let Some(id) = event.insert_id() else { return };
-        match self.insert_ids.get_mut(id) {
-            None => {
-                self.insert_ids
-                    .insert(id.to_owned(), (ctx.seq, ctx.delivered));
-            }
+    fn check_duplicate(
+        &mut self,
+        f: &CommonFields<'_>,
+        ctx: &EventContext,
+        sink: &mut Sink<'_, '_>,
+    ) {
+        let Some(id) = f.insert_id else { return };
+        match self
+            .insert_ids
+            .first_or_previous(id, (ctx.seq, ctx.delivered))
+        {
+            None => {}
             Some((seq, delivered)) => {
                 let actual = if *delivered {
                     format!("also sent in request #{seq}, which Amplitude accepted: a double fire (Amplitude drops the copy)")
@@ -309,79 +429,77 @@ impl<'p> Validator<'p> {
             }
         }
     }
+}
 
-    fn check_drift(
-        &mut self,
-        event_type: &str,
-        props: &Map<String, Value>,
-        sink: &mut Sink<'_, '_>,
-    ) {
-        if !self.first_kind.contains_key(event_type) {
-            self.first_kind
-                .insert(event_type.to_owned(), HashMap::new());
-        }
-        let Some(kinds) = self.first_kind.get_mut(event_type) else {
-            return;
+fn check_drift(state: &mut TypeState<'_>, props: &Map<String, Value>, sink: &mut Sink<'_, '_>) {
+    // Where the plan names a type, `type_mismatch` already says it.
+    let planned = state.spec.map(|s| &s.properties);
+    for (name, value) in props {
+        let Some(kind) = PropType::kind(value) else {
+            continue;
         };
-        // Where the plan names a type, `type_mismatch` already says it.
-        let planned = self.plan.events.get(event_type).map(|s| &s.properties);
-        for (name, value) in props {
-            let Some(kind) = PropType::kind(value) else {
-                continue;
-            };
-            if planned
-                .and_then(|p| p.get(name))
-                .is_some_and(|s| s.ty != PropType::Any)
-            {
-                continue;
+        match state.first_kind.get(name.as_str()) {
+            None => {
+                state.first_kind.insert(name.clone(), kind);
             }
-            match kinds.get(name.as_str()) {
-                None => {
-                    kinds.insert(name.clone(), kind);
+            Some(&first) if first != kind => {
+                if planned
+                    .and_then(|p| p.get(name))
+                    .is_some_and(|s| s.ty != PropType::Any)
+                {
+                    continue;
                 }
-                Some(&first) if first != kind => {
-                    sink.push(
-                        Code::TypeDrift,
-                        &format!("event_properties.{name}"),
-                        Some(&format!("{first} (as first seen)")),
-                        Some(format!("{kind}: {}", describe_value(value))),
-                    );
-                }
-                Some(_) => {}
+                sink.push(
+                    Code::TypeDrift,
+                    Dotted("event_properties", name),
+                    Some(&format!("{first} (as first seen)")),
+                    Some(format!("{kind}: {}", describe_value(value))),
+                );
             }
+            Some(_) => {}
         }
     }
+}
 
-    fn check_firing(
-        &mut self,
-        event: &Event,
-        event_type: &str,
-        max: u32,
-        received_ms: i64,
-        sink: &mut Sink<'_, '_>,
-    ) {
-        let who = event
-            .device_id()
-            .or_else(|| event.user_id())
-            .unwrap_or_default();
-        let at = event.time().unwrap_or(received_ms);
-        let window = self
-            .firings
-            .entry((event_type.to_owned(), who.to_owned()))
-            .or_default();
-        while window.front().is_some_and(|&t| t <= at - MINUTE_MS) {
-            window.pop_front();
-        }
-        window.push_back(at);
-        if window.len() > max as usize {
-            sink.push(
-                Code::OverFiring,
-                "event_type",
-                Some(&format!("at most {max} per minute per device")),
-                Some(format!("{} within a minute from {who:?}", window.len())),
-            );
-        }
+fn check_firing(
+    state: &mut TypeState<'_>,
+    f: &CommonFields<'_>,
+    max: u32,
+    received_ms: i64,
+    sink: &mut Sink<'_, '_>,
+) {
+    let who = f.device_or_user().unwrap_or_default();
+    let at = f.time_ms().unwrap_or(received_ms);
+    // Look up by reference: allocate the key only the first time.
+    if !state.firings.contains_key(who) {
+        state.firings.insert(who.to_owned(), VecDeque::new());
     }
+    let Some(window) = state.firings.get_mut(who) else {
+        return;
+    };
+    while window.front().is_some_and(|&t| t <= at - MINUTE_MS) {
+        window.pop_front();
+    }
+    window.push_back(at);
+    if window.len() > max as usize {
+        sink.push(
+            Code::OverFiring,
+            "event_type",
+            Some(&format!("at most {max} per minute per device")),
+            Some(format!("{} within a minute from {who:?}", window.len())),
+        );
+    }
+}
+
+/// Whether `name` matches a naming convention; names repeat, so the
+/// verdict is remembered instead of running the regex per event.
+fn follows(cache: &mut HashMap<String, bool>, convention: &super::Pattern, name: &str) -> bool {
+    if let Some(&good) = cache.get(name) {
+        return good;
+    }
+    let good = convention.is_match(name);
+    cache.insert(name.to_owned(), good);
+    good
 }
 
 /// Collects findings with the plan's severities applied.
@@ -392,7 +510,13 @@ struct Sink<'a, 'p> {
 }
 
 impl Sink<'_, '_> {
-    fn push(&mut self, code: Code, path: &str, expected: Option<&str>, actual: Option<String>) {
+    fn push(
+        &mut self,
+        code: Code,
+        path: impl fmt::Display,
+        expected: Option<&str>,
+        actual: Option<String>,
+    ) {
         self.push_with(code, code.default_severity(), path, expected, actual);
     }
 
@@ -400,7 +524,7 @@ impl Sink<'_, '_> {
         &mut self,
         code: Code,
         default: Severity,
-        path: &str,
+        path: impl fmt::Display,
         expected: Option<&str>,
         actual: Option<String>,
     ) {
@@ -413,17 +537,17 @@ impl Sink<'_, '_> {
             code,
             severity,
             event_type: self.event_type.map(str::to_owned),
-            path: path.to_owned(),
+            path: path.to_string(),
             expected: expected.map(str::to_owned),
             actual,
         });
     }
 }
 
-fn check_ids(event: &Event, min_len: usize, sink: &mut Sink<'_, '_>) {
+fn check_ids(f: &CommonFields<'_>, min_len: usize, sink: &mut Sink<'_, '_>) {
     let mut any = false;
-    for field in ["user_id", "device_id"] {
-        let Some(value) = event.get(field).filter(|v| !v.is_null()) else {
+    for (field, value) in [("user_id", f.user_id), ("device_id", f.device_id)] {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
             continue;
         };
         any = true;
@@ -436,11 +560,13 @@ fn check_ids(event: &Event, min_len: usize, sink: &mut Sink<'_, '_>) {
             );
             continue;
         };
-        if PLACEHOLDER_IDS
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(id.trim()))
-            || id.trim().is_empty()
-        {
+        let trimmed = id.trim();
+        let placeholder = trimmed.len() <= PLACEHOLDER_MAX_LEN
+            && (trimmed.is_empty()
+                || PLACEHOLDER_IDS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(trimmed)));
+        if placeholder {
             sink.push(
                 Code::PlaceholderId,
                 field,
@@ -457,7 +583,7 @@ fn check_ids(event: &Event, min_len: usize, sink: &mut Sink<'_, '_>) {
         }
     }
     // Identify endpoints and group identify carry ids of their own kind.
-    if !any && event.event_type() != Some("$groupidentify") {
+    if !any && f.event_type != Some("$groupidentify") {
         sink.push(
             Code::MissingId,
             "user_id",
@@ -467,17 +593,15 @@ fn check_ids(event: &Event, min_len: usize, sink: &mut Sink<'_, '_>) {
     }
 }
 
-fn check_time(event: &Event, now_ms: i64, sink: &mut Sink<'_, '_>) {
-    if event.event_type() == Some("$groupidentify")
-        || event.dialect() == crate::event::Dialect::Identify
-    {
+fn check_time(event: &Event, f: &CommonFields<'_>, now_ms: i64, sink: &mut Sink<'_, '_>) {
+    if f.event_type == Some("$groupidentify") || event.dialect() == Dialect::Identify {
         return;
     }
     let field = match event.dialect() {
-        crate::event::Dialect::AmplitudeJs => "timestamp",
+        Dialect::AmplitudeJs => "timestamp",
         _ => "time",
     };
-    let Some(value) = event.get(field) else {
+    let Some(value) = f.time else {
         sink.push(
             Code::BadTime,
             field,
@@ -486,7 +610,7 @@ fn check_time(event: &Event, now_ms: i64, sink: &mut Sink<'_, '_>) {
         );
         return;
     };
-    let Some(t) = event.time() else {
+    let Some(t) = value.as_i64().or_else(|| value.as_f64().map(|f| f as i64)) else {
         sink.push(
             Code::BadTime,
             field,
@@ -516,48 +640,30 @@ fn check_time(event: &Event, now_ms: i64, sink: &mut Sink<'_, '_>) {
 
 /// Identify operations (`$set`, `$setOnce`) and plain user properties, held
 /// against the plan's user properties.
-fn check_user_properties(plan: &Plan, event: &Event, sink: &mut Sink<'_, '_>) {
+fn check_user_properties(plan: &Plan, f: &CommonFields<'_>, sink: &mut Sink<'_, '_>) {
     if plan.user_properties.is_empty() {
         return;
     }
-    let Some(user_props) = event.user_properties() else {
+    let Some(user_props) = f.user_properties else {
         return;
     };
     for (key, value) in user_props {
         match (key.as_str(), value) {
             ("$set" | "$setOnce", Value::Object(ops)) => {
+                let scope = format!("user_properties.{key}");
                 for (name, v) in ops {
-                    check_value(
-                        &format!("user_properties.{key}.{name}"),
-                        name,
-                        v,
-                        plan.user_properties.get(name),
-                        plan,
-                        sink,
-                    );
+                    check_value(&Dotted(&scope, name), v, plan, sink);
                 }
             }
             (op, _) if op.starts_with('$') => {}
-            (name, v) => check_value(
-                &format!("user_properties.{name}"),
-                name,
-                v,
-                plan.user_properties.get(name),
-                plan,
-                sink,
-            ),
+            (name, v) => check_value(&Dotted("user_properties", name), v, plan, sink),
         }
     }
 }
 
-fn check_value(
-    path: &str,
-    name: &str,
-    value: &Value,
-    spec: Option<&PropertySpec>,
-    plan: &Plan,
-    sink: &mut Sink<'_, '_>,
-) {
+fn check_value(path: &Dotted<'_>, value: &Value, plan: &Plan, sink: &mut Sink<'_, '_>) {
+    let name = path.1;
+    let spec = plan.user_properties.get(name);
     match spec {
         Some(spec) => check_property(path, value, spec, sink),
         None => {
@@ -581,50 +687,72 @@ fn check_properties(
     plan: &Plan,
     sink: &mut Sink<'_, '_>,
 ) {
+    // Both maps iterate in key order (serde_json's Map is a BTreeMap), so one
+    // merge walk pairs every sent property with its spec, no lookups.
+    let unexpected = plan.settings.unexpected_properties.severity();
+    let mut sent = props.iter().peekable();
     for (name, spec) in specs {
-        let path = format!("{scope}.{name}");
-        match props.get(name) {
-            Some(value) => check_property(&path, value, spec, sink),
-            None => {
-                let source = spec.source.as_deref().filter(|s| props.contains_key(*s));
-                if let Some(source) = source {
-                    sink.push(
-                        Code::UnmappedField,
-                        &format!("{scope}.{source}"),
-                        Some(&format!("{name:?} (the plan maps {source:?} → {name:?})")),
-                        Some(format!("{source:?}")),
-                    );
-                } else if spec.required {
-                    sink.push(
-                        Code::MissingProperty,
-                        &path,
-                        Some(&format!("{} (required)", spec.ty)),
-                        Some("absent".into()),
-                    );
-                }
-            }
+        while let Some((key, _)) = sent.next_if(|(key, _)| key.as_str() < name.as_str()) {
+            report_unexpected(scope, key, specs, unexpected, sink);
+        }
+        match sent.next_if(|(key, _)| *key == name) {
+            Some((_, value)) => check_property(&Dotted(scope, name), value, spec, sink),
+            None => check_absent(scope, name, spec, props, sink),
         }
     }
-    let Some(severity) = plan.settings.unexpected_properties.severity() else {
-        return;
-    };
-    for name in props.keys() {
-        let mapped_source = specs
-            .values()
-            .any(|s| s.source.as_deref() == Some(name.as_str()));
-        if !specs.contains_key(name) && !mapped_source && !name.starts_with('$') {
-            sink.push_with(
-                Code::UnexpectedProperty,
-                severity,
-                &format!("{scope}.{name}"),
-                Some("a property in the plan"),
-                Some(format!("{name:?}")),
-            );
-        }
+    for (key, _) in sent {
+        report_unexpected(scope, key, specs, unexpected, sink);
     }
 }
 
-fn check_property(path: &str, value: &Value, spec: &PropertySpec, sink: &mut Sink<'_, '_>) {
+fn check_absent(
+    scope: &str,
+    name: &str,
+    spec: &PropertySpec,
+    props: &Map<String, Value>,
+    sink: &mut Sink<'_, '_>,
+) {
+    let source = spec.source.as_deref().filter(|s| props.contains_key(*s));
+    if let Some(source) = source {
+        sink.push(
+            Code::UnmappedField,
+            Dotted(scope, source),
+            Some(&format!("{name:?} (the plan maps {source:?} → {name:?})")),
+            Some(format!("{source:?}")),
+        );
+    } else if spec.required {
+        sink.push(
+            Code::MissingProperty,
+            Dotted(scope, name),
+            Some(&format!("{} (required)", spec.ty)),
+            Some("absent".into()),
+        );
+    }
+}
+
+/// A sent property the plan does not list (a mapped source is reported as
+/// `unmapped_field` instead; `$` properties belong to Amplitude).
+fn report_unexpected(
+    scope: &str,
+    name: &str,
+    specs: &std::collections::BTreeMap<String, PropertySpec>,
+    severity: Option<Severity>,
+    sink: &mut Sink<'_, '_>,
+) {
+    let Some(severity) = severity else { return };
+    let mapped_source = specs.values().any(|s| s.source.as_deref() == Some(name));
+    if !mapped_source && !name.starts_with('$') {
+        sink.push_with(
+            Code::UnexpectedProperty,
+            severity,
+            Dotted(scope, name),
+            Some("a property in the plan"),
+            Some(format!("{name:?}")),
+        );
+    }
+}
+
+fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &mut Sink<'_, '_>) {
     if value.is_null() {
         if !spec.nullable {
             sink.push(
@@ -716,5 +844,14 @@ fn range_text(min: Option<f64>, max: Option<f64>) -> String {
         (Some(a), None) => format!("at least {a}"),
         (None, Some(b)) => format!("at most {b}"),
         (None, None) => String::new(),
+    }
+}
+
+/// `scope.name`, formatted only when a finding needs it.
+struct Dotted<'a>(&'a str, &'a str);
+
+impl fmt::Display for Dotted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
     }
 }

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("amptap: error: {e:#}");
             ExitCode::from(2)
@@ -30,5 +31,14 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             cli::Command::Plan(cmd) => commands::plan::run(cmd),
             cli::Command::FakeAmplitude(args) => commands::fake::run(args).await,
         }
+    })
+}
+
+/// `amptap check … | head` closes stdout early: that is the reader's choice, not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }

@@ -43,7 +43,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            report.write(format, threshold, &mut out)?;
+            match report.write(format, threshold, &mut out) {
+                // `| head` closed stdout: the verdict (exit code) still stands.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
     }
     Ok(if report.fails(threshold) {

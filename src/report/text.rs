@@ -11,14 +11,14 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let s = &r.summary;
     writeln!(
         out,
-        "amptap check: {} events in {} requests · {} with findings · {} errors, {} warnings{}",
-        s.events,
-        s.requests,
+        "amptap check: {} in {} · {} with findings · {}, {}{}",
+        plural(s.events, "event"),
+        plural(s.requests, "request"),
         s.events_with_findings,
-        s.errors,
-        s.warnings,
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
         if s.infos > 0 {
-            format!(", {} infos", s.infos)
+            format!(", {}", plural(s.infos, "info"))
         } else {
             String::new()
         }
@@ -32,8 +32,8 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         let name = sanitize(&t.event_type);
         let status = match (t.events, t.events_with_findings, t.in_plan) {
             (0, _, true) => "planned, never seen".to_owned(),
-            (n, 0, _) => format!("{n} events, clean ✓"),
-            (n, k, _) => format!("{n} events, {k} with findings"),
+            (n, 0, _) => format!("{}, clean ✓", plural(n, "event")),
+            (n, k, _) => format!("{}, {k} with findings", plural(n, "event")),
         };
         let unplanned = if t.in_plan || r.plan.is_none() {
             ""
@@ -69,4 +69,12 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "by code: {}", codes.join(" · "))?;
     }
     Ok(())
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -130,8 +130,15 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Plan, PlanError> {
         at(offset, e.message().trim().to_owned())
     })?;
     let spanned_pattern = |s: &Spanned<String>| {
-        Pattern::new(s.get_ref())
-            .map_err(|e| at(s.span().start, format!("bad regex: {}", one_line(&e))))
+        Pattern::new(s.get_ref()).map_err(|e| {
+            // Past the opening quote to the character the regex error names
+            // (exact unless the pattern holds escapes).
+            let offset = regex_problem(&e).1.map_or(0, |o| o + 1);
+            at(
+                s.span().start + offset,
+                format!("bad regex {:?}: {}", s.get_ref(), one_line(&e)),
+            )
+        })
     };
     let mut settings = Settings::default();
     if let Some(s) = parsed.settings {
@@ -204,11 +211,34 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Plan, PlanError> {
     })
 }
 
+/// A regex error in one line, and the character of the pattern it points at
+/// (the regex crate marks it with carets under the pattern).
+fn regex_problem(e: &regex::Error) -> (String, Option<usize>) {
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let caret = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with('^') && l.trim().chars().all(|c| c == '^'));
+    let offset = caret.and_then(|i| {
+        let pattern_line = lines.get(i.checked_sub(1)?)?;
+        let indent = pattern_line.len() - pattern_line.trim_start().len();
+        lines[i].find('^').map(|c| c.saturating_sub(indent))
+    });
+    let reason = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map_or_else(
+            || text.split_whitespace().collect::<Vec<_>>().join(" "),
+            str::to_owned,
+        );
+    (reason, offset)
+}
+
 fn one_line(e: &regex::Error) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    match regex_problem(e) {
+        (reason, Some(at)) => format!("{reason} (at character {} of the pattern)", at + 1),
+        (reason, None) => reason,
+    }
 }
 
 // ---- CSV ----
@@ -462,7 +492,12 @@ mod tests {
         assert!(e.contains("unknown type \"strng\""), "{e}");
 
         let e = toml_err("[settings]\nevent_name = \"^[a-z\"\n");
-        assert!(e.starts_with("plan.toml:2:14: bad regex"), "{e}");
+        assert!(
+            e.starts_with(
+                "plan.toml:2:16: bad regex \"^[a-z\": unclosed character class (at character 2"
+            ),
+            "{e}"
+        );
 
         let e = toml_err("[settings]\nunknown_events = \"maybe\"\n");
         assert!(

@@ -7,6 +7,8 @@ pub mod capture;
 pub mod check;
 pub mod event;
 pub mod fake_amplitude;
+pub mod filter;
 pub mod plan;
 pub mod report;
 pub mod sanitize;
+pub mod store;

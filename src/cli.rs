@@ -24,6 +24,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Everything offline in the TUI: proxy, a stand-in Amplitude and simulated app traffic.
+    Demo(DemoArgs),
+    /// The proxy and the live inspector (TUI) in one process.
+    Watch(WatchArgs),
+    /// The inspector over saved journals.
+    Open(OpenArgs),
     /// Run the capture proxy headless: one line per request, a summary at exit.
     Serve(ProxyArgs),
     /// Validate captured events against a plan (for CI: exit 1 on findings).
@@ -124,4 +130,37 @@ pub enum PlanCommand {
         #[arg(value_name = "PLAN")]
         plan: PathBuf,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// Most events held in memory (the journal keeps them all).
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub max_events: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct OpenArgs {
+    /// Journals to read, in order.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Judge the events against this plan (TOML or CSV).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub max_events: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where the demo's tap listens (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Journal file; default: a new file under the data directory.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub max_events: usize,
 }

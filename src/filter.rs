@@ -16,10 +16,16 @@ pub const OPERATORS: &[(&str, &str)] = &[
     ("user:REGEX", "user_id matches"),
     ("device:REGEX", "device_id matches"),
     ("status:ok|warning|error", "worst finding of the event"),
-    ("code:CODE", "has a finding with this code (e.g. code:missing_property)"),
+    (
+        "code:CODE",
+        "has a finding with this code (e.g. code:missing_property)",
+    ),
     ("has:PROP", "event_properties has PROP (a.b for nested)"),
     ("missing:PROP", "event_properties lacks PROP"),
-    ("prop.PATH=VALUE", "property equals VALUE (a|b alternatives)"),
+    (
+        "prop.PATH=VALUE",
+        "property equals VALUE (a|b alternatives)",
+    ),
     ("tag:NAME", "carries the test tag NAME"),
     ("-WORD", "negates any word"),
     ("TEXT", "free text in the raw JSON (case-insensitive)"),
@@ -129,11 +135,16 @@ fn parse_word(word: &str) -> Result<Test, String> {
         if path.is_empty() {
             return Err("prop. needs a property name: prop.NAME=VALUE".into());
         }
-        return Ok(Test::Prop(path.split('.').map(str::to_owned).collect(), alternatives(value)));
+        return Ok(Test::Prop(
+            path.split('.').map(str::to_owned).collect(),
+            alternatives(value),
+        ));
     }
     let Some((field, value)) = word.split_once(':').filter(|(f, _)| is_field(f)) else {
         let pattern = format!("(?i){}", regex::escape(word));
-        return Regex::new(&pattern).map(Test::Text).map_err(|e| e.to_string());
+        return Regex::new(&pattern)
+            .map(Test::Text)
+            .map_err(|e| e.to_string());
     };
     if value.is_empty() {
         return Err(format!("{field}: needs a value"));
@@ -162,7 +173,10 @@ fn parse_word(word: &str) -> Result<Test, String> {
 }
 
 fn is_field(f: &str) -> bool {
-    matches!(f, "type" | "user" | "device" | "status" | "code" | "has" | "missing" | "tag")
+    matches!(
+        f,
+        "type" | "user" | "device" | "status" | "code" | "has" | "missing" | "tag"
+    )
 }
 
 fn first_error_line(e: &regex::Error) -> String {
@@ -223,7 +237,7 @@ impl Test {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                values.iter().any(|want| *want == text)
+                values.contains(&text)
             }),
             Test::Tag(any) => c.tag.is_some_and(|t| any.iter().any(|a| a == t)),
             Test::Text(re) => re.is_match(e.raw().get()),
@@ -256,21 +270,38 @@ mod tests {
     use serde_json::value::RawValue;
 
     fn ev(json: &str) -> Event {
-        Event::from_raw(RawValue::from_string(json.to_owned()).expect("json"), Dialect::V2)
+        Event::from_raw(
+            RawValue::from_string(json.to_owned()).expect("json"),
+            Dialect::V2,
+        )
     }
 
     fn finding(code: Code, severity: Severity) -> Finding {
-        Finding { code, severity, event_type: None, path: String::new(), expected: None, actual: None }
+        Finding {
+            code,
+            severity,
+            event_type: None,
+            path: String::new(),
+            expected: None,
+            actual: None,
+        }
     }
 
     fn matches(filter: &str, event: &Event, findings: &[Finding]) -> bool {
         let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
-        f.matches(&Candidate { event, findings, status: Status::of(findings), tag: Some("checkout") })
+        f.matches(&Candidate {
+            event,
+            findings,
+            status: Status::of(findings),
+            tag: Some("checkout"),
+        })
     }
 
     #[test]
     fn every_form() {
-        let e = ev(r#"{"event_type":"dify_user_query","user_id":"user-42","device_id":"dev-1","event_properties":{"model":"gpt-4o","n":3,"nested":{"a":true},"empty":null,"q":"reset my password"}}"#);
+        let e = ev(
+            r#"{"event_type":"dify_user_query","user_id":"user-42","device_id":"dev-1","event_properties":{"model":"gpt-4o","n":3,"nested":{"a":true},"empty":null,"q":"reset my password"}}"#,
+        );
         let missing = [finding(Code::MissingProperty, Severity::Error)];
         for (filter, want) in [
             ("", true),
@@ -312,8 +343,14 @@ mod tests {
         let e = Filter::parse("type:ok user:(unclosed").expect_err("bad regex");
         assert_eq!(e.position, 9);
         assert!(e.message.contains("bad regex in user"), "{e}");
-        assert!(Filter::parse("status:fine").expect_err("status").message.contains("ok, warning or error"));
-        assert!(Filter::parse("code:nope").expect_err("code").message.contains("unknown finding code"));
+        assert!(Filter::parse("status:fine")
+            .expect_err("status")
+            .message
+            .contains("ok, warning or error"));
+        assert!(Filter::parse("code:nope")
+            .expect_err("code")
+            .message
+            .contains("unknown finding code"));
         assert!(Filter::parse("type:").is_err());
         assert!(Filter::parse("prop.=x").is_err());
         // Unknown prefixes are free text, not errors: URLs and times contain colons.
@@ -323,6 +360,12 @@ mod tests {
     #[test]
     fn status_is_the_worst_finding() {
         assert_eq!(Status::of(&[]), Status::Ok);
-        assert_eq!(Status::of(&[finding(Code::BadTime, Severity::Warning), finding(Code::MissingId, Severity::Error)]), Status::Error);
+        assert_eq!(
+            Status::of(&[
+                finding(Code::BadTime, Severity::Warning),
+                finding(Code::MissingId, Severity::Error)
+            ]),
+            Status::Error
+        );
     }
 }

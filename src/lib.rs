@@ -5,10 +5,13 @@
 
 pub mod capture;
 pub mod check;
+pub mod demo;
 pub mod event;
 pub mod fake_amplitude;
+pub mod feed;
 pub mod filter;
 pub mod plan;
 pub mod report;
 pub mod sanitize;
 pub mod store;
+pub mod tui;

@@ -27,6 +27,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         match cli.command {
             cli::Command::Serve(args) => commands::serve::run(args).await,
+            cli::Command::Watch(args) => commands::inspect::watch(args).await,
+            cli::Command::Open(args) => commands::inspect::open(args).await,
+            cli::Command::Demo(args) => commands::inspect::demo(args).await,
             cli::Command::Check(args) => commands::check::run(args),
             cli::Command::Plan(cmd) => commands::plan::run(cmd),
             cli::Command::FakeAmplitude(args) => commands::fake::run(args).await,

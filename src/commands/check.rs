@@ -23,7 +23,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let format = args
         .format
-        .unwrap_or_else(|| format_for(args.out.as_deref()));
+        .or_else(|| args.out.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Text);
     let threshold = args.fail_on.threshold();
     match &args.out {
         Some(path) => {
@@ -55,20 +56,4 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The format an output file's extension asks for.
-pub fn format_for(out: Option<&Path>) -> Format {
-    let ext = out
-        .and_then(Path::extension)
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("json") => Format::Json,
-        Some("csv") => Format::Csv,
-        Some("md" | "markdown") => Format::Md,
-        Some("html" | "htm") => Format::Html,
-        Some("xml") => Format::Junit,
-        _ => Format::Text,
-    }
 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod fake;
+pub mod inspect;
 pub mod plan;
 pub mod serve;
 
@@ -33,6 +34,17 @@ pub fn default_journal_path() -> PathBuf {
         now.second()
     );
     data_dir().join("captures").join(name)
+}
+
+/// Where settings that outlive a run go (the filter history):
+/// `$AMPTAP_CONFIG_DIR`, else the platform's config directory.
+pub fn config_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AMPTAP_CONFIG_DIR") {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("", "", "amptap")
+        .map(|d| d.config_dir().to_owned())
+        .unwrap_or_else(|| PathBuf::from(".amptap"))
 }
 
 /// The terminal belongs to the command's output: tracing goes to a file.

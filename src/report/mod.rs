@@ -31,6 +31,23 @@ pub enum Format {
     Junit,
 }
 
+impl Format {
+    /// The format a file name asks for (`.json`, `.csv`, `.md`, `.html`,
+    /// `.xml` = JUnit, `.txt`).
+    pub fn from_path(path: &std::path::Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            "md" | "markdown" => Format::Md,
+            "html" | "htm" => Format::Html,
+            "xml" => Format::Junit,
+            "txt" | "text" => Format::Text,
+            _ => return None,
+        })
+    }
+}
+
 /// Which events a finding belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRef {

@@ -111,7 +111,11 @@ impl Store {
         let mut counters = Counters::default();
         if let Some(plan) = plan {
             for (name, spec) in &plan.events {
-                let props = spec.properties.keys().map(|p| (p.clone(), PropertyCounts::default())).collect();
+                let props = spec
+                    .properties
+                    .keys()
+                    .map(|p| (p.clone(), PropertyCounts::default()))
+                    .collect();
                 counters.coverage.insert(name.clone(), props);
             }
         }
@@ -126,7 +130,11 @@ impl Store {
 
     /// Stores a checked capture; returns the ids of its events.
     pub fn ingest(&mut self, checked: Checked) -> std::ops::Range<u64> {
-        let Checked { capture, findings, tag } = checked;
+        let Checked {
+            capture,
+            findings,
+            tag,
+        } = checked;
         let c = &mut self.counters;
         c.requests += 1;
         *c.upstream.entry(capture.answer.status).or_default() += 1;

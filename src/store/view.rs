@@ -214,7 +214,9 @@ mod tests {
         let events = types
             .iter()
             .map(|t| {
-                let raw = RawValue::from_string(format!(r#"{{"event_type":"{t}","user_id":"user-1"}}"#)).expect("json");
+                let raw =
+                    RawValue::from_string(format!(r#"{{"event_type":"{t}","user_id":"user-1"}}"#))
+                        .expect("json");
                 Event::from_raw(raw, Dialect::V2)
             })
             .collect();
@@ -222,7 +224,14 @@ mod tests {
             .iter()
             .map(|&b| {
                 if b {
-                    vec![Finding { code: Code::MissingProperty, severity: Severity::Error, event_type: None, path: "p".into(), expected: None, actual: None }]
+                    vec![Finding {
+                        code: Code::MissingProperty,
+                        severity: Severity::Error,
+                        event_type: None,
+                        path: "p".into(),
+                        expected: None,
+                        actual: None,
+                    }]
                 } else {
                     vec![]
                 }
@@ -266,11 +275,19 @@ mod tests {
         assert_eq!(view.focus(), Some(1));
         let ids = store.ingest(checked(&["c"], &[false]));
         view.on_append(&store, ids);
-        assert_eq!(view.focus(), Some(1), "focus stays on its event while not following");
+        assert_eq!(
+            view.focus(),
+            Some(1),
+            "focus stays on its event while not following"
+        );
 
         view.set_filter(Filter::parse("type:a|c").expect("filter"), &store);
         assert_eq!(view.ids().collect::<Vec<_>>(), [0, 2, 3]);
-        assert_eq!(view.focus(), Some(0), "the focused event left: nearest before it");
+        assert_eq!(
+            view.focus(),
+            Some(0),
+            "the focused event left: nearest before it"
+        );
 
         view.end();
         view.toggle_pause(&store);

@@ -1,0 +1,195 @@
+//! `amptap watch`, `amptap open` and `amptap demo`: the TUI over a live tap,
+//! over saved journals, or over a self-contained offline demo.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use amptap::capture::journal::JournalStats;
+use amptap::capture::{Mode, RunningTap, TapConfig, TapSummary, Target, Upstream};
+use amptap::event::BodyLimits;
+use amptap::fake_amplitude::FakeAmplitude;
+use amptap::feed::{self, FeedConfig, FeedStats};
+use amptap::plan::{self, Plan};
+use amptap::store::Store;
+use amptap::tui::app::{App, Session};
+use amptap::tui::theme::Theme;
+use amptap::tui::{self, Feed, RunOptions};
+use anyhow::Context;
+use tokio::sync::{mpsc, watch as signal};
+
+use crate::cli::{DemoArgs, OpenArgs, WatchArgs};
+
+pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    need_terminal("watch")?;
+    let plan = load_plan(args.proxy.plan.as_ref())?;
+    let config = super::serve::tap_config(&args.proxy)?;
+    let upstream = config.mode.describe();
+    let tap = RunningTap::start(config, None).await?;
+    let session = Session {
+        listen: Some(format!("http://{}", tap.addr)),
+        upstream,
+        plan: args.proxy.plan.as_ref().map(|p| p.display().to_string()),
+        journal: Some(tap.tap.journal.path().to_owned()),
+        inputs: Vec::new(),
+    };
+    let journal = tap.tap.journal.stats_handle();
+    let result = inspect(plan, session, Some(journal), args.max_events, true).await;
+    let summary = tap.stop().await;
+    print_summary(&summary);
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
+    need_terminal("open")?;
+    for path in &args.captures {
+        std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
+    }
+    let plan = load_plan(args.plan.as_ref())?;
+    let session = Session {
+        listen: None,
+        upstream: String::new(),
+        plan: args.plan.as_ref().map(|p| p.display().to_string()),
+        journal: None,
+        inputs: args
+            .captures
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    let journals = args.captures.clone();
+    inspect_journals(plan, session, journals, None, args.max_events, false).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    need_terminal("demo")?;
+    let plan = plan::parse_toml(amptap::demo::PLAN_TOML, "assets/dify-plan.toml")?;
+    let fake = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().context("address")?)
+        .await
+        .context("starting the stand-in Amplitude")?;
+    let upstream = Upstream::new(Target::Base(fake.url()), Duration::from_secs(10))?;
+    let journal_path = args.record.clone().unwrap_or_else(|| {
+        let default = super::default_journal_path();
+        let name = default
+            .file_name()
+            .map(|n| format!("demo-{}", n.to_string_lossy()))
+            .unwrap_or_default();
+        default.with_file_name(name)
+    });
+    let tap = RunningTap::start(
+        TapConfig {
+            listen: args.listen,
+            mode: Mode::Forward(upstream),
+            limits: BodyLimits::default(),
+            journal_path,
+        },
+        None,
+    )
+    .await?;
+    let (stop_tx, stop_rx) = signal::channel(false);
+    let traffic = tokio::spawn(amptap::demo::run(
+        format!("http://{}", tap.addr),
+        fake.fake.clone(),
+        stop_rx,
+    ));
+    let session = Session {
+        listen: Some(format!("http://{}", tap.addr)),
+        upstream: "stand-in Amplitude (demo, offline)".into(),
+        plan: Some("assets/dify-plan.toml (built in)".into()),
+        journal: Some(tap.tap.journal.path().to_owned()),
+        inputs: Vec::new(),
+    };
+    let journal = tap.tap.journal.stats_handle();
+    let result = inspect(Some(plan), session, Some(journal), args.max_events, true).await;
+    let _ = stop_tx.send(true);
+    let _ = traffic.await;
+    let summary = tap.stop().await;
+    print_summary(&summary);
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+fn need_terminal(command: &str) -> anyhow::Result<()> {
+    if std::io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        anyhow::bail!("amptap {command} needs a terminal; use `amptap serve` (headless) or `amptap check` for scripts")
+    }
+}
+
+fn load_plan(path: Option<&PathBuf>) -> anyhow::Result<Option<Plan>> {
+    Ok(path.map(|p| plan::load(p)).transpose()?)
+}
+
+async fn inspect(
+    plan: Option<Plan>,
+    session: Session,
+    journal: Option<Arc<JournalStats>>,
+    max_events: usize,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let journals = session.journal.iter().cloned().collect();
+    inspect_journals(plan, session, journals, journal, max_events, follow).await
+}
+
+async fn inspect_journals(
+    plan: Option<Plan>,
+    session: Session,
+    journals: Vec<PathBuf>,
+    journal: Option<Arc<JournalStats>>,
+    max_events: usize,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let plan = Arc::new(plan.unwrap_or_else(Plan::none));
+    let store = Store::new(max_events, (!plan.events.is_empty()).then_some(&*plan));
+    let history_path = super::config_dir().join("filter-history");
+    let history = tui::load_history(&history_path);
+    let app = App::new(
+        store,
+        session,
+        history,
+        Theme::from_env(),
+        time::OffsetDateTime::now_utc(),
+    );
+    let (tx, rx) = mpsc::channel(64);
+    let stats = Arc::new(FeedStats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let follower = feed::spawn(
+        FeedConfig {
+            journals,
+            follow,
+            plan,
+        },
+        tx,
+        stats.clone(),
+        stop.clone(),
+    )?;
+    let result = tui::run(
+        app,
+        Feed { rx, stats, journal },
+        RunOptions {
+            history_path: Some(history_path),
+            ..RunOptions::default()
+        },
+    )
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || follower.join()).await;
+    result
+}
+
+fn print_summary(s: &TapSummary) {
+    eprintln!(
+        "amptap: {} requests, {} events, {} forward failures, {} undecodable; journal {} ({} bytes)",
+        s.requests,
+        s.events,
+        s.forward_failures,
+        s.undecodable,
+        s.journal_path.display(),
+        s.journal_bytes
+    );
+}

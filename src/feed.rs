@@ -1,0 +1,165 @@
+//! Follows journals into checked batches for the TUI.
+//!
+//! The screen never reads the network: it reads the journal, the source of
+//! truth, through this follower on its own thread. A live session and a
+//! saved one take the same path; when the screen falls behind, the
+//! follower simply waits on its bounded channel while the journal keeps
+//! being written, and catches up from the file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::capture::Capture;
+use crate::check::check_capture;
+use crate::plan::{Plan, Validator};
+use crate::store::Checked;
+
+/// What the follower reports.
+#[derive(Debug)]
+pub enum FeedMsg {
+    Batch(Vec<Checked>),
+    /// A line skipped, a file that could not be opened.
+    Warning(String),
+    /// Every given journal was read to its end (not sent when following).
+    Done,
+}
+
+/// Progress, readable from any thread.
+#[derive(Debug, Default)]
+pub struct FeedStats {
+    pub bytes_read: AtomicU64,
+    pub records: AtomicU64,
+}
+
+pub struct FeedConfig {
+    pub journals: Vec<PathBuf>,
+    /// Keep reading the last journal as it grows (watch, demo).
+    pub follow: bool,
+    pub plan: Arc<Plan>,
+}
+
+/// Captures per batch: large enough to amortise, small enough to draw between.
+const BATCH: usize = 256;
+const POLL: Duration = Duration::from_millis(25);
+
+/// Starts the follower thread; it stops when `stop` is set or the receiver is gone.
+pub fn spawn(
+    config: FeedConfig,
+    tx: mpsc::Sender<FeedMsg>,
+    stats: Arc<FeedStats>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("amptap-feed".into())
+        .spawn(move || follow(config, &tx, &stats, &stop))
+}
+
+fn follow(config: FeedConfig, tx: &mpsc::Sender<FeedMsg>, stats: &FeedStats, stop: &AtomicBool) {
+    let mut validator = Validator::new(&config.plan);
+    let count = config.journals.len();
+    for (i, path) in config.journals.iter().enumerate() {
+        let tail = config.follow && i + 1 == count;
+        let file = loop {
+            match File::open(path) {
+                Ok(f) => break Some(f),
+                // A live journal may not exist for a moment after start.
+                Err(_) if tail && !stop.load(Ordering::Relaxed) => std::thread::sleep(POLL),
+                Err(e) => {
+                    let _ = tx.blocking_send(FeedMsg::Warning(format!("{}: {e}", path.display())));
+                    break None;
+                }
+            }
+        };
+        let Some(file) = file else { continue };
+        let name = path.display().to_string();
+        if !read_journal(file, &name, tail, &mut validator, tx, stats, stop) {
+            return;
+        }
+    }
+    let _ = tx.blocking_send(FeedMsg::Done);
+}
+
+/// Reads one journal; returns false when the receiver is gone or asked to stop.
+fn read_journal(
+    file: File,
+    name: &str,
+    tail: bool,
+    validator: &mut Validator<'_>,
+    tx: &mpsc::Sender<FeedMsg>,
+    stats: &FeedStats,
+    stop: &AtomicBool,
+) -> bool {
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut line = Vec::new();
+    let mut line_no = 0usize;
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let n = match reader.read_until(b'\n', &mut line) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.blocking_send(FeedMsg::Warning(format!("{name}: read error: {e}")));
+                return true;
+            }
+        };
+        let complete = line.last() == Some(&b'\n');
+        if n == 0 || !complete {
+            // At the end: send what we have, then wait for more or finish.
+            if !batch.is_empty()
+                && tx
+                    .blocking_send(FeedMsg::Batch(std::mem::take(&mut batch)))
+                    .is_err()
+            {
+                return false;
+            }
+            if tail {
+                std::thread::sleep(POLL);
+                continue; // `line` keeps a partial line until its newline arrives
+            }
+            if !line.is_empty() {
+                let _ = tx.blocking_send(FeedMsg::Warning(format!(
+                    "{name}: line {}: incomplete last line (a write cut short by a crash), skipped",
+                    line_no + 1
+                )));
+            }
+            return true;
+        }
+        line_no += 1;
+        stats
+            .bytes_read
+            .fetch_add(line.len() as u64, Ordering::Relaxed);
+        match serde_json::from_slice::<Capture>(&line) {
+            Ok(capture) => {
+                stats.records.fetch_add(1, Ordering::Relaxed);
+                let findings = check_capture(validator, &capture);
+                batch.push(Checked {
+                    capture,
+                    findings,
+                    tag: None,
+                });
+            }
+            Err(e) if !line.iter().all(u8::is_ascii_whitespace) => {
+                let _ = tx.blocking_send(FeedMsg::Warning(format!(
+                    "{name}: line {line_no}: skipped: {e}"
+                )));
+            }
+            Err(_) => {}
+        }
+        line.clear();
+        if batch.len() >= BATCH
+            && tx
+                .blocking_send(FeedMsg::Batch(std::mem::take(&mut batch)))
+                .is_err()
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The one key table: context, key, action, help. The help screen and the
+//! footer are generated from it, and a test checks it has no clashes.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Context {
+    /// Everywhere except while typing in the filter or export line.
+    Global,
+    Stream,
+    Detail,
+    Coverage,
+    /// The filter bar and the export prompt.
+    Input,
+}
+
+impl Context {
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::Stream => "Event stream",
+            Context::Detail => "Event detail",
+            Context::Coverage => "Plan coverage",
+            Context::Input => "Filter bar and export prompt",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    Help,
+    ShowStream,
+    ShowCoverage,
+    ShowStats,
+    NextScreen,
+    OpenFilter,
+    ClearFilter,
+    ToggleProblems,
+    TogglePause,
+    Export,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Open,
+    Back,
+    FilterToType,
+    Copy,
+    NextEvent,
+    PrevEvent,
+    Submit,
+    Cancel,
+    HistoryPrev,
+    HistoryNext,
+}
+
+pub struct Binding {
+    pub context: Context,
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+    /// How the key is written in help.
+    pub label: &'static str,
+    pub action: Action,
+    pub help: &'static str,
+}
+
+const fn key(
+    context: Context,
+    code: KeyCode,
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        context,
+        code,
+        modifiers: KeyModifiers::NONE,
+        label,
+        action,
+        help,
+    }
+}
+
+const fn ctrl(
+    context: Context,
+    c: char,
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        context,
+        code: KeyCode::Char(c),
+        modifiers: KeyModifiers::CONTROL,
+        label,
+        action,
+        help,
+    }
+}
+
+use Action as A;
+use Context as C;
+use KeyCode as K;
+
+pub const BINDINGS: &[Binding] = &[
+    key(
+        C::Global,
+        K::Char('q'),
+        "q",
+        A::Quit,
+        "quit (capture stops, the journal is kept)",
+    ),
+    ctrl(C::Global, 'c', "Ctrl-C", A::Quit, "quit"),
+    key(C::Global, K::Char('?'), "?", A::Help, "this help"),
+    key(C::Global, K::Char('1'), "1", A::ShowStream, "event stream"),
+    key(
+        C::Global,
+        K::Char('2'),
+        "2",
+        A::ShowCoverage,
+        "plan coverage",
+    ),
+    key(C::Global, K::Char('3'), "3", A::ShowStats, "stats"),
+    key(C::Global, K::Tab, "Tab", A::NextScreen, "next screen"),
+    key(
+        C::Global,
+        K::Char('/'),
+        "/",
+        A::OpenFilter,
+        "filter (see the grammar below)",
+    ),
+    key(
+        C::Global,
+        K::Char('\\'),
+        "\\",
+        A::ClearFilter,
+        "clear the filter",
+    ),
+    key(
+        C::Global,
+        K::Char('e'),
+        "e",
+        A::ToggleProblems,
+        "only events with findings",
+    ),
+    key(
+        C::Global,
+        K::Char(' '),
+        "space",
+        A::TogglePause,
+        "pause the view (capture goes on)",
+    ),
+    key(
+        C::Global,
+        K::Char('x'),
+        "x",
+        A::Export,
+        "export the filtered view's findings as a report",
+    ),
+    key(
+        C::Stream,
+        K::Up,
+        "↑ k",
+        A::Up,
+        "previous event (stops following)",
+    ),
+    key(C::Stream, K::Char('k'), "k", A::Up, "previous event"),
+    key(C::Stream, K::Down, "↓ j", A::Down, "next event"),
+    key(C::Stream, K::Char('j'), "j", A::Down, "next event"),
+    key(C::Stream, K::PageUp, "PgUp", A::PageUp, "page up"),
+    key(C::Stream, K::PageDown, "PgDn", A::PageDown, "page down"),
+    key(C::Stream, K::Home, "Home g", A::Home, "first event"),
+    key(C::Stream, K::Char('g'), "g", A::Home, "first event"),
+    key(
+        C::Stream,
+        K::End,
+        "End G",
+        A::End,
+        "last event, follow the tail",
+    ),
+    key(C::Stream, K::Char('G'), "G", A::End, "follow the tail"),
+    key(C::Stream, K::Enter, "Enter", A::Open, "open the event"),
+    key(
+        C::Stream,
+        K::Char('t'),
+        "t",
+        A::FilterToType,
+        "filter to the selected event's type",
+    ),
+    key(
+        C::Stream,
+        K::Char('y'),
+        "y",
+        A::Copy,
+        "copy the event's JSON (OSC 52)",
+    ),
+    key(C::Detail, K::Esc, "Esc", A::Back, "back to the stream"),
+    key(C::Detail, K::Backspace, "Backspace", A::Back, "back"),
+    key(C::Detail, K::Up, "↑ k", A::Up, "scroll up"),
+    key(C::Detail, K::Char('k'), "k", A::Up, "scroll up"),
+    key(C::Detail, K::Down, "↓ j", A::Down, "scroll down"),
+    key(C::Detail, K::Char('j'), "j", A::Down, "scroll down"),
+    key(C::Detail, K::PageUp, "PgUp", A::PageUp, "page up"),
+    key(C::Detail, K::PageDown, "PgDn", A::PageDown, "page down"),
+    key(C::Detail, K::Char('n'), "n", A::NextEvent, "next event"),
+    key(C::Detail, K::Char('p'), "p", A::PrevEvent, "previous event"),
+    key(
+        C::Detail,
+        K::Char('y'),
+        "y",
+        A::Copy,
+        "copy the event's JSON (OSC 52)",
+    ),
+    key(
+        C::Detail,
+        K::Char('t'),
+        "t",
+        A::FilterToType,
+        "filter to this event's type",
+    ),
+    key(C::Coverage, K::Up, "↑ k", A::Up, "previous event type"),
+    key(C::Coverage, K::Char('k'), "k", A::Up, "previous event type"),
+    key(C::Coverage, K::Down, "↓ j", A::Down, "next event type"),
+    key(C::Coverage, K::Char('j'), "j", A::Down, "next event type"),
+    key(
+        C::Coverage,
+        K::Enter,
+        "Enter",
+        A::Open,
+        "show this type's events",
+    ),
+    key(
+        C::Input,
+        K::Enter,
+        "Enter",
+        A::Submit,
+        "keep the filter / write the report",
+    ),
+    key(C::Input, K::Esc, "Esc", A::Cancel, "cancel"),
+    key(
+        C::Input,
+        K::Up,
+        "↑",
+        A::HistoryPrev,
+        "earlier filter (kept across runs)",
+    ),
+    key(C::Input, K::Down, "↓", A::HistoryNext, "later filter"),
+];
+
+/// The action for a key in a context, falling back to the global keys
+/// (except while typing, where every other key is text).
+pub fn lookup(context: Context, key: &KeyEvent) -> Option<Action> {
+    let find = |ctx: Context| {
+        BINDINGS.iter().find(|b| {
+            b.context == ctx
+                && b.code == key.code
+                && (b.modifiers == key.modifiers
+                    || (b.modifiers == KeyModifiers::NONE && key.modifiers == KeyModifiers::SHIFT))
+        })
+    };
+    find(context)
+        .or_else(|| {
+            if context == Context::Input {
+                None
+            } else {
+                find(Context::Global)
+            }
+        })
+        .map(|b| b.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_context_or_shadowed_by_a_global() {
+        let mut seen = HashSet::new();
+        for b in BINDINGS {
+            assert!(
+                seen.insert((b.context, b.code, b.modifiers)),
+                "{:?} {:?} bound twice",
+                b.context,
+                b.code
+            );
+        }
+        for b in BINDINGS.iter().filter(|b| b.context == Context::Global) {
+            for ctx in [Context::Stream, Context::Detail, Context::Coverage] {
+                assert!(
+                    !seen.contains(&(ctx, b.code, b.modifiers)),
+                    "{:?} shadows global {}",
+                    ctx,
+                    b.label
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_fall_back_to_global_keys_but_not_while_typing() {
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(lookup(Context::Stream, &q), Some(Action::Quit));
+        assert_eq!(lookup(Context::Input, &q), None);
+        let g = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(lookup(Context::Stream, &g), Some(Action::End));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(Context::Detail, &ctrl_c), Some(Action::Quit));
+    }
+}

@@ -1,0 +1,55 @@
+//! Help, generated from the key table and the filter operator table.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::filter::OPERATORS;
+use crate::tui::app::App;
+use crate::tui::keymap::{Context, BINDINGS};
+
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let t = app.theme;
+    let mut lines = Vec::new();
+    for ctx in [
+        Context::Global,
+        Context::Stream,
+        Context::Detail,
+        Context::Coverage,
+        Context::Input,
+    ] {
+        lines.push(Line::styled(ctx.title(), t.title()));
+        let mut seen = std::collections::HashSet::new();
+        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+            // `↑ k` and `k` share one line.
+            if !seen.insert((b.action, b.help)) {
+                continue;
+            }
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<10}", b.label), t.key()),
+                Span::raw(b.help),
+            ]));
+        }
+    }
+    lines.push(Line::styled(
+        "Filter words (AND-ed, applied as you type)",
+        t.title(),
+    ));
+    for (op, help) in OPERATORS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {op:<24}"), t.key()),
+            Span::raw(*help),
+        ]));
+    }
+    lines.push(Line::raw(
+        "  mouse: wheel scrolls, click selects, click again opens",
+    ));
+    lines
+}
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let block =
+        Block::bordered().title(Span::styled(" Help — any key returns ", app.theme.title()));
+    frame.render_widget(Paragraph::new(lines(app)).block(block), area);
+}

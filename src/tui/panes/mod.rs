@@ -1,0 +1,7 @@
+//! One module per screen.
+
+pub mod coverage;
+pub mod detail;
+pub mod help;
+pub mod stats;
+pub mod stream;

@@ -1,0 +1,210 @@
+//! The loop: owns the terminal (restored on every exit path), reads input
+//! on its own thread, draws on a clock (≤ 30 fps, only when something
+//! changed), drains the feed within a time budget per frame, and performs
+//! the effects `update` asks for.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind,
+};
+use crossterm::execute;
+use tokio::sync::mpsc;
+
+use super::app::App;
+use super::draw::draw;
+use super::msg::{Effect, Msg};
+use crate::capture::journal::JournalStats;
+use crate::feed::{FeedMsg, FeedStats};
+
+/// Where events come from.
+pub struct Feed {
+    pub rx: mpsc::Receiver<FeedMsg>,
+    pub stats: Arc<FeedStats>,
+    /// The live journal's counters (watch, demo), to say how far behind the screen is.
+    pub journal: Option<Arc<JournalStats>>,
+}
+
+pub struct RunOptions {
+    pub frame: Duration,
+    /// Where the filter history is kept between runs.
+    pub history_path: Option<PathBuf>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            frame: Duration::from_millis(33),
+            history_path: None,
+        }
+    }
+}
+
+/// Most time spent taking in events per frame, so keys stay responsive in a flood.
+const FEED_BUDGET: Duration = Duration::from_millis(12);
+
+pub async fn run(mut app: App, mut feed: Feed, options: RunOptions) -> anyhow::Result<()> {
+    let mut terminal = ratatui::init();
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        previous_hook(info);
+    }));
+    let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    let result = event_loop(&mut app, &mut feed, &options, &mut terminal).await;
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    app: &mut App,
+    feed: &mut Feed,
+    options: &RunOptions,
+    terminal: &mut ratatui::DefaultTerminal,
+) -> anyhow::Result<()> {
+    let size = terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (input_tx, mut input_rx) = mpsc::channel(256);
+    let input_thread = spawn_input(input_tx, stop.clone())?;
+    let (done_tx, mut done_rx) = mpsc::channel(4);
+    let mut frames = tokio::time::interval(options.frame);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = sigterm()?;
+    let result = loop {
+        tokio::select! {
+            _ = frames.tick() => {
+                let started = Instant::now();
+                while started.elapsed() < FEED_BUDGET {
+                    match feed.rx.try_recv() {
+                        Ok(msg) => { app.update(Msg::Feed(msg)); }
+                        Err(_) => break,
+                    }
+                }
+                let read = feed.stats.records.load(Ordering::Relaxed);
+                let (written, journal_bytes) = feed.journal.as_ref().map_or((read, 0), |j| {
+                    (j.records.load(Ordering::Relaxed), j.bytes.load(Ordering::Relaxed))
+                });
+                app.update(Msg::Progress { journal_bytes, behind: written.saturating_sub(app.store.counters().requests) });
+                app.update(Msg::Tick(time::OffsetDateTime::now_utc()));
+                if app.dirty {
+                    terminal.draw(|f| draw(f, app))?;
+                    app.dirty = false;
+                }
+            }
+            Some(msg) = input_rx.recv() => {
+                let effects = app.update(msg);
+                if perform(effects, options, &done_tx) {
+                    break Ok(());
+                }
+            }
+            Some(done) = done_rx.recv() => { app.update(Msg::ExportDone(done)); }
+            _ = sigterm.recv() => break Ok(()),
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || input_thread.join()).await;
+    result
+}
+
+/// Performs effects; returns true to quit.
+fn perform(
+    effects: Vec<Effect>,
+    options: &RunOptions,
+    done: &mpsc::Sender<Result<PathBuf, String>>,
+) -> bool {
+    let mut quit = false;
+    for effect in effects {
+        match effect {
+            Effect::Quit => quit = true,
+            Effect::Export {
+                path,
+                format,
+                report,
+            } => {
+                let done = done.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = std::fs::File::create(&path)
+                        .and_then(|file| {
+                            let mut out = std::io::BufWriter::new(file);
+                            report.write(format, Some(crate::plan::Severity::Error), &mut out)?;
+                            out.flush()
+                        })
+                        .map(|()| std::fs::canonicalize(&path).unwrap_or(path.clone()))
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                    let _ = done.blocking_send(result);
+                });
+            }
+            Effect::Copy(text) => {
+                use base64::Engine;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+                let mut out = std::io::stdout();
+                let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+                let _ = out.flush();
+            }
+            Effect::SaveHistory(history) => {
+                if let Some(path) = options.history_path.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Some(dir) = path.parent() {
+                            let _ = std::fs::create_dir_all(dir);
+                        }
+                        if let Err(e) = std::fs::write(&path, history.join("\n") + "\n") {
+                            tracing::warn!("saving filter history to {}: {e}", path.display());
+                        }
+                    });
+                }
+            }
+        }
+    }
+    quit
+}
+
+/// Reads terminal input on its own thread: a blocking read never holds up drawing.
+fn spawn_input(
+    tx: mpsc::Sender<Msg>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("amptap-input".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match event::poll(Duration::from_millis(50)) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => break,
+                }
+                let msg = match event::read() {
+                    Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                    Ok(TermEvent::Mouse(m)) => Msg::Mouse(m),
+                    Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                if tx.blocking_send(msg).is_err() {
+                    break;
+                }
+            }
+        })
+}
+
+#[cfg(unix)]
+fn sigterm() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+}
+
+/// Reads the filter history kept by earlier runs.
+pub fn load_history(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -67,6 +67,7 @@ pub struct App {
     history_pos: Option<usize>,
     pub detail_scroll: u16,
     pub coverage_row: usize,
+    pub help_scroll: u16,
     pub session: Session,
     pub message: Option<String>,
     pub warnings: Vec<String>,
@@ -101,6 +102,7 @@ impl App {
             history_pos: None,
             detail_scroll: 0,
             coverage_row: 0,
+            help_scroll: 0,
             session,
             message: None,
             warnings: Vec::new(),
@@ -179,8 +181,15 @@ impl App {
             return;
         }
         if self.screen == Screen::Help {
-            // Any key leaves help (q too: quitting from help would surprise).
-            self.screen = self.back_to;
+            let page = layout::stream_rows(self.size).max(1) as u16;
+            match keymap::lookup(Context::Help, &key) {
+                Some(Action::Up) => self.help_scroll = self.help_scroll.saturating_sub(1),
+                Some(Action::Down) => self.help_scroll = self.help_scroll.saturating_add(1),
+                Some(Action::PageUp) => self.help_scroll = self.help_scroll.saturating_sub(page),
+                Some(Action::PageDown) => self.help_scroll = self.help_scroll.saturating_add(page),
+                // Any other key leaves help (q too: quitting from help would surprise).
+                _ => self.screen = self.back_to,
+            }
             return;
         }
         let context = match self.screen {
@@ -200,6 +209,7 @@ impl App {
             (Action::Quit, _) => self.quit(effects),
             (Action::Help, s) => {
                 self.back_to = s;
+                self.help_scroll = 0;
                 self.screen = Screen::Help;
             }
             (Action::ShowStream, _) => self.screen = Screen::Stream,

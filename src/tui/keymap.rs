@@ -10,6 +10,7 @@ pub enum Context {
     Stream,
     Detail,
     Coverage,
+    Help,
     /// The filter bar and the export prompt.
     Input,
 }
@@ -21,6 +22,7 @@ impl Context {
             Context::Stream => "Event stream",
             Context::Detail => "Event detail",
             Context::Coverage => "Plan coverage",
+            Context::Help => "Help (any other key returns)",
             Context::Input => "Filter bar and export prompt",
         }
     }
@@ -248,6 +250,12 @@ pub const BINDINGS: &[Binding] = &[
         "earlier filter (kept across runs)",
     ),
     key(C::Input, K::Down, "↓", A::HistoryNext, "later filter"),
+    key(C::Help, K::Up, "↑ k", A::Up, "scroll up"),
+    key(C::Help, K::Char('k'), "k", A::Up, "scroll up"),
+    key(C::Help, K::Down, "↓ j", A::Down, "scroll down"),
+    key(C::Help, K::Char('j'), "j", A::Down, "scroll down"),
+    key(C::Help, K::PageUp, "PgUp", A::PageUp, "page up"),
+    key(C::Help, K::PageDown, "PgDn", A::PageDown, "page down"),
 ];
 
 /// The action for a key in a context, falling back to the global keys
@@ -262,12 +270,9 @@ pub fn lookup(context: Context, key: &KeyEvent) -> Option<Action> {
         })
     };
     find(context)
-        .or_else(|| {
-            if context == Context::Input {
-                None
-            } else {
-                find(Context::Global)
-            }
+        .or_else(|| match context {
+            Context::Input | Context::Help => None,
+            _ => find(Context::Global),
         })
         .map(|b| b.action)
 }

@@ -29,7 +29,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         );
         return;
     };
-    let findings = findings_lines(entry, t);
+    let wide = layout::is_wide(area);
+    let findings = findings_lines(entry, t, !wide);
     let request = request_lines(entry, t);
     let json = json_lines(entry, t);
     let title = format!(
@@ -45,7 +46,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .scroll((app.detail_scroll, 0));
     let findings_pane = Paragraph::new(findings).block(Block::bordered().title(" Findings "));
     let request_pane = Paragraph::new(request).block(Block::bordered().title(" Request "));
-    if layout::is_wide(area) {
+    if wide {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(area);
         let [top, bottom] =
@@ -54,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(findings_pane, top);
         frame.render_widget(request_pane, bottom);
     } else {
-        let n = entry.findings.len().max(1) as u16 * 2 + 2;
+        let n = entry.findings.len().max(1) as u16 + 2;
         let [top, middle, bottom] = Layout::vertical([
             Constraint::Length(n.min(area.height / 3).max(3)),
             Constraint::Length(5),
@@ -67,7 +68,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-fn findings_lines(e: &Entry, t: Theme) -> Vec<Line<'static>> {
+/// One line per finding when `compact` (narrow screens), else two.
+fn findings_lines(e: &Entry, t: Theme, compact: bool) -> Vec<Line<'static>> {
     if e.findings.is_empty() {
         return vec![Line::styled("✓ no findings", t.ok())];
     }
@@ -79,13 +81,21 @@ fn findings_lines(e: &Entry, t: Theme) -> Vec<Line<'static>> {
                 Severity::Warning => ("⚠", t.warning()),
                 Severity::Info => ("·", t.dim()),
             };
-            [
-                Line::from(vec![
-                    Span::styled(format!("{mark} {} ", f.code), style),
-                    Span::styled(sanitize(&f.path).into_owned(), t.key()),
-                ]),
-                Line::styled(format!("    {}", sanitize(&expected_actual(f))), t.dim()),
-            ]
+            let head = vec![
+                Span::styled(format!("{mark} {} ", f.code), style),
+                Span::styled(sanitize(&f.path).into_owned(), t.key()),
+            ];
+            let detail = sanitize(&expected_actual(f)).into_owned();
+            if compact {
+                let mut line = head;
+                line.push(Span::styled(format!(" — {detail}"), t.dim()));
+                vec![Line::from(line)]
+            } else {
+                vec![
+                    Line::from(head),
+                    Line::styled(format!("    {detail}"), t.dim()),
+                ]
+            }
         })
         .collect()
 }

@@ -18,12 +18,13 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         Context::Detail,
         Context::Coverage,
         Context::Input,
+        Context::Help,
     ] {
         lines.push(Line::styled(ctx.title(), t.title()));
         let mut seen = std::collections::HashSet::new();
         for b in BINDINGS.iter().filter(|b| b.context == ctx) {
-            // `↑ k` and `k` share one line.
-            if !seen.insert((b.action, b.help)) {
+            // `↑ k` and `k` share one line: the first binding of an action names both.
+            if !seen.insert(b.action) {
                 continue;
             }
             lines.push(Line::from(vec![
@@ -49,7 +50,12 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 }
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
-    let block =
-        Block::bordered().title(Span::styled(" Help — any key returns ", app.theme.title()));
-    frame.render_widget(Paragraph::new(lines(app)).block(block), area);
+    let block = Block::bordered().title(Span::styled(
+        " Help — ↑↓ scroll, any other key returns ",
+        app.theme.title(),
+    ));
+    let help = Paragraph::new(lines(app))
+        .block(block)
+        .scroll((app.help_scroll, 0));
+    frame.render_widget(help, area);
 }

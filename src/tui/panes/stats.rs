@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Sparkline};
+use ratatui::widgets::{Block, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
 use crate::sanitize::sanitize;
@@ -152,7 +152,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ));
     }
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" session ")),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" session ")),
         right,
     );
 }

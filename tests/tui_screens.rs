@@ -1,0 +1,253 @@
+//! Every screen drawn on ratatui's TestBackend at 80×24 and 160×48, from a
+//! fixed session: clean events, events with findings, and one carrying
+//! escape sequences and bidi overrides in its strings.
+
+use std::path::Path;
+
+use amptap::capture::{Answer, Capture, Delivery};
+use amptap::check::check_capture;
+use amptap::event::{decode_request, BodyLimits, Endpoint};
+use amptap::plan::{self, Validator};
+use amptap::store::{Checked, Store};
+use amptap::tui::app::{App, Session};
+use amptap::tui::draw::draw;
+use amptap::tui::msg::Msg;
+use amptap::tui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use serde_json::json;
+use time::macros::datetime;
+
+const T0: i64 = 1_795_514_400_000; // 2026-11-24 10:00:00 UTC
+
+fn request(seq: u64, events: serde_json::Value, status: u16) -> Capture {
+    let body = json!({"api_key": "FAKE_API_KEY_TEST_0123456789", "events": events}).to_string();
+    let batch = decode_request(
+        Endpoint::HttpV2,
+        None,
+        body.as_bytes(),
+        BodyLimits::default(),
+    )
+    .expect("decodes");
+    Capture {
+        seq,
+        received: datetime!(2026-11-24 10:00:00 UTC) + time::Duration::seconds(seq as i64),
+        endpoint: Endpoint::HttpV2,
+        query: String::new(),
+        client: "127.0.0.1:50000".into(),
+        origin: None,
+        user_agent: None,
+        content_type: Some("application/json".into()),
+        content_encoding: None,
+        body_bytes: body.len(),
+        api_key: Some("FAKE…6789".into()),
+        options: None,
+        events: batch.events,
+        decode_error: None,
+        answer: Answer::new(
+            status,
+            Some("application/json".into()),
+            format!(r#"{{"code":{status},"events_ingested":1}}"#).as_bytes(),
+        ),
+        delivery: Delivery::Forwarded {
+            url: "https://api2.amplitude.com/2/httpapi".into(),
+            latency_ms: 84.2,
+        },
+    }
+}
+
+fn query(id: u32, props: serde_json::Value) -> serde_json::Value {
+    json!({"event_type": "dify_user_query", "user_id": "user-ada", "device_id": "device-a11ce-0", "insert_id": format!("00000000-0000-4000-8000-{id:012}"), "time": T0 + i64::from(id), "event_properties": props})
+}
+
+fn captures() -> Vec<Capture> {
+    let good = json!({"query_text": "How do I reset my password?", "app_id": "app-42", "conversation_id": "conv-1", "uid": "user-ada", "createTime": T0});
+    vec![
+        request(
+            1,
+            json!([query(1, good.clone()), {"event_type": "dify_workflow_executed", "user_id": "user-ada", "insert_id": "00000000-0000-4000-8000-000000000002", "time": T0, "event_properties": {"app_id": "app-42", "workflow_id": "wf-1", "model": "gpt-4o", "latency_ms": 812, "total_tokens": 420, "status": "succeeded", "error": null}}]),
+            200,
+        ),
+        // Findings: the app's own field name, a null, a missing required property.
+        request(
+            2,
+            json!([query(
+                3,
+                json!({"appId": "app-42", "conversation_id": null, "uid": "user-ada", "createTime": T0})
+            )]),
+            200,
+        ),
+        // Escape sequences and a bidi override in every string a screen shows.
+        request(
+            3,
+            json!([{"event_type": "dify_feedback_submitted\u{1b}[2J", "user_id": "user-\u{202e}evil", "insert_id": "00000000-0000-4000-8000-000000000004", "time": T0, "event_properties": {"response_id": "msg-1", "rating": "like", "comment": "\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{1b}[0m"}}]),
+            200,
+        ),
+        request(
+            4,
+            json!([{"event_type": "dify_response_liked", "user_id": "user-grace", "insert_id": "00000000-0000-4000-8000-000000000005", "time": T0, "event_properties": {"response_id": "msg-2", "rating": "5", "app_id": "app-7"}}]),
+            502,
+        ),
+        request(5, json!([query(6, good)]), 200),
+    ]
+}
+
+fn app(width: u16, height: u16) -> App {
+    let plan = plan::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml"))
+        .expect("plan");
+    let session = Session {
+        listen: Some("http://127.0.0.1:8787".into()),
+        upstream: "forwarding to Amplitude US (https://api2.amplitude.com)".into(),
+        plan: Some("assets/dify-plan.toml".into()),
+        journal: Some("/tmp/capture.jsonl".into()),
+        inputs: Vec::new(),
+    };
+    let store = Store::new(1000, Some(&plan));
+    let mut app = App::new(
+        store,
+        session,
+        vec!["type:dify_.*".into()],
+        Theme { color: true },
+        datetime!(2026-11-24 10:00:30 UTC),
+    );
+    let mut validator = Validator::new(&plan);
+    let batch = captures()
+        .into_iter()
+        .map(|capture| {
+            let findings = check_capture(&mut validator, &capture);
+            Checked {
+                capture,
+                findings,
+                tag: None,
+            }
+        })
+        .collect();
+    app.update(Msg::Resize(width, height));
+    app.update(Msg::Feed(amptap::feed::FeedMsg::Batch(batch)));
+    app.update(Msg::Progress {
+        journal_bytes: 4096,
+        behind: 0,
+    });
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal =
+        Terminal::new(TestBackend::new(app.size.width, app.size.height)).expect("terminal");
+    terminal.draw(|f| draw(f, app)).expect("draw");
+    let text = terminal.backend().to_string();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}') && !text.contains('\u{7}'),
+        "a control character reached the screen"
+    );
+    text
+}
+
+/// Each screen at both sizes, as `name_80x24` and `name_160x48`.
+fn snap(name: &str, setup: impl Fn(&mut App)) {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app(w, h);
+        setup(&mut app);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&app));
+    }
+}
+
+#[test]
+fn stream() {
+    snap("stream", |_| {});
+}
+
+#[test]
+fn stream_filtered_to_problems() {
+    snap("stream_problems", |app| key(app, KeyCode::Char('e')));
+}
+
+#[test]
+fn detail_of_an_event_with_findings() {
+    snap("detail_findings", |app| {
+        typed(app, "/code:unmapped_field");
+        key(app, KeyCode::Enter);
+        key(app, KeyCode::Enter);
+    });
+    let mut a = app(80, 24);
+    typed(&mut a, "/code:unmapped_field");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Enter);
+    let text = screen(&a);
+    assert!(
+        text.contains("‹missing: string (required)›"),
+        "ghost line for query_text:\n{text}"
+    );
+    assert!(text.contains("unmapped_field"));
+}
+
+#[test]
+fn detail_of_an_event_with_escape_sequences() {
+    snap("detail_escapes", |app| {
+        typed(app, "/prop.response_id=msg-1");
+        key(app, KeyCode::Enter);
+        key(app, KeyCode::Enter);
+    });
+}
+
+#[test]
+fn filter_bar_with_a_bad_regex() {
+    snap("filter_error", |app| typed(app, "/type:dify_( user:ada"));
+}
+
+#[test]
+fn coverage() {
+    snap("coverage", |app| key(app, KeyCode::Char('2')));
+}
+
+#[test]
+fn stats() {
+    snap("stats", |app| key(app, KeyCode::Char('3')));
+}
+
+#[test]
+fn help() {
+    snap("help", |app| key(app, KeyCode::Char('?')));
+}
+
+#[test]
+fn paused_view_counts_what_arrives() {
+    let mut a = app(80, 24);
+    key(&mut a, KeyCode::Char(' '));
+    let none = plan::Plan::none();
+    let mut validator = Validator::new(&none);
+    let c = request(9, json!([query(9, json!({}))]), 200);
+    let findings = check_capture(&mut validator, &c);
+    a.update(Msg::Feed(amptap::feed::FeedMsg::Batch(vec![Checked {
+        capture: c,
+        findings,
+        tag: None,
+    }])));
+    let text = screen(&a);
+    assert!(text.contains("⏸ paused, 1 arrived"), "{text}");
+    assert!(text.contains("Events 7 · showing 6"), "{text}");
+}
+
+#[test]
+fn help_scrolls_to_the_filter_grammar_on_a_small_screen() {
+    let mut a = app(80, 24);
+    key(&mut a, KeyCode::Char('?'));
+    assert!(!screen(&a).contains("prop.PATH=VALUE"));
+    key(&mut a, KeyCode::PageDown);
+    key(&mut a, KeyCode::PageDown);
+    let text = screen(&a);
+    assert!(text.contains("prop.PATH=VALUE"), "{text}");
+    key(&mut a, KeyCode::Char('z'));
+    assert!(screen(&a).contains("Events 6"), "any other key returns");
+}

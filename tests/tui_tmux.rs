@@ -1,0 +1,169 @@
+//! The real binary in a real terminal: `amptap demo` driven through tmux as
+//! a person would — wait for rows, filter, open an event with a finding,
+//! export a report, quit — asserting on the screen, the report file and the
+//! terminal left behind.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux (the ./test script installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "demo"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    fn literal(&self, text: &str) {
+        self.run(&["send-keys", "-t", "demo", "-l", text]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "demo"])
+    }
+
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 30 s for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+#[test]
+fn demo_filter_detail_export_quit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("amptap-test-{}", std::process::id()),
+    };
+    let work = dir.path().to_str().expect("utf-8 path");
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "demo",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "-c",
+        work,
+        "sh",
+    ]);
+    let bin = env!("CARGO_BIN_EXE_amptap");
+    let command = format!(
+        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} demo; echo EXITED $?"
+    );
+    tmux.literal(&command);
+    tmux.keys(&["Enter"]);
+
+    // Rows arrive, and at least one event with an error finding.
+    tmux.wait_for("event rows", |s| {
+        s.contains("dify_") && s.contains("Events")
+    });
+    tmux.wait_for("an error finding", |s| {
+        s.lines().any(|l| l.contains("│") && l.contains("✗ "))
+    });
+
+    // Filter to errors, as typed.
+    tmux.keys(&["/"]);
+    tmux.literal("status:error");
+    let screen = tmux.wait_for("the filter applied as typed", |s| {
+        s.contains("/ status:error")
+    });
+    assert!(screen.contains("showing"), "{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the filter kept", |s| s.contains("filter status:error"));
+
+    // Open the focused event: its findings and its request.
+    tmux.keys(&["Enter"]);
+    let detail = tmux.wait_for("the detail view", |s| {
+        s.contains("Findings") && s.contains("Request")
+    });
+    assert!(
+        detail.contains("✗ "),
+        "an error finding is listed:\n{detail}"
+    );
+    assert!(detail.contains("POST /"), "{detail}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("back to the stream", |s| s.contains("time (UTC)"));
+
+    // Export what the filter shows.
+    tmux.keys(&["x"]);
+    tmux.wait_for("the export prompt", |s| s.contains("export to"));
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the report path", |s| s.contains("report written to"));
+    let report = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .unwrap_or_else(|| panic!("no report file; screen:\n{screen}"));
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(text.starts_with("# amptap check report"), "{text}");
+    assert!(
+        text.contains("| severity | code | path |"),
+        "the report lists findings:\n{text}"
+    );
+    assert!(
+        screen.contains(&*report.file_name().expect("name").to_string_lossy()),
+        "the path is shown:\n{screen}"
+    );
+
+    // Quit: the terminal comes back as it was, the summary is printed.
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("the shell again", |s| s.contains("EXITED 0"));
+    assert!(
+        after.contains("amptap: ") && after.contains("events"),
+        "summary:\n{after}"
+    );
+    assert!(
+        !after.contains("time (UTC)"),
+        "the TUI is gone from the screen:\n{after}"
+    );
+    assert_eq!(
+        tmux.run(&["display-message", "-p", "-t", "demo", "#{alternate_on}"])
+            .trim(),
+        "0",
+        "alternate screen left"
+    );
+    let journal_dir = Path::new(work).join("data/captures");
+    assert!(
+        std::fs::read_dir(journal_dir).expect("journal dir").count() == 1,
+        "the demo journal is kept"
+    );
+}

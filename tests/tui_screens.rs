@@ -107,7 +107,7 @@ fn app(width: u16, height: u16) -> App {
     let mut app = App::new(
         store,
         session,
-        vec!["type:dify_.*".into()],
+        vec!["type:dify_user_query".into()],
         Theme { color: true },
         datetime!(2026-11-24 10:00:30 UTC),
     );
@@ -250,4 +250,67 @@ fn help_scrolls_to_the_filter_grammar_on_a_small_screen() {
     assert!(text.contains("prop.PATH=VALUE"), "{text}");
     key(&mut a, KeyCode::Char('z'));
     assert!(screen(&a).contains("Events 6"), "any other key returns");
+}
+
+#[test]
+fn the_mouse_scrolls_selects_and_opens() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut a = app(80, 24);
+    let mouse = |kind, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    assert_eq!(a.view.focus(), Some(5), "following the newest");
+    a.update(mouse(MouseEventKind::ScrollUp, 5));
+    assert_eq!(a.view.focus(), Some(2));
+    assert!(!a.view.follow);
+    // Rows start under the border and the header: screen row 3 is the first event.
+    a.update(mouse(MouseEventKind::Down(MouseButton::Left), 3));
+    assert_eq!(a.view.focus(), Some(0));
+    a.update(mouse(MouseEventKind::Down(MouseButton::Left), 3));
+    assert!(
+        screen(&a).contains("Findings"),
+        "a click on the selected row opens it"
+    );
+}
+
+#[test]
+fn earlier_filters_come_back_with_up() {
+    let mut a = app(80, 24);
+    key(&mut a, KeyCode::Char('/'));
+    key(&mut a, KeyCode::Up);
+    assert_eq!(
+        a.input.as_ref().map(|i| i.text.as_str()),
+        Some("type:dify_user_query")
+    );
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.view.len(), 3, "the recalled filter applies");
+    key(&mut a, KeyCode::Char('/'));
+    for _ in 0.."type:dify_user_query".len() {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "user:user-grace");
+    let effects = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(
+        effects.iter().any(|e| matches!(e, amptap::tui::msg::Effect::SaveHistory(h) if h.last().map(String::as_str) == Some("user:user-grace"))),
+        "a kept filter is saved for the next run"
+    );
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let mut a = app(80, 24);
+    a.theme = Theme { color: false };
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|f| draw(f, &a)).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let coloured = buffer
+        .content()
+        .iter()
+        .any(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
+    assert!(!coloured, "NO_COLOR: no cell has a colour");
 }

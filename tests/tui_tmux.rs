@@ -161,6 +161,12 @@ fn demo_filter_detail_export_quit() {
         "0",
         "alternate screen left"
     );
+    let history =
+        std::fs::read_to_string(Path::new(work).join("config/filter-history")).unwrap_or_default();
+    assert!(
+        history.lines().any(|l| l == "status:error"),
+        "the filter is kept for the next run: {history:?}"
+    );
     let journal_dir = Path::new(work).join("data/captures");
     assert!(
         std::fs::read_dir(journal_dir).expect("journal dir").count() == 1,

@@ -4,7 +4,12 @@
 //! remembers what it was sent, and takes fault knobs: answer the next
 //! requests with 500 / 429 / 413 / 503, answer late, or drop the connection.
 //! Control endpoints live under `/_fake/` so a script in any language can
-//! drive it; Rust tests call the methods directly.
+//! drive it; Rust tests call the methods directly. It also serves the
+//! Export API (`export`): what it ingested, in Amplitude's archive format.
+
+mod export;
+
+pub use export::{ExportFault, ExportKnobs, PropertyChange};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -95,6 +100,8 @@ pub struct Received {
     pub status: u16,
     /// The decoded events' raw JSON (empty when the body did not decode).
     pub events: Vec<Box<RawValue>>,
+    /// When it arrived (ms since the epoch): the export's `server_upload_time`.
+    pub received_ms: i64,
 }
 
 #[derive(Default)]
@@ -102,6 +109,7 @@ struct FakeState {
     received: Vec<Received>,
     faults: VecDeque<Fault>,
     requests: u64,
+    export: export::ExportKnobs,
 }
 
 /// The stand-in; clones share state.
@@ -179,6 +187,8 @@ impl FakeAmplitude {
             .route("/_fake/faults", post(set_faults))
             .route("/_fake/received", get(list_received))
             .route("/_fake/reset", post(reset))
+            .route("/_fake/export", post(export::set_knobs))
+            .route("/api/2/export", get(export::serve))
             .fallback(ingest)
             .with_state(self.clone())
     }
@@ -210,6 +220,7 @@ impl FakeAmplitude {
         let mut state = self.lock();
         state.received.clear();
         state.faults.clear();
+        state.export = export::ExportKnobs::default();
         state.requests = 0;
     }
 
@@ -287,6 +298,7 @@ async fn ingest(State(fake): State<FakeAmplitude>, request: Request) -> Response
             events: decoded
                 .map(|b| b.events.iter().map(|e| e.raw().to_owned()).collect())
                 .unwrap_or_default(),
+            received_ms: now_ms(),
         });
     }
     drop(state);

@@ -34,6 +34,10 @@ pub enum Command {
     Serve(ProxyArgs),
     /// Validate captured events against a plan (for CI: exit 1 on findings).
     Check(CheckArgs),
+    /// Download events from Amplitude's Export API (keys from the environment or config file).
+    Export(ExportArgs),
+    /// Compare captured events with what Amplitude exported: lost, rejected, changed, duplicated.
+    Reconcile(ReconcileArgs),
     /// Draft or lint a plan (the field-mapping table).
     #[command(subcommand)]
     Plan(PlanCommand),
@@ -163,4 +167,75 @@ pub struct DemoArgs {
     pub record: Option<PathBuf>,
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub max_events: usize,
+}
+
+/// Where the Export API is, and how patiently to talk to it.
+#[derive(Args, Debug, Clone)]
+pub struct ExportApiArgs {
+    /// Amplitude data centre of the project.
+    #[arg(long, value_enum, default_value_t = Region::Us)]
+    pub region: Region,
+    /// Send the request to URL/api/2/export instead of Amplitude's host (tests, the demo).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Seconds without a byte before the download counts as timed out.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// First hour, UTC, YYYYMMDDTHH (inclusive).
+    #[arg(long, value_name = "HOUR")]
+    pub start: String,
+    /// Last hour, UTC, YYYYMMDDTHH (inclusive).
+    #[arg(long, value_name = "HOUR")]
+    pub end: String,
+    #[command(flatten)]
+    pub api: ExportApiArgs,
+    /// Write the decoded rows (JSON lines) here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("exported").required(true).args(["export", "start", "auto"])))]
+pub struct ReconcileArgs {
+    /// Journals of the session to check (read as one).
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    pub capture: Vec<PathBuf>,
+    /// An export saved earlier: Amplitude's zip archive or `amptap export` rows.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Download this window (with --end).
+    #[arg(long, value_name = "HOUR", requires = "end")]
+    pub start: Option<String>,
+    #[arg(long, value_name = "HOUR", requires = "start")]
+    pub end: Option<String>,
+    /// Download the window in which the tap received the captures.
+    #[arg(long)]
+    pub auto: bool,
+    #[command(flatten)]
+    pub api: ExportApiArgs,
+    /// Poll until Amplitude's export covers the captures (data appears ~2 hours after ingestion).
+    #[arg(long)]
+    pub wait: bool,
+    /// Longest --wait, in seconds.
+    #[arg(long, default_value_t = 4 * 3600, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+    /// Seconds between polls while waiting.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub poll: u64,
+    /// Also hold both sides against this plan.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Events without an insert_id match an exported row within this many ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub tolerance_ms: i64,
 }

@@ -31,6 +31,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             cli::Command::Open(args) => commands::inspect::open(args).await,
             cli::Command::Demo(args) => commands::inspect::demo(args).await,
             cli::Command::Check(args) => commands::check::run(args),
+            cli::Command::Export(args) => commands::reconcile::export(args).await,
+            cli::Command::Reconcile(args) => commands::reconcile::reconcile(args).await,
             cli::Command::Plan(cmd) => commands::plan::run(cmd),
             cli::Command::FakeAmplitude(args) => commands::fake::run(args).await,
         }

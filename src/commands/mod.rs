@@ -4,6 +4,7 @@ pub mod check;
 pub mod fake;
 pub mod inspect;
 pub mod plan;
+pub mod reconcile;
 pub mod serve;
 
 use std::path::{Path, PathBuf};

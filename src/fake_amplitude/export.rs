@@ -20,7 +20,7 @@ use crate::event::{Dialect, Event};
 use crate::export::{format_export_time, ExportedRow, Hour, Window};
 
 /// One misbehaviour of the Export API, used up by one request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFault {
     /// Answer this status (401, 404, 429, 500, 504…).
@@ -245,8 +245,15 @@ pub(super) async fn serve(
     let mut response = if fault == Some(ExportFault::Cut) {
         // Promise the whole archive, send half, then drop the connection.
         let half = body.slice(..body.len() / 2);
-        let stream =
-            futures_util::stream::iter([Ok(half), Err(std::io::Error::other("fault: cut"))]);
+        // The pause lets the half reach the client before the connection dies.
+        let cut = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(std::io::Error::other("fault: cut"))
+        };
+        let stream = futures_util::StreamExt::chain(
+            futures_util::stream::iter([Ok(half)]),
+            futures_util::stream::once(cut),
+        );
         let mut r = Response::new(Body::from_stream(stream));
         r.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));

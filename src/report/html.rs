@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::{escape_markup as esc, expected_actual, Report};
 
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
+pub(super) const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}.error{color:#b00020}.warning{color:#8a6d00}.info{color:#555}code{background:#f4f4f4;padding:0 3px}\
 .clean{color:#1b7f3b}";

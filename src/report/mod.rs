@@ -9,6 +9,7 @@ mod csv_out;
 mod html;
 mod junit;
 mod markdown;
+mod reconcile_out;
 mod text;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Code, Finding, Severity};
+use crate::reconcile::Reconciliation;
 
 /// Bumped when the JSON shape changes incompatibly.
 pub const SCHEMA: &str = "amptap.report/1";
@@ -120,12 +122,28 @@ pub struct Report {
     pub summary: Summary,
     pub event_types: Vec<TypeSummary>,
     pub findings: Vec<FindingEntry>,
+    /// `amptap reconcile`: captured × exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<Reconciliation>,
+    /// The plan held against the exported rows (their `event.capture` is `"export"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exported_findings: Vec<FindingEntry>,
 }
 
 impl Report {
-    /// Whether any finding is at or above `threshold` (`None`: never fail).
+    /// Whether any finding or reconcile problem is at or above `threshold`
+    /// (`None`: never fail).
     pub fn fails(&self, threshold: Option<Severity>) -> bool {
-        threshold.is_some_and(|t| self.findings.iter().any(|f| f.finding.severity >= t))
+        threshold.is_some_and(|t| {
+            self.findings
+                .iter()
+                .chain(&self.exported_findings)
+                .any(|f| f.finding.severity >= t)
+                || self
+                    .reconcile
+                    .as_ref()
+                    .is_some_and(|r| r.problems.iter().any(|p| p.severity >= t))
+        })
     }
 
     /// Writes the report; `fail_on` marks JUnit test cases as failed.
@@ -135,6 +153,15 @@ impl Report {
         fail_on: Option<Severity>,
         out: &mut dyn Write,
     ) -> io::Result<()> {
+        if let Some(rec) = &self.reconcile {
+            match format {
+                Format::Text => return reconcile_out::text(self, rec, out),
+                Format::Csv => return reconcile_out::csv(self, rec, out),
+                Format::Md => return reconcile_out::markdown(self, rec, out),
+                Format::Html => return reconcile_out::html(self, rec, out),
+                Format::Json | Format::Junit => {}
+            }
+        }
         match format {
             Format::Text => text::write(self, out),
             Format::Json => {
@@ -198,6 +225,8 @@ impl ReportBuilder {
                 summary: Summary::default(),
                 event_types: Vec::new(),
                 findings: Vec::new(),
+                reconcile: None,
+                exported_findings: Vec::new(),
             },
             types,
         }

@@ -1,0 +1,203 @@
+//! `amptap export` and `amptap reconcile`.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use amptap::export::{Credentials, Downloaded, ExportClient, Hour, Progress, Window};
+use amptap::mismatch::{self, Job, Source};
+use amptap::plan;
+use amptap::report::Format;
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::cli::{ExportApiArgs, ExportArgs, ReconcileArgs};
+
+fn client(api: &ExportApiArgs) -> anyhow::Result<ExportClient> {
+    let credentials = Credentials::load(&super::config_dir().join("config.toml"))?;
+    Ok(ExportClient::new(
+        api.region,
+        api.endpoint.as_deref(),
+        credentials,
+        Duration::from_secs(api.timeout),
+    )?)
+}
+
+fn window(start: &str, end: &str) -> anyhow::Result<Window> {
+    let start: Hour = start
+        .parse()
+        .map_err(anyhow::Error::msg)
+        .context("--start")?;
+    let end: Hour = end.parse().map_err(anyhow::Error::msg).context("--end")?;
+    Window::new(start, end).map_err(anyhow::Error::msg)
+}
+
+/// Shows download progress on stderr when it is a terminal.
+fn show_progress(mut rx: watch::Receiver<Progress>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        while rx.changed().await.is_ok() {
+            let p = rx.borrow_and_update().clone();
+            let mb = p.bytes as f64 / 1_048_576.0;
+            let total = p
+                .total
+                .map(|t| format!(" of {:.1} MB", t as f64 / 1_048_576.0))
+                .unwrap_or_default();
+            eprint!(
+                "\r\x1b[2Kamptap: {} {mb:.1} MB{total} (try {})",
+                p.state, p.attempt
+            );
+        }
+        eprint!("\r\x1b[2K");
+    })
+}
+
+pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let window = window(&args.start, &args.end)?;
+    let client = client(&args.api)?;
+    let (tx, rx) = watch::channel(Progress::default());
+    let bar = show_progress(rx);
+    let dest = std::env::temp_dir().join(format!("amptap-export-{}.zip", std::process::id()));
+    let result = client.download(&window, &dest, &tx).await;
+    drop(tx);
+    let _ = bar.await;
+    let path = match result? {
+        Downloaded::NoData => {
+            eprintln!("amptap: Amplitude has no data for {window} (404): nothing exported yet (data appears about 2 hours after ingestion)");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Downloaded::Archive { path, .. } => path,
+    };
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut warnings = Vec::new();
+    let mut failed = None;
+    let stats = amptap::export::read_archive(
+        &path,
+        |row| {
+            if failed.is_none() {
+                if let Err(e) = serde_json::to_writer(&mut out, &row)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                {
+                    failed = Some(e);
+                }
+            }
+        },
+        &mut warnings,
+    );
+    let _ = std::fs::remove_file(&path);
+    let stats = stats?;
+    if let Some(e) = failed {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    out.flush().or_else(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    for w in &warnings {
+        eprintln!("amptap: warning: {w}");
+    }
+    eprintln!(
+        "amptap: {} rows from {} files ({:.1} MB of JSON) for {window}",
+        stats.rows,
+        stats.files,
+        stats.bytes as f64 / 1_048_576.0
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    if let Some(format) = args.format {
+        anyhow::ensure!(
+            format != Format::Junit,
+            "reconcile reports come as text, json, csv, md or html"
+        );
+    }
+    let plan = match &args.plan {
+        Some(p) => Some((p.display().to_string(), plan::load(p)?)),
+        None => None,
+    };
+    let source = match (&args.export, &args.start, &args.end) {
+        (Some(file), _, _) => Source::File(file.clone()),
+        (None, Some(start), Some(end)) => Source::Api {
+            client: client(&args.api)?,
+            window: Some(window(start, end)?),
+            wait: None,
+            poll: Duration::ZERO,
+        },
+        _ => Source::Api {
+            client: client(&args.api)?,
+            window: None,
+            wait: None,
+            poll: Duration::ZERO,
+        },
+    };
+    let source = match source {
+        Source::Api { client, window, .. } if args.wait => Source::Api {
+            client,
+            window,
+            wait: Some(Duration::from_secs(args.wait_timeout)),
+            poll: Duration::from_secs(args.poll.max(1)),
+        },
+        other => other,
+    };
+    let job = Job {
+        captures: args.capture.clone(),
+        source,
+        plan,
+        tolerance_ms: args.tolerance_ms,
+    };
+    let (tx, rx) = watch::channel(Progress::default());
+    let bar = show_progress(rx);
+    let outcome = mismatch::run(job, &tx).await;
+    drop(tx);
+    let _ = bar.await;
+    let outcome = outcome?;
+    for note in &outcome.notes {
+        eprintln!("amptap: {note}");
+    }
+    let report = outcome.report;
+    let format = args
+        .format
+        .or_else(|| args.out.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Text);
+    let threshold = args.fail_on.threshold();
+    match &args.out {
+        Some(path) => {
+            let mut out = BufWriter::new(
+                File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            );
+            report.write(format, threshold, &mut out)?;
+            out.flush()?;
+            if let Some(r) = &report.reconcile {
+                let s = &r.summary;
+                eprintln!(
+                    "amptap: {} captured, {} matched, {} missing, {} rejected, {} not forwarded, {} changed; report written to {}",
+                    s.captured, s.matched, s.missing, s.rejected, s.not_forwarded, s.changed, path.display()
+                );
+            }
+        }
+        None => match report.write(format, threshold, &mut std::io::stdout().lock()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        },
+    }
+    Ok(if report.fails(threshold) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,369 @@
+//! The Export API client against the fake's Export API (every failure it
+//! must explain), and reconcile end to end: the official Node SDK → amptap
+//! → the fake, told to lose 3 events and change 1 → `amptap reconcile
+//! --auto --endpoint …` lists exactly those 4.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use amptap::event::Region;
+use amptap::export::{Credentials, Downloaded, ExportClient, ExportError, Hour, Progress, Window};
+use amptap::fake_amplitude::{
+    ExportFault, ExportKnobs, FakeAmplitude, PropertyChange, RunningFake,
+};
+use amptap::reconcile::{Class, DiffKind};
+use amptap::report::Report;
+use common::Amptap;
+use serde_json::json;
+use tokio::sync::watch;
+
+const API: &str = "FAKE_EXPORT_API_KEY_0001";
+const SECRET: &str = "FAKE_EXPORT_SECRET_0001";
+
+async fn fake_with_events(n: usize) -> RunningFake {
+    let fake = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    fake.fake.set_export(ExportKnobs {
+        credentials: Some((API.into(), SECRET.into())),
+        ..ExportKnobs::default()
+    });
+    let events: Vec<_> = (0..n).map(|i| json!({"event_type": "Test Event", "user_id": "user-12345", "insert_id": format!("id-{i}"), "time": 1_795_514_400_000_i64 + i as i64, "event_properties": {"i": i}})).collect();
+    let r = reqwest::Client::new()
+        .post(format!("{}/2/httpapi", fake.url()))
+        .json(&json!({"api_key": "k", "events": events}))
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(r.status(), 200);
+    fake
+}
+
+fn now_window() -> Window {
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let h = Hour::containing(now);
+    Window::new(h.plus_hours(-1), h).expect("window")
+}
+
+fn client(fake: &RunningFake, secret: &str, timeout: Duration) -> ExportClient {
+    let mut c = ExportClient::new(
+        Region::Us,
+        Some(&fake.url()),
+        Credentials::new(API, secret),
+        timeout,
+    )
+    .expect("client");
+    c.first_backoff = Duration::from_millis(20);
+    c.attempts = 3;
+    c
+}
+
+async fn download(c: &ExportClient, dir: &tempfile::TempDir) -> Result<Downloaded, ExportError> {
+    let (tx, _rx) = watch::channel(Progress::default());
+    c.download(&now_window(), &dir.path().join("export.zip"), &tx)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_client_downloads_and_explains_every_failure() {
+    let fake = fake_with_events(5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let ok = client(&fake, SECRET, Duration::from_secs(5));
+
+    // 200: an archive in the real format, every ingested event in it.
+    let Ok(Downloaded::Archive { path, bytes }) = download(&ok, &dir).await else {
+        panic!("no archive")
+    };
+    assert!(bytes > 0);
+    let mut ids = Vec::new();
+    amptap::export::read_archive(
+        &path,
+        |r| ids.push(r.insert_id.unwrap_or_default()),
+        &mut Vec::new(),
+    )
+    .expect("read");
+    ids.sort();
+    assert_eq!(ids, ["id-0", "id-1", "id-2", "id-3", "id-4"]);
+
+    // 401: which variables to check.
+    let e = download(&client(&fake, "wrong", Duration::from_secs(5)), &dir)
+        .await
+        .expect_err("401");
+    assert!(
+        matches!(e, ExportError::Unauthorized { status: 401 }),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("AMPLITUDE_API_KEY")
+            && e.to_string().contains("AMPLITUDE_SECRET_KEY"),
+        "{e}"
+    );
+
+    // 429 then 200: retried with backoff.
+    fake.fake.set_export(ExportKnobs {
+        faults: [ExportFault::Status(429)].into(),
+        ..ExportKnobs::default()
+    });
+    assert!(matches!(
+        download(&ok, &dir).await,
+        Ok(Downloaded::Archive { .. })
+    ));
+
+    // 504 every time: give up and say to split.
+    fake.fake.set_export(ExportKnobs {
+        faults: [ExportFault::Status(504); 3].into(),
+        ..ExportKnobs::default()
+    });
+    let e = download(&ok, &dir).await.expect_err("504");
+    assert!(
+        matches!(e, ExportError::GatewayTimeout { .. }) && e.to_string().contains("split"),
+        "{e}"
+    );
+
+    // 400: too large, with the first half to try.
+    fake.fake.set_export(ExportKnobs {
+        faults: [ExportFault::Status(400)].into(),
+        ..ExportKnobs::default()
+    });
+    let e = download(&ok, &dir).await.expect_err("400");
+    assert!(
+        e.to_string().contains("too large") && e.to_string().contains("--start"),
+        "{e}"
+    );
+
+    // A download cut off half way.
+    fake.fake.set_export(ExportKnobs {
+        faults: [ExportFault::Cut].into(),
+        ..ExportKnobs::default()
+    });
+    let e = download(&ok, &dir).await.expect_err("cut");
+    assert!(matches!(e, ExportError::CutOff { .. }), "{e}");
+
+    // A server that never answers.
+    fake.fake.set_export(ExportKnobs {
+        faults: [ExportFault::DelayMs(3000)].into(),
+        ..ExportKnobs::default()
+    });
+    let e = download(&client(&fake, SECRET, Duration::from_millis(500)), &dir)
+        .await
+        .expect_err("timeout");
+    assert!(matches!(e, ExportError::Timeout { .. }), "{e}");
+
+    // 404: no data (not an error).
+    fake.fake.set_export(ExportKnobs {
+        faults: [ExportFault::Status(404)].into(),
+        ..ExportKnobs::default()
+    });
+    assert_eq!(
+        download(&ok, &dir).await.expect("404 is no data"),
+        Downloaded::NoData
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amptap_export_saves_decoded_rows() {
+    let fake = fake_with_events(3).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dir.path().join("rows.jsonl");
+    let w = now_window();
+    let status = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args([
+            "export",
+            "--start",
+            &w.start.to_string(),
+            "--end",
+            &w.end.to_string(),
+            "--endpoint",
+            &fake.url(),
+            "--out",
+        ])
+        .arg(&out)
+        .env("AMPLITUDE_API_KEY", API)
+        .env("AMPLITUDE_SECRET_KEY", SECRET)
+        .env("AMPTAP_CONFIG_DIR", dir.path())
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let text = std::fs::read_to_string(&out).expect("rows");
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.contains("\"$insert_id\":\"id-0\""));
+
+    // Keys never come from argv; without them the error says where to put them.
+    let missing = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args([
+            "export",
+            "--start",
+            &w.start.to_string(),
+            "--end",
+            &w.end.to_string(),
+            "--endpoint",
+            &fake.url(),
+        ])
+        .env_remove("AMPLITUDE_API_KEY")
+        .env_remove("AMPLITUDE_SECRET_KEY")
+        .env("AMPTAP_CONFIG_DIR", dir.path())
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("AMPLITUDE_API_KEY"));
+}
+
+fn node_basic(url: &str) {
+    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
+    assert!(
+        clients
+            .join("node_modules/@amplitude/analytics-node")
+            .exists(),
+        "run tests/clients/install.sh (./test does)"
+    );
+    let out = Command::new("node")
+        .arg(clients.join("send.js"))
+        .arg(url)
+        .arg("basic")
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
+    let upstream = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    let mut tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    let url = tap.url("/2/httpapi");
+    tokio::task::spawn_blocking(move || node_basic(&url))
+        .await
+        .expect("join");
+    tap.interrupt();
+    let captures = tap.captures();
+    let events: Vec<_> = captures.iter().flat_map(|c| c.events.iter()).collect();
+    assert_eq!(events.len(), 5);
+    let id_of = |t: &str| {
+        events
+            .iter()
+            .find(|e| e.event_type() == Some(t))
+            .and_then(|e| e.insert_id())
+            .expect("insert id")
+            .to_owned()
+    };
+    let dropped: Vec<String> = ["Page Viewed", "Item Added", "$identify"]
+        .iter()
+        .map(|t| id_of(t))
+        .collect();
+    let changed = id_of("Button Clicked");
+    upstream.fake.set_export(ExportKnobs {
+        drop: dropped.iter().cloned().collect(),
+        change: vec![PropertyChange {
+            insert_id: changed.clone(),
+            property: "color".into(),
+            value: json!("red"),
+        }],
+        ..ExportKnobs::default()
+    });
+
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_amptap"))
+            .args([
+                "reconcile",
+                "--auto",
+                "--endpoint",
+                &upstream.url(),
+                "--format",
+                format,
+                "--capture",
+            ])
+            .arg(&tap.journal)
+            .env("AMPLITUDE_API_KEY", API)
+            .env("AMPLITUDE_SECRET_KEY", SECRET)
+            .env("AMPTAP_CONFIG_DIR", dir.path())
+            .env("AMPTAP_DATA_DIR", dir.path())
+            .output()
+            .expect("run")
+    };
+    let out = run("json");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "problems → exit 1: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let rec = report.reconcile.expect("reconcile section");
+    let mut got: Vec<(Class, String)> = rec
+        .problems
+        .iter()
+        .map(|p| (p.class, p.insert_id.clone().unwrap_or_default()))
+        .collect();
+    got.sort();
+    let mut want: Vec<(Class, String)> = dropped
+        .iter()
+        .map(|id| (Class::Missing, id.clone()))
+        .collect();
+    want.push((Class::Matched, changed.clone()));
+    want.sort();
+    assert_eq!(got, want, "exactly the 3 lost and the 1 changed");
+    let changed_problem = rec
+        .problems
+        .iter()
+        .find(|p| p.class == Class::Matched)
+        .expect("changed");
+    let diffs: Vec<_> = changed_problem
+        .diffs
+        .iter()
+        .filter(|d| !d.expected)
+        .map(|d| (d.kind, d.path.as_str()))
+        .collect();
+    assert_eq!(diffs, [(DiffKind::ValueChanged, "event_properties.color")]);
+    assert_eq!(
+        (
+            rec.summary.captured,
+            rec.summary.matched,
+            rec.summary.missing,
+            rec.summary.changed
+        ),
+        (5, 2, 3, 1)
+    );
+
+    // The other formats carry the same four problems.
+    let csv_out = run("csv");
+    let mut reader = csv::Reader::from_reader(csv_out.stdout.as_slice());
+    let classes: Vec<String> = reader
+        .records()
+        .map(|r| r.expect("row")[0].to_owned())
+        .collect();
+    assert_eq!(classes.iter().filter(|c| *c == "missing").count(), 3);
+    assert_eq!(classes.iter().filter(|c| *c == "matched").count(), 1);
+    let md = String::from_utf8(run("md").stdout).expect("utf8");
+    assert!(
+        md.contains("## missing (3)") && md.contains("## changed on the way (1)"),
+        "{md}"
+    );
+    let html = String::from_utf8(run("html").stdout).expect("utf8");
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("value_changed event_properties.color")
+    );
+    let text = String::from_utf8(run("text").stdout).expect("utf8");
+    assert!(
+        text.contains("missing — 3")
+            && text.contains("value_changed event_properties.color: \"blue\" → \"red\""),
+        "{text}"
+    );
+}

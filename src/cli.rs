@@ -140,6 +140,9 @@ pub enum PlanCommand {
 pub struct WatchArgs {
     #[command(flatten)]
     pub proxy: ProxyArgs,
+    /// Where the Reconcile view (r) asks for the export: URL/api/2/export (default: the --region's host).
+    #[arg(long, value_name = "URL")]
+    pub export_endpoint: Option<String>,
     /// Most events held in memory (the journal keeps them all).
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub max_events: usize,
@@ -155,6 +158,12 @@ pub struct OpenArgs {
     pub plan: Option<PathBuf>,
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub max_events: usize,
+    /// The project's data centre, for the Reconcile view (r).
+    #[arg(long, value_enum, default_value_t = Region::Us)]
+    pub region: Region,
+    /// Where the Reconcile view asks for the export: URL/api/2/export.
+    #[arg(long, value_name = "URL")]
+    pub export_endpoint: Option<String>,
 }
 
 #[derive(Args, Debug)]

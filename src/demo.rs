@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use crate::fake_amplitude::{FakeAmplitude, Fault};
+use crate::fake_amplitude::{ExportKnobs, FakeAmplitude, Fault, PropertyChange};
 
 /// The example plan the demo validates against (also in assets/).
 pub const PLAN_TOML: &str = include_str!("../assets/dify-plan.toml");
@@ -60,6 +60,11 @@ const MODELS: [&str; 4] = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "deepseek
 /// Sends traffic to `tap` (e.g. `http://127.0.0.1:8787`) until `stop` turns true.
 pub async fn run(tap: String, upstream: FakeAmplitude, mut stop: watch::Receiver<bool>) {
     let client = reqwest::Client::new();
+    // Amplitude may drop null-valued properties: the demo's export does.
+    upstream.set_export(ExportKnobs {
+        strip_nulls: true,
+        ..ExportKnobs::default()
+    });
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ now_ms() as u64);
     let mut users: Vec<User> = ["ada", "grace", "linus", "margaret", "ken"]
         .iter()
@@ -158,6 +163,32 @@ pub async fn run(tap: String, upstream: FakeAmplitude, mut stop: watch::Receiver
         if rng.chance(20) {
             if let Some(e) = events.first_mut() {
                 inject_problem(e, &mut rng);
+            }
+        }
+        // What Amplitude's export will show for them: now and then an event lost
+        // on the way, or a value changed (the Reconcile view, r, finds them).
+        if rng.chance(5) {
+            if let Some(id) = events.last().and_then(|e| e["insert_id"].as_str()) {
+                upstream.set_export(ExportKnobs {
+                    drop: [id.to_owned()].into(),
+                    ..ExportKnobs::default()
+                });
+            }
+        }
+        if rng.chance(3) {
+            let first = events
+                .first()
+                .filter(|e| e["event_properties"]["app_id"].is_string());
+            if let Some(id) = first.and_then(|e| e["insert_id"].as_str()) {
+                let change = PropertyChange {
+                    insert_id: id.to_owned(),
+                    property: "app_id".into(),
+                    value: json!("app-0"),
+                };
+                upstream.set_export(ExportKnobs {
+                    change: vec![change],
+                    ..ExportKnobs::default()
+                });
             }
         }
         let retry = rng.chance(4);

@@ -11,13 +11,14 @@ use std::time::Duration;
 use amptap::capture::journal::JournalStats;
 use amptap::capture::{Mode, RunningTap, TapConfig, TapSummary, Target, Upstream};
 use amptap::event::BodyLimits;
+use amptap::export::{Credentials, ExportClient};
 use amptap::fake_amplitude::FakeAmplitude;
 use amptap::feed::{self, FeedConfig, FeedStats};
 use amptap::plan::{self, Plan};
 use amptap::store::Store;
 use amptap::tui::app::{App, Session};
 use amptap::tui::theme::Theme;
-use amptap::tui::{self, Feed, RunOptions};
+use amptap::tui::{self, Feed, ReconcileSetup, RunOptions};
 use anyhow::Context;
 use tokio::sync::{mpsc, watch as signal};
 
@@ -37,10 +38,54 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         inputs: Vec::new(),
     };
     let journal = tap.tap.journal.stats_handle();
-    let result = inspect(plan, session, Some(journal), args.max_events, true).await;
+    let reconcile = setup(
+        vec![tap.tap.journal.path().to_owned()],
+        export_client(args.proxy.region, args.export_endpoint.as_deref()),
+        &plan,
+        args.proxy.plan.as_ref(),
+    );
+    let result = inspect(
+        plan,
+        session,
+        Some(journal),
+        args.max_events,
+        true,
+        reconcile,
+    )
+    .await;
     let summary = tap.stop().await;
     print_summary(&summary);
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// The Export API client for the Reconcile view, or why there is none.
+fn export_client(
+    region: amptap::event::Region,
+    endpoint: Option<&str>,
+) -> Result<ExportClient, String> {
+    let credentials =
+        Credentials::load(&super::config_dir().join("config.toml")).map_err(|e| e.to_string())?;
+    ExportClient::new(region, endpoint, credentials, Duration::from_secs(120))
+        .map_err(|e| e.to_string())
+}
+
+fn setup(
+    captures: Vec<PathBuf>,
+    client: Result<ExportClient, String>,
+    plan: &Option<Plan>,
+    label: Option<&PathBuf>,
+) -> Option<ReconcileSetup> {
+    let plan = plan.clone().map(|p| {
+        (
+            label.map_or_else(|| "plan".to_owned(), |l| l.display().to_string()),
+            p,
+        )
+    });
+    Some(ReconcileSetup {
+        captures,
+        client,
+        plan,
+    })
 }
 
 pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
@@ -61,7 +106,22 @@ pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
             .collect(),
     };
     let journals = args.captures.clone();
-    inspect_journals(plan, session, journals, None, args.max_events, false).await?;
+    let reconcile = setup(
+        journals.clone(),
+        export_client(args.region, args.export_endpoint.as_deref()),
+        &plan,
+        args.plan.as_ref(),
+    );
+    inspect_journals(
+        plan,
+        session,
+        journals,
+        None,
+        args.max_events,
+        false,
+        reconcile,
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -105,7 +165,30 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         inputs: Vec::new(),
     };
     let journal = tap.tap.journal.stats_handle();
-    let result = inspect(Some(plan), session, Some(journal), args.max_events, true).await;
+    // The stand-in serves its own Export API: the Reconcile view works offline too.
+    let client = ExportClient::new(
+        amptap::event::Region::Us,
+        Some(&fake.url()),
+        Credentials::new("demo", "demo"),
+        Duration::from_secs(30),
+    )
+    .map_err(|e| e.to_string());
+    let label = PathBuf::from("assets/dify-plan.toml");
+    let reconcile = setup(
+        vec![tap.tap.journal.path().to_owned()],
+        client,
+        &Some(plan.clone()),
+        Some(&label),
+    );
+    let result = inspect(
+        Some(plan),
+        session,
+        Some(journal),
+        args.max_events,
+        true,
+        reconcile,
+    )
+    .await;
     let _ = stop_tx.send(true);
     let _ = traffic.await;
     let summary = tap.stop().await;
@@ -131,9 +214,13 @@ async fn inspect(
     journal: Option<Arc<JournalStats>>,
     max_events: usize,
     follow: bool,
+    reconcile: Option<ReconcileSetup>,
 ) -> anyhow::Result<()> {
     let journals = session.journal.iter().cloned().collect();
-    inspect_journals(plan, session, journals, journal, max_events, follow).await
+    inspect_journals(
+        plan, session, journals, journal, max_events, follow, reconcile,
+    )
+    .await
 }
 
 async fn inspect_journals(
@@ -143,6 +230,7 @@ async fn inspect_journals(
     journal: Option<Arc<JournalStats>>,
     max_events: usize,
     follow: bool,
+    reconcile: Option<ReconcileSetup>,
 ) -> anyhow::Result<()> {
     let plan = Arc::new(plan.unwrap_or_else(Plan::none));
     let store = Store::new(max_events, (!plan.events.is_empty()).then_some(&*plan));
@@ -173,6 +261,7 @@ async fn inspect_journals(
         Feed { rx, stats, journal },
         RunOptions {
             history_path: Some(history_path),
+            reconcile,
             ..RunOptions::default()
         },
     )

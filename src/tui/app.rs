@@ -25,7 +25,20 @@ pub enum Screen {
     Detail,
     Coverage,
     Stats,
+    Reconcile,
     Help,
+}
+
+/// The Reconcile view's job and its result.
+#[derive(Debug, Default)]
+pub struct ReconcileState {
+    pub running: bool,
+    pub progress: crate::export::Progress,
+    pub report: Option<Box<crate::report::Report>>,
+    pub notes: Vec<String>,
+    pub error: Option<String>,
+    /// Selected problem.
+    pub row: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +81,7 @@ pub struct App {
     pub detail_scroll: u16,
     pub coverage_row: usize,
     pub help_scroll: u16,
+    pub reconcile: ReconcileState,
     pub session: Session,
     pub message: Option<String>,
     pub warnings: Vec<String>,
@@ -103,6 +117,7 @@ impl App {
             detail_scroll: 0,
             coverage_row: 0,
             help_scroll: 0,
+            reconcile: ReconcileState::default(),
             session,
             message: None,
             warnings: Vec::new(),
@@ -159,6 +174,20 @@ impl App {
                 self.journal_bytes = journal_bytes;
                 self.behind = behind;
             }
+            Msg::ReconcileProgress(p) => self.reconcile.progress = p,
+            Msg::ReconcileDone(result) => {
+                let r = &mut self.reconcile;
+                r.running = false;
+                r.row = 0;
+                match result {
+                    Ok((report, notes)) => {
+                        r.report = Some(report);
+                        r.notes = notes;
+                        r.error = None;
+                    }
+                    Err(e) => r.error = Some(e),
+                }
+            }
             Msg::ExportDone(result) => {
                 self.message = Some(match result {
                     Ok(path) => format!("report written to {}", path.display()),
@@ -196,6 +225,7 @@ impl App {
             Screen::Stream => Context::Stream,
             Screen::Detail => Context::Detail,
             Screen::Coverage => Context::Coverage,
+            Screen::Reconcile => Context::Reconcile,
             Screen::Stats | Screen::Help => Context::Global,
         };
         if let Some(action) = keymap::lookup(context, &key) {
@@ -215,11 +245,37 @@ impl App {
             (Action::ShowStream, _) => self.screen = Screen::Stream,
             (Action::ShowCoverage, _) => self.screen = Screen::Coverage,
             (Action::ShowStats, _) => self.screen = Screen::Stats,
+            (Action::Reconcile, _) => {
+                self.screen = Screen::Reconcile;
+                if !self.reconcile.running {
+                    self.reconcile.running = true;
+                    self.reconcile.error = None;
+                    self.reconcile.progress = crate::export::Progress {
+                        state: "reading the journal".into(),
+                        ..Default::default()
+                    };
+                    effects.push(Effect::Reconcile);
+                }
+            }
+            (Action::Up, Screen::Reconcile) => {
+                self.reconcile.row = self.reconcile.row.saturating_sub(1)
+            }
+            (Action::Down, Screen::Reconcile) => {
+                let n = self
+                    .reconcile
+                    .report
+                    .as_ref()
+                    .and_then(|r| r.reconcile.as_ref())
+                    .map_or(0, |r| r.problems.len());
+                self.reconcile.row = (self.reconcile.row + 1).min(n.saturating_sub(1));
+            }
+            (Action::Back, Screen::Reconcile) => self.screen = Screen::Stream,
             (Action::NextScreen, s) => {
                 self.screen = match s {
                     Screen::Stream | Screen::Detail => Screen::Coverage,
                     Screen::Coverage => Screen::Stats,
-                    Screen::Stats | Screen::Help => Screen::Stream,
+                    Screen::Stats => Screen::Reconcile,
+                    Screen::Reconcile | Screen::Help => Screen::Stream,
                 }
             }
             (Action::OpenFilter, _) => {
@@ -418,6 +474,19 @@ impl App {
             return;
         }
         let format = Format::from_path(&path).unwrap_or(Format::Md);
+        if self.screen == Screen::Reconcile {
+            let Some(report) = self.reconcile.report.clone() else {
+                self.message = Some("nothing to export yet: the reconcile has not finished".into());
+                return;
+            };
+            self.message = Some(format!("writing {}…", path.display()));
+            effects.push(Effect::Export {
+                path,
+                format,
+                report,
+            });
+            return;
+        }
         let planned = self.session.plan.clone().map(|label| {
             (
                 label,

@@ -19,6 +19,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Detail => panes::detail::draw(frame, app, areas.main),
         Screen::Coverage => panes::coverage::draw(frame, app, areas.main),
         Screen::Stats => panes::stats::draw(frame, app, areas.main),
+        Screen::Reconcile => panes::reconcile::draw(frame, app, areas.main),
         Screen::Help => panes::help::draw(frame, app, areas.main),
     }
     bar(frame, app, areas.bar);
@@ -32,6 +33,7 @@ fn header(frame: &mut Frame, app: &App, area: Rect) {
         (Screen::Stream, "1 Stream"),
         (Screen::Coverage, "2 Coverage"),
         (Screen::Stats, "3 Stats"),
+        (Screen::Reconcile, "r Reconcile"),
     ] {
         let current =
             app.screen == screen || (screen == Screen::Stream && app.screen == Screen::Detail);

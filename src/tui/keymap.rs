@@ -10,6 +10,7 @@ pub enum Context {
     Stream,
     Detail,
     Coverage,
+    Reconcile,
     Help,
     /// The filter bar and the export prompt.
     Input,
@@ -22,6 +23,7 @@ impl Context {
             Context::Stream => "Event stream",
             Context::Detail => "Event detail",
             Context::Coverage => "Plan coverage",
+            Context::Reconcile => "Reconcile (captured × Amplitude's export)",
             Context::Help => "Help (any other key returns)",
             Context::Input => "Filter bar and export prompt",
         }
@@ -35,6 +37,7 @@ pub enum Action {
     ShowStream,
     ShowCoverage,
     ShowStats,
+    Reconcile,
     NextScreen,
     OpenFilter,
     ClearFilter,
@@ -160,7 +163,14 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('x'),
         "x",
         A::Export,
-        "export the filtered view's findings as a report",
+        "export the filtered view's findings (on Reconcile: the mismatch report)",
+    ),
+    key(
+        C::Global,
+        K::Char('r'),
+        "r",
+        A::Reconcile,
+        "reconcile with Amplitude's export (again: refresh)",
     ),
     key(
         C::Stream,
@@ -250,6 +260,11 @@ pub const BINDINGS: &[Binding] = &[
         "earlier filter (kept across runs)",
     ),
     key(C::Input, K::Down, "↓", A::HistoryNext, "later filter"),
+    key(C::Reconcile, K::Up, "↑ k", A::Up, "previous problem"),
+    key(C::Reconcile, K::Char('k'), "k", A::Up, "previous problem"),
+    key(C::Reconcile, K::Down, "↓ j", A::Down, "next problem"),
+    key(C::Reconcile, K::Char('j'), "j", A::Down, "next problem"),
+    key(C::Reconcile, K::Esc, "Esc", A::Back, "back to the stream"),
     key(C::Help, K::Up, "↑ k", A::Up, "scroll up"),
     key(C::Help, K::Char('k'), "k", A::Up, "scroll up"),
     key(C::Help, K::Down, "↓ j", A::Down, "scroll down"),
@@ -294,7 +309,12 @@ mod tests {
             );
         }
         for b in BINDINGS.iter().filter(|b| b.context == Context::Global) {
-            for ctx in [Context::Stream, Context::Detail, Context::Coverage] {
+            for ctx in [
+                Context::Stream,
+                Context::Detail,
+                Context::Coverage,
+                Context::Reconcile,
+            ] {
                 assert!(
                     !seen.contains(&(ctx, b.code, b.modifiers)),
                     "{:?} shadows global {}",

@@ -11,4 +11,4 @@ pub mod panes;
 mod run;
 pub mod theme;
 
-pub use run::{load_history, run, Feed, RunOptions};
+pub use run::{load_history, run, Feed, ReconcileSetup, RunOptions};

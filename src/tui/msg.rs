@@ -22,6 +22,10 @@ pub enum Msg {
         behind: u64,
     },
     ExportDone(Result<PathBuf, String>),
+    /// The background reconcile moved on.
+    ReconcileProgress(crate::export::Progress),
+    /// The background reconcile finished: its report and notes, or why it failed.
+    ReconcileDone(Result<(Box<Report>, Vec<String>), String>),
 }
 
 /// Work `update` asks the loop to do (it never does I/O itself).
@@ -38,4 +42,6 @@ pub enum Effect {
     Copy(String),
     /// Keep the filter history for the next run.
     SaveHistory(Vec<String>),
+    /// Run reconcile in the background (the newest request wins).
+    Reconcile,
 }

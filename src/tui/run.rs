@@ -19,7 +19,11 @@ use super::app::App;
 use super::draw::draw;
 use super::msg::{Effect, Msg};
 use crate::capture::journal::JournalStats;
+use crate::export::{ExportClient, Progress};
 use crate::feed::{FeedMsg, FeedStats};
+use crate::mismatch::{self, Job, Source};
+use crate::plan::Plan;
+use tokio::sync::watch;
 
 /// Where events come from.
 pub struct Feed {
@@ -33,6 +37,8 @@ pub struct RunOptions {
     pub frame: Duration,
     /// Where the filter history is kept between runs.
     pub history_path: Option<PathBuf>,
+    /// What the Reconcile view needs; `None` when it cannot run here.
+    pub reconcile: Option<ReconcileSetup>,
 }
 
 impl Default for RunOptions {
@@ -40,8 +46,24 @@ impl Default for RunOptions {
         RunOptions {
             frame: Duration::from_millis(33),
             history_path: None,
+            reconcile: None,
         }
     }
+}
+
+/// The journals to reconcile and the Export API to ask.
+pub struct ReconcileSetup {
+    pub captures: Vec<PathBuf>,
+    /// The client, or why there is none (no keys).
+    pub client: Result<ExportClient, String>,
+    pub plan: Option<(String, Plan)>,
+}
+
+/// Channels of the background jobs.
+struct Jobs {
+    exports: mpsc::Sender<Result<PathBuf, String>>,
+    results: mpsc::Sender<Msg>,
+    progress: Option<watch::Receiver<Progress>>,
 }
 
 /// Most time spent taking in events per frame, so keys stay responsive in a flood.
@@ -73,6 +95,12 @@ async fn event_loop(
     let (input_tx, mut input_rx) = mpsc::channel(256);
     let input_thread = spawn_input(input_tx, stop.clone())?;
     let (done_tx, mut done_rx) = mpsc::channel(4);
+    let (results_tx, mut results_rx) = mpsc::channel(4);
+    let mut jobs = Jobs {
+        exports: done_tx,
+        results: results_tx,
+        progress: None,
+    };
     let mut frames = tokio::time::interval(options.frame);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = sigterm()?;
@@ -84,6 +112,12 @@ async fn event_loop(
                     match feed.rx.try_recv() {
                         Ok(msg) => { app.update(Msg::Feed(msg)); }
                         Err(_) => break,
+                    }
+                }
+                if let Some(rx) = jobs.progress.as_mut() {
+                    if rx.has_changed().unwrap_or(false) {
+                        let p = rx.borrow_and_update().clone();
+                        app.update(Msg::ReconcileProgress(p));
                     }
                 }
                 let read = feed.stats.records.load(Ordering::Relaxed);
@@ -99,11 +133,12 @@ async fn event_loop(
             }
             Some(msg) = input_rx.recv() => {
                 let effects = app.update(msg);
-                if perform(effects, options, &done_tx) {
+                if perform(effects, options, &mut jobs) {
                     break Ok(());
                 }
             }
             Some(done) = done_rx.recv() => { app.update(Msg::ExportDone(done)); }
+            Some(msg) = results_rx.recv() => { app.update(msg); }
             _ = sigterm.recv() => break Ok(()),
         }
     };
@@ -113,21 +148,18 @@ async fn event_loop(
 }
 
 /// Performs effects; returns true to quit.
-fn perform(
-    effects: Vec<Effect>,
-    options: &RunOptions,
-    done: &mpsc::Sender<Result<PathBuf, String>>,
-) -> bool {
+fn perform(effects: Vec<Effect>, options: &RunOptions, jobs: &mut Jobs) -> bool {
     let mut quit = false;
     for effect in effects {
         match effect {
             Effect::Quit => quit = true,
+            Effect::Reconcile => start_reconcile(options, jobs),
             Effect::Export {
                 path,
                 format,
                 report,
             } => {
-                let done = done.clone();
+                let done = jobs.exports.clone();
                 tokio::task::spawn_blocking(move || {
                     let result = std::fs::File::create(&path)
                         .and_then(|file| {
@@ -162,6 +194,44 @@ fn perform(
         }
     }
     quit
+}
+
+/// Starts a reconcile in the background; its progress and result come back as messages.
+fn start_reconcile(options: &RunOptions, jobs: &mut Jobs) {
+    let results = jobs.results.clone();
+    let Some(setup) = &options.reconcile else {
+        let _ = results.try_send(Msg::ReconcileDone(Err(
+            "reconcile needs a journal: run watch, open or demo".into(),
+        )));
+        return;
+    };
+    let client = match &setup.client {
+        Ok(c) => c.clone(),
+        Err(e) => {
+            let _ = results.try_send(Msg::ReconcileDone(Err(e.clone())));
+            return;
+        }
+    };
+    let job = Job {
+        captures: setup.captures.clone(),
+        source: Source::Api {
+            client,
+            window: None,
+            wait: None,
+            poll: Duration::ZERO,
+        },
+        plan: setup.plan.clone(),
+        tolerance_ms: 1000,
+    };
+    let (tx, rx) = watch::channel(Progress::default());
+    jobs.progress = Some(rx);
+    tokio::spawn(async move {
+        let outcome = mismatch::run(job, &tx).await;
+        let msg = outcome
+            .map(|o| (Box::new(o.report), o.notes))
+            .map_err(|e| e.to_string());
+        let _ = results.send(Msg::ReconcileDone(msg)).await;
+    });
 }
 
 /// Reads terminal input on its own thread: a blocking read never holds up drawing.

@@ -17,6 +17,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         Context::Stream,
         Context::Detail,
         Context::Coverage,
+        Context::Reconcile,
         Context::Input,
         Context::Help,
     ] {

@@ -3,5 +3,6 @@
 pub mod coverage;
 pub mod detail;
 pub mod help;
+pub mod reconcile;
 pub mod stats;
 pub mod stream;

@@ -367,3 +367,70 @@ async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_polls_until_amplitude_has_the_events() {
+    let upstream = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    let mut tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let events: Vec<_> = (0..3).map(|i| json!({"event_type": "Waited", "user_id": "user-12345", "insert_id": format!("w-{i}"), "time": now})).collect();
+    reqwest::Client::new()
+        .post(tap.url("/2/httpapi"))
+        .json(&json!({"api_key": "k", "events": events}))
+        .send()
+        .await
+        .expect("post");
+    tap.interrupt();
+    // The first ask finds nothing yet (404), as right after ingestion.
+    upstream.fake.set_export(ExportKnobs {
+        faults: [ExportFault::Status(404)].into(),
+        ..ExportKnobs::default()
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_amptap"))
+            .args([
+                "reconcile",
+                "--auto",
+                "--endpoint",
+                &upstream.url(),
+                "--format",
+                "json",
+                "--capture",
+            ])
+            .arg(&tap.journal)
+            .args(extra)
+            .env("AMPLITUDE_API_KEY", API)
+            .env("AMPLITUDE_SECRET_KEY", SECRET)
+            .env("AMPTAP_CONFIG_DIR", dir.path())
+            .output()
+            .expect("run")
+    };
+    let out = run(&["--wait", "--poll", "1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report.reconcile.expect("section").summary.matched, 3);
+
+    // Without --wait, a 404 leaves the events pending: not an error.
+    upstream.fake.set_export(ExportKnobs {
+        faults: [ExportFault::Status(404)].into(),
+        ..ExportKnobs::default()
+    });
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report.reconcile.expect("section").summary.pending, 3);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no data"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

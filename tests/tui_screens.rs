@@ -244,8 +244,9 @@ fn help_scrolls_to_the_filter_grammar_on_a_small_screen() {
     let mut a = app(80, 24);
     key(&mut a, KeyCode::Char('?'));
     assert!(!screen(&a).contains("prop.PATH=VALUE"));
-    key(&mut a, KeyCode::PageDown);
-    key(&mut a, KeyCode::PageDown);
+    for _ in 0..10 {
+        key(&mut a, KeyCode::PageDown);
+    }
     let text = screen(&a);
     assert!(text.contains("prop.PATH=VALUE"), "{text}");
     key(&mut a, KeyCode::Char('z'));
@@ -313,4 +314,116 @@ fn no_color_draws_without_colours() {
         .iter()
         .any(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
     assert!(!coloured, "NO_COLOR: no cell has a colour");
+}
+
+/// The Reconcile view once its job is done: the problems by class, one side by side.
+fn reconciled(app: &mut App) {
+    use amptap::plan::Severity;
+    use amptap::reconcile::{
+        CapturedSide, Class, Diff, DiffKind, ExportedSide, Outcome, Problem, ReconcileSummary,
+        Reconciliation,
+    };
+    let side = |seq| {
+        Some(CapturedSide {
+            seq,
+            index: 0,
+            received_ms: T0,
+            attempts: 1,
+            outcome: Outcome::Accepted,
+        })
+    };
+    let problems = vec![
+        Problem {
+            class: Class::Missing,
+            severity: Severity::Error,
+            insert_id: Some("00000000-0000-4000-8000-000000000003".into()),
+            event_type: Some("dify_user_query".into()),
+            user_id: Some("user-ada".into()),
+            device_id: None,
+            captured: side(2),
+            exported: vec![],
+            diffs: vec![],
+        },
+        Problem {
+            class: Class::Matched,
+            severity: Severity::Error,
+            insert_id: Some("00000000-0000-4000-8000-000000000001".into()),
+            event_type: Some("dify_user_query".into()),
+            user_id: Some("user-ada".into()),
+            device_id: None,
+            captured: side(1),
+            exported: vec![ExportedSide {
+                uuid: Some("uuid-1".into()),
+                server_upload_time: Some("2026-11-24 10:00:01.000000".into()),
+                event_time: None,
+            }],
+            diffs: vec![
+                Diff {
+                    kind: DiffKind::ValueChanged,
+                    path: "event_properties.app_id".into(),
+                    captured: Some(json!("app-42")),
+                    exported: Some(json!("app-0")),
+                    expected: false,
+                },
+                Diff {
+                    kind: DiffKind::NullDropped,
+                    path: "event_properties.error".into(),
+                    captured: Some(json!(null)),
+                    exported: None,
+                    expected: true,
+                },
+            ],
+        },
+    ];
+    let mut report = amptap::report::ReportBuilder::new(
+        vec!["/tmp/capture.jsonl".into()],
+        None,
+        "2026-11-24T10:00:30Z".into(),
+    )
+    .finish();
+    report.reconcile = Some(Reconciliation {
+        window: Some("20261124T09–20261124T10".into()),
+        summary: ReconcileSummary {
+            captured: 6,
+            forwarded_ok: 6,
+            matched: 5,
+            changed: 1,
+            missing: 1,
+            expected_transformations: 1,
+            ..ReconcileSummary::default()
+        },
+        problems,
+    });
+    key(app, KeyCode::Char('r'));
+    app.update(Msg::ReconcileDone(Ok((Box::new(report), vec![]))));
+}
+
+#[test]
+fn reconcile_view() {
+    snap("reconcile", |app| {
+        reconciled(app);
+        key(app, KeyCode::Down);
+    });
+    let mut a = app(160, 48);
+    key(&mut a, KeyCode::Char('r'));
+    assert!(
+        screen(&a).contains("Reconciling with Amplitude's export"),
+        "a gauge while it runs"
+    );
+    reconciled(&mut a);
+    key(&mut a, KeyCode::Down);
+    let text = screen(&a);
+    assert!(
+        text.contains("missing") && text.contains("changed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"app-42\"") && text.contains("\"app-0\"") && text.contains("value_changed"),
+        "side by side:\n{text}"
+    );
+    assert!(text.contains("null_dropped (expected)"), "{text}");
+    // x writes the mismatch report, not the stream's findings.
+    key(&mut a, KeyCode::Char('x'));
+    let effects = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(effects.iter().any(|e| matches!(e, amptap::tui::msg::Effect::Export { report, .. } if report.reconcile.is_some())));
 }

@@ -219,6 +219,10 @@ impl App {
                 // Any other key leaves help (q too: quitting from help would surprise).
                 _ => self.screen = self.back_to,
             }
+            // Never scroll past the last line.
+            let visible = layout::areas(self.size).main.height.saturating_sub(2);
+            let lines = super::panes::help::lines(self).len() as u16;
+            self.help_scroll = self.help_scroll.min(lines.saturating_sub(visible));
             return;
         }
         let context = match self.screen {

@@ -150,7 +150,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             Constraint::Length(14),
             Constraint::Fill(1),
             Constraint::Length(18),
-            Constraint::Length(38),
+            // Narrow screens show the start of the id; the rest is in the export.
+            Constraint::Length(if crate::tui::layout::is_wide(area) {
+                38
+            } else {
+                14
+            }),
         ],
     )
     .header(Row::new(["class", "event type", "user / device", "insert_id"]).style(t.dim()))

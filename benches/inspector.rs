@@ -47,6 +47,7 @@ fn capture(seq: u64, events: usize) -> Capture {
         decode_error: None,
         answer: Answer::new(200, None, b"{}"),
         delivery: Delivery::Offline,
+        tag: None,
     }
 }
 

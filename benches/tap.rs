@@ -213,6 +213,9 @@ fn main() {
                 mode: Mode::Forward(upstream),
                 limits: BodyLimits::default(),
                 journal_path: dir.path().join("bench.jsonl"),
+                // The tap alone: no live session (the query API's cost is its own).
+                session: None,
+                api_token: None,
             },
             None,
         )

@@ -74,6 +74,7 @@ pub fn check_journals(
                     user_id: event.user_id().map(str::to_owned),
                     device_id: event.device_id().map(str::to_owned),
                     capture: several.then(|| name.clone()),
+                    tag: capture.tag.clone(),
                 };
                 builder.add_event(event.event_type(), event_ref, findings);
             }

@@ -69,6 +69,17 @@ pub struct ProxyArgs {
     /// Seconds to wait for the upstream before answering the SDK 504.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub upstream_timeout: f64,
+    /// Bearer token for the query API (/_amptap/…, /metrics); with it, non-loopback clients may use it.
+    #[arg(
+        long,
+        env = "AMPTAP_API_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub api_token: Option<String>,
+    /// Most events the query API keeps in memory (the journal keeps them all).
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub session_events: usize,
     /// Validate events as they arrive against this plan (TOML or CSV) and log findings.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,

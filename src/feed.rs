@@ -140,12 +140,14 @@ fn read_journal(
             Ok(capture) => {
                 stats.records.fetch_add(1, Ordering::Relaxed);
                 let findings = check_capture(validator, &capture);
+                let tag = capture.tag.clone();
                 batch.push(Checked {
                     capture,
                     findings,
-                    tag: None,
+                    tag,
                 });
             }
+            Err(_) if crate::capture::journal::is_marker(&line) => {}
             Err(e) if !line.iter().all(u8::is_ascii_whitespace) => {
                 let _ = tx.blocking_send(FeedMsg::Warning(format!(
                     "{name}: line {line_no}: skipped: {e}"

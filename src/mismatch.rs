@@ -99,6 +99,7 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
                     user_id: event.user_id().map(str::to_owned),
                     device_id: event.device_id().map(str::to_owned),
                     capture: (job.captures.len() > 1).then(|| path.display().to_string()),
+                    tag: capture.tag.clone(),
                 };
                 builder.add_event(
                     event.event_type(),
@@ -204,6 +205,7 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
                         user_id: row.user_id.clone(),
                         device_id: row.device_id.clone(),
                         capture: Some("export".into()),
+                        tag: None,
                     },
                 });
             }

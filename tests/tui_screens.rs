@@ -54,6 +54,7 @@ fn request(seq: u64, events: serde_json::Value, status: u16) -> Capture {
             url: "https://api2.amplitude.com/2/httpapi".into(),
             latency_ms: 84.2,
         },
+        tag: None,
     }
 }
 

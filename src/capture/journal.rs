@@ -35,7 +35,27 @@ pub struct JournalStats {
     pub consumer_lag: AtomicU64,
 }
 
-type Job = (Capture, oneshot::Sender<Result<u64, Arc<JournalError>>>);
+/// A line that is not a request: a session boundary written by the query API.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Marker {
+    pub seq: u64,
+    /// `reset` or `tag`.
+    pub marker: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+enum Line {
+    Capture(
+        Capture,
+        oneshot::Sender<Result<Arc<Capture>, Arc<JournalError>>>,
+    ),
+    Marker(Marker, oneshot::Sender<Result<u64, Arc<JournalError>>>),
+}
+
+type Job = Line;
 
 /// Appends captures; cheap to clone, one per request handler.
 #[derive(Clone)]
@@ -109,11 +129,27 @@ impl Journal {
         ))
     }
 
-    /// Appends one capture; returns its sequence number once it is on disk.
-    pub async fn append(&self, capture: Capture) -> Result<u64, Arc<JournalError>> {
+    /// Appends one capture; returns it, numbered, once it is on disk.
+    pub async fn append(&self, capture: Capture) -> Result<Arc<Capture>, Arc<JournalError>> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send((capture, ack))
+            .send(Line::Capture(capture, ack))
+            .await
+            .map_err(|_| Arc::new(JournalError::Closed))?;
+        done.await.map_err(|_| Arc::new(JournalError::Closed))?
+    }
+
+    /// Appends a marker line (`reset`, `tag`); returns its sequence number.
+    pub async fn mark(&self, marker: &str, tag: Option<String>) -> Result<u64, Arc<JournalError>> {
+        let (ack, done) = oneshot::channel();
+        let line = Marker {
+            seq: 0,
+            marker: marker.to_owned(),
+            at: time::OffsetDateTime::now_utc(),
+            tag,
+        };
+        self.tx
+            .send(Line::Marker(line, ack))
             .await
             .map_err(|_| Arc::new(JournalError::Closed))?;
         done.await.map_err(|_| Arc::new(JournalError::Closed))?
@@ -164,11 +200,20 @@ impl Writer {
 
     fn commit(&mut self, jobs: &mut Vec<Job>, buf: &mut Vec<u8>) {
         buf.clear();
-        for (capture, _) in jobs.iter_mut() {
-            capture.seq = self.next_seq;
+        for job in jobs.iter_mut() {
+            // Captures and markers hold only strings, numbers and raw JSON: they always serialize.
+            let ok = match job {
+                Line::Capture(capture, _) => {
+                    capture.seq = self.next_seq;
+                    serde_json::to_writer(&mut *buf, capture).is_ok()
+                }
+                Line::Marker(marker, _) => {
+                    marker.seq = self.next_seq;
+                    serde_json::to_writer(&mut *buf, marker).is_ok()
+                }
+            };
             self.next_seq += 1;
-            // A Capture holds only strings, numbers and raw JSON: it always serializes.
-            if serde_json::to_writer(&mut *buf, capture).is_ok() {
+            if ok {
                 buf.push(b'\n');
             }
         }
@@ -191,14 +236,21 @@ impl Writer {
                 }))
             }
         };
-        for (capture, ack) in jobs.drain(..) {
-            let seq = capture.seq;
-            if let (Ok(()), Some(consumer)) = (&result, &self.consumer) {
-                if consumer.try_send(Arc::new(capture)).is_err() {
-                    self.stats.consumer_lag.fetch_add(1, Ordering::Relaxed);
+        for job in jobs.drain(..) {
+            match job {
+                Line::Capture(capture, ack) => {
+                    let capture = Arc::new(capture);
+                    if let (Ok(()), Some(consumer)) = (&result, &self.consumer) {
+                        if consumer.try_send(capture.clone()).is_err() {
+                            self.stats.consumer_lag.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    let _ = ack.send(result.clone().map(|()| capture));
+                }
+                Line::Marker(marker, ack) => {
+                    let _ = ack.send(result.clone().map(|()| marker.seq));
                 }
             }
-            let _ = ack.send(result.clone().map(|()| seq));
         }
     }
 }
@@ -223,6 +275,11 @@ fn scan_existing(file: &mut File) -> io::Result<(u64, bool)> {
     }
     file.seek(SeekFrom::End(0))?;
     Ok((lines, last != b'\n'))
+}
+
+/// Whether a journal line is a marker (`reset`, `tag`) rather than a request.
+pub fn is_marker(line: &[u8]) -> bool {
+    serde_json::from_slice::<Marker>(line).is_ok()
 }
 
 /// A line the reader skipped, and why.
@@ -310,6 +367,8 @@ impl<R: Read> Iterator for JournalReader<R> {
                         "incomplete last line (a write cut short by a crash), skipped".into(),
                     );
                 }
+                // Session markers (reset, tag) are not requests.
+                Err(_) if is_marker(&self.line) => {}
                 Err(e) => self.warn(format!("not a capture record, skipped: {e}")),
             }
         }

@@ -1,11 +1,14 @@
 //! The tap: the proxy the SDK talks to, the upstream it forwards to, the
 //! offline answers, and the journal every request is written to.
 
+pub mod api;
 pub mod forward;
 pub mod journal;
+pub mod metrics;
 pub mod offline;
 pub mod proxy;
 pub mod record;
+pub mod session;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -80,6 +83,10 @@ pub struct Tap {
     pub limits: BodyLimits,
     pub journal: Journal,
     pub stats: TapStats,
+    pub metrics: metrics::Metrics,
+    /// What the query API answers from; `None` keeps no events in memory.
+    pub session: Option<session::LiveSession>,
+    pub api_token: Option<String>,
 }
 
 impl Tap {
@@ -89,6 +96,9 @@ impl Tap {
             limits,
             journal,
             stats: TapStats::default(),
+            metrics: metrics::Metrics::new(),
+            session: None,
+            api_token: None,
         }
     }
 }
@@ -99,6 +109,11 @@ pub struct TapConfig {
     pub mode: Mode,
     pub limits: BodyLimits,
     pub journal_path: std::path::PathBuf,
+    /// Keep a live session for the query API: the plan it judges with and
+    /// how many events it holds.
+    pub session: Option<(&'static crate::plan::Plan, usize)>,
+    /// Bearer token the query API requires (and then accepts from any client).
+    pub api_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +168,12 @@ impl RunningTap {
             source,
         })?;
         let (journal, writer) = Journal::open(&config.journal_path, consumer)?;
-        let tap = std::sync::Arc::new(Tap::new(config.mode, config.limits, journal));
+        let mut tap = Tap::new(config.mode, config.limits, journal);
+        tap.session = config
+            .session
+            .map(|(plan, cap)| session::LiveSession::new(plan, cap));
+        tap.api_token = config.api_token;
+        let tap = std::sync::Arc::new(tap);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(proxy::serve(listener, tap.clone(), async {
             let _ = stopped.await;

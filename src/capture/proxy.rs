@@ -25,7 +25,10 @@ const ALLOWED_REQUEST_HEADERS: &str =
     "content-type, content-encoding, cross-origin-resource-policy";
 
 pub fn router(tap: Arc<Tap>) -> Router {
-    Router::new().fallback(handle).with_state(tap)
+    Router::new()
+        .merge(super::api::routes())
+        .fallback(handle)
+        .with_state(tap)
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -101,6 +104,7 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
         decode_error: None,
         answer: super::Answer::new(0, None, b""),
         delivery: Delivery::Offline,
+        tag: tap.session.as_ref().and_then(|s| s.tag()),
     };
     tap.stats.requests.fetch_add(1, Ordering::Relaxed);
 
@@ -183,11 +187,30 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
 }
 
 async fn journal(tap: &Tap, capture: Capture) {
-    if let Err(e) = tap.journal.append(capture).await {
-        // The SDK still gets the upstream's answer: the events reached
-        // Amplitude, and failing the request would only make it send them twice.
-        tap.stats.journal_failures.fetch_add(1, Ordering::Relaxed);
-        tracing::error!("journal: {e}");
+    tap.metrics.request(
+        capture.endpoint.path(),
+        capture.answer.status,
+        capture.delivery.latency_ms(),
+        matches!(capture.delivery, Delivery::Failed { .. }),
+    );
+    match tap.journal.append(capture).await {
+        // Journal before session: the query API never shows what is not on disk.
+        Ok(written) => {
+            if let Some(session) = &tap.session {
+                // The session parses each event to judge it; count types there,
+                // not on the forwarding path, which only copies bytes.
+                let types: Vec<Option<&str>> =
+                    written.events.iter().map(|e| e.event_type()).collect();
+                tap.metrics.events(written.endpoint.path(), &types);
+                tap.metrics.findings(&session.ingest(&written));
+            }
+        }
+        Err(e) => {
+            // The SDK still gets the upstream's answer: the events reached
+            // Amplitude, and failing the request would only make it send them twice.
+            tap.stats.journal_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("journal: {e}");
+        }
     }
 }
 

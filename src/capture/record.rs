@@ -44,6 +44,9 @@ pub struct Capture {
     /// What the SDK was answered.
     pub answer: Answer,
     pub delivery: Delivery,
+    /// The test tag set through the query API when it arrived (`POST /_amptap/tag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
 }
 
 impl Capture {
@@ -176,6 +179,8 @@ struct StoredCapture {
     decode_error: Option<String>,
     answer: Answer,
     delivery: Delivery,
+    #[serde(default)]
+    tag: Option<String>,
 }
 
 impl TryFrom<StoredCapture> for Capture {
@@ -205,6 +210,7 @@ impl TryFrom<StoredCapture> for Capture {
             decode_error: s.decode_error,
             answer: s.answer,
             delivery: s.delivery,
+            tag: s.tag,
         })
     }
 }

@@ -27,7 +27,7 @@ use crate::cli::{DemoArgs, OpenArgs, WatchArgs};
 pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     need_terminal("watch")?;
     let plan = load_plan(args.proxy.plan.as_ref())?;
-    let config = super::serve::tap_config(&args.proxy)?;
+    let config = super::serve::tap_config(&args.proxy, plan.as_ref())?;
     let upstream = config.mode.describe();
     let tap = RunningTap::start(config, None).await?;
     let session = Session {
@@ -147,6 +147,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             mode: Mode::Forward(upstream),
             limits: BodyLimits::default(),
             journal_path,
+            session: Some((Box::leak(Box::new(plan.clone())), args.max_events)),
+            api_token: None,
         },
         None,
     )

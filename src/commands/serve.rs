@@ -17,7 +17,7 @@ use crate::cli::ProxyArgs;
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan.as_deref().map(plan::load).transpose()?;
-    let config = tap_config(&args)?;
+    let config = tap_config(&args, plan.as_ref())?;
     let mode_text = config.mode.describe();
     // Deep enough that a burst never outruns the log; if it does, the
     // journal still has everything and the summary says how many were missed.
@@ -67,7 +67,8 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn tap_config(args: &ProxyArgs) -> anyhow::Result<TapConfig> {
+/// The tap's settings; `plan` judges the live session behind the query API.
+pub fn tap_config(args: &ProxyArgs, plan: Option<&Plan>) -> anyhow::Result<TapConfig> {
     let mode = if args.offline {
         Mode::Offline
     } else {
@@ -92,6 +93,13 @@ pub fn tap_config(args: &ProxyArgs) -> anyhow::Result<TapConfig> {
             max_body_bytes: args.max_body,
         },
         journal_path,
+        // The session lives as long as the process: leaking its one plan is
+        // simpler than threading a lifetime through the server.
+        session: Some((
+            Box::leak(Box::new(plan.cloned().unwrap_or_else(Plan::none))),
+            args.session_events,
+        )),
+        api_token: args.api_token.clone().filter(|t| !t.is_empty()),
     })
 }
 

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use super::Report;
 
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "severity",
     "code",
     "event_type",
@@ -18,6 +18,7 @@ pub const COLUMNS: [&str; 13] = [
     "user_id",
     "device_id",
     "capture",
+    "tag",
 ];
 
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -40,6 +41,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             v.user_id.as_deref().unwrap_or(""),
             v.device_id.as_deref().unwrap_or(""),
             v.capture.as_deref().unwrap_or(""),
+            v.tag.as_deref().unwrap_or(""),
         ])?;
     }
     w.flush()

@@ -68,6 +68,9 @@ pub struct EventRef {
     /// The capture file, when a report reads several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
+    /// The test tag its request arrived under (`POST /_amptap/tag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
 }
 
 impl EventRef {

@@ -255,6 +255,7 @@ mod tests {
                 decode_error: None,
                 answer: Answer::new(200, None, b"{}"),
                 delivery: Delivery::Offline,
+                tag: None,
             },
             findings,
             tag: None,

@@ -522,6 +522,7 @@ impl App {
                 user_id: e.event.user_id().map(str::to_owned),
                 device_id: e.event.device_id().map(str::to_owned),
                 capture: None,
+                tag: e.request.tag.clone(),
             };
             builder.add_event(e.event.event_type(), event_ref, e.findings.clone());
         }

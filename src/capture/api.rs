@@ -1,0 +1,296 @@
+//! The query API on the tap's own port, under `/_amptap/`, and `/metrics`.
+//! Loopback clients only, unless `--api-token` is set: then every client
+//! must bring `Authorization: Bearer <token>`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::session::LiveSession;
+use super::Tap;
+use crate::filter::Filter;
+
+pub fn routes() -> Router<Arc<Tap>> {
+    Router::new()
+        .route("/_amptap/events", get(events))
+        .route("/_amptap/wait", get(wait))
+        .route("/_amptap/summary", get(summary))
+        .route("/_amptap/reset", post(reset))
+        .route("/_amptap/tag", post(tag))
+        .route("/metrics", get(metrics))
+}
+
+/// Who may use the API: loopback without a token; anyone with the right token.
+pub fn allowed(
+    client: &SocketAddr,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> Result<(), (u16, &'static str)> {
+    match token {
+        Some(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), token.as_bytes())) {
+                Ok(())
+            } else {
+                Err((
+                    401,
+                    "the query API needs Authorization: Bearer <the --api-token>",
+                ))
+            }
+        }
+        None if client.ip().is_loopback() => Ok(()),
+        None => Err((
+            403,
+            "the query API answers loopback clients only; start amptap with --api-token to open it",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The access check and the live session, or the answer explaining why not.
+fn gate<'a>(
+    tap: &'a Tap,
+    client: &SocketAddr,
+    headers: &HeaderMap,
+) -> Result<&'a LiveSession, Response> {
+    allowed(client, headers, tap.api_token.as_deref())
+        .map_err(|(status, why)| json_response(status, &json!({"error": why})))?;
+    tap.session
+        .as_ref()
+        .ok_or_else(|| json_response(404, &json!({"error": "this tap keeps no live session"})))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+}
+
+fn parse_filter(q: &str) -> Result<Filter, Response> {
+    Filter::parse(q).map_err(|e| json_response(400, &json!({"error": format!("bad filter: {e}")})))
+}
+
+async fn events(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Response {
+    let session = match gate(&tap, &client, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let filter = match parse_filter(&q.q) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (total, events) = session.query(&filter, q.limit.unwrap_or(100));
+    json_response(200, &json!({"count": total, "events": events}))
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    #[serde(default)]
+    q: String,
+    count: Option<usize>,
+    timeout: Option<String>,
+}
+
+/// `5s`, `500ms`, `2m`, or plain seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((t, "s"), |i| t.split_at(i));
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+async fn wait(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<WaitQuery>,
+) -> Response {
+    let session = match gate(&tap, &client, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let filter = match parse_filter(&q.q) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let want = q.count.unwrap_or(1).max(1);
+    let Some(timeout) = parse_duration(q.timeout.as_deref().unwrap_or("5s")) else {
+        return json_response(400, &json!({"error": "bad timeout: use 5s, 500ms or 2m"}));
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut arrivals = session.subscribe();
+    loop {
+        arrivals.borrow_and_update();
+        if session.count(&filter) >= want {
+            let (total, events) = session.query(&filter, want.max(100));
+            return json_response(200, &json!({"count": total, "events": events}));
+        }
+        if tokio::time::timeout_at(deadline, arrivals.changed())
+            .await
+            .is_err()
+        {
+            let (total, events) = session.query(&filter, 100);
+            return json_response(
+                408,
+                &json!({"error": format!("{total} of {want} matching events arrived within {}s", timeout.as_secs_f64()), "count": total, "events": events}),
+            );
+        }
+    }
+}
+
+async fn summary(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    match gate(&tap, &client, &headers) {
+        Ok(session) => json_response(200, &session.summary()),
+        Err(r) => r,
+    }
+}
+
+async fn reset(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let session = match gate(&tap, &client, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    session.reset();
+    match tap.journal.mark("reset", None).await {
+        Ok(seq) => json_response(200, &json!({"reset": true, "journal_line": seq})),
+        Err(e) => json_response(500, &json!({"error": e.to_string()})),
+    }
+}
+
+#[derive(Deserialize)]
+struct TagBody {
+    tag: Option<String>,
+}
+
+async fn tag(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let session = match gate(&tap, &client, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let tag = match serde_json::from_slice::<TagBody>(&body) {
+        Ok(b) => b.tag.filter(|t| !t.trim().is_empty()),
+        Err(e) => {
+            return json_response(
+                400,
+                &json!({"error": format!("expected {{\"tag\": \"name\"}}: {e}")}),
+            )
+        }
+    };
+    session.set_tag(tag.clone());
+    match tap.journal.mark("tag", tag.clone()).await {
+        Ok(seq) => json_response(200, &json!({"tag": tag, "journal_line": seq})),
+        Err(e) => json_response(500, &json!({"error": e.to_string()})),
+    }
+}
+
+async fn metrics(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err((status, why)) = allowed(&client, &headers, tap.api_token.as_deref()) {
+        return json_response(status, &json!({"error": why}));
+    }
+    let bytes = tap
+        .journal
+        .stats()
+        .bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let mut r = Response::new(Body::from(tap.metrics.render(bytes)));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_is_loopback_or_token() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let remote: SocketAddr = "192.0.2.7:5000".parse().expect("addr");
+        let none = HeaderMap::new();
+        let mut bearer = HeaderMap::new();
+        bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
+        assert!(allowed(&local, &none, None).is_ok());
+        assert_eq!(allowed(&remote, &none, None).map_err(|e| e.0), Err(403));
+        assert_eq!(
+            allowed(&remote, &none, Some("s3cret")).map_err(|e| e.0),
+            Err(401)
+        );
+        assert_eq!(
+            allowed(&local, &none, Some("s3cret")).map_err(|e| e.0),
+            Err(401),
+            "with a token, loopback needs it too"
+        );
+        assert!(allowed(&remote, &bearer, Some("s3cret")).is_ok());
+        assert!(allowed(&remote, &bearer, Some("other")).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("soon"), None);
+    }
+}

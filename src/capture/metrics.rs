@@ -1,0 +1,173 @@
+//! Prometheus metrics of the tap, served at `GET /metrics` on its port.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::plan::Finding;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabel {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    endpoint: String,
+    event_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: String,
+}
+
+/// Event types get their own label up to this many; the rest share `(other)`,
+/// so a buggy app cannot blow up the scrape.
+const MAX_EVENT_TYPES: usize = 500;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<EndpointLabel, Counter>,
+    events: Family<EventLabels, Counter>,
+    upstream: Family<StatusLabel, Counter>,
+    forward_failures: Counter,
+    findings: Family<CodeLabel, Counter>,
+    latency: Histogram,
+    journal_bytes: Gauge,
+    event_types: Mutex<HashSet<String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("amptap");
+        let requests = Family::<EndpointLabel, Counter>::default();
+        let events = Family::<EventLabels, Counter>::default();
+        let upstream = Family::<StatusLabel, Counter>::default();
+        let forward_failures = Counter::default();
+        let findings = Family::<CodeLabel, Counter>::default();
+        // 1 ms to about 16 s.
+        let latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        let journal_bytes = Gauge::default();
+        registry.register(
+            "requests",
+            "Requests received, by ingestion endpoint",
+            requests.clone(),
+        );
+        registry.register(
+            "events",
+            "Events received, by endpoint and event type",
+            events.clone(),
+        );
+        registry.register(
+            "upstream_responses",
+            "Answers given to the SDKs, by HTTP status",
+            upstream.clone(),
+        );
+        registry.register(
+            "forward_failures",
+            "Requests the upstream could not be reached for or did not answer",
+            forward_failures.clone(),
+        );
+        registry.register("findings", "Validation findings, by code", findings.clone());
+        registry.register(
+            "upstream_latency_seconds",
+            "Time the upstream took to answer",
+            latency.clone(),
+        );
+        registry.register(
+            "journal_bytes",
+            "Bytes written to the journal",
+            journal_bytes.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            events,
+            upstream,
+            forward_failures,
+            findings,
+            latency,
+            journal_bytes,
+            event_types: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// One request and its answer.
+    pub fn request(&self, endpoint: &str, status: u16, latency_ms: Option<f64>, failed: bool) {
+        self.requests
+            .get_or_create(&EndpointLabel {
+                endpoint: endpoint.to_owned(),
+            })
+            .inc();
+        self.upstream
+            .get_or_create(&StatusLabel {
+                status: status.to_string(),
+            })
+            .inc();
+        if failed {
+            self.forward_failures.inc();
+        }
+        if let Some(ms) = latency_ms {
+            self.latency.observe(ms / 1000.0);
+        }
+    }
+
+    /// The events of one request, by type.
+    pub fn events(&self, endpoint: &str, event_types: &[Option<&str>]) {
+        let mut known = self.event_types.lock().unwrap_or_else(|p| p.into_inner());
+        for t in event_types {
+            let t = t.unwrap_or("(none)");
+            let label = if known.contains(t)
+                || (known.len() < MAX_EVENT_TYPES && known.insert(t.to_owned()))
+            {
+                t
+            } else {
+                "(other)"
+            };
+            self.events
+                .get_or_create(&EventLabels {
+                    endpoint: endpoint.to_owned(),
+                    event_type: label.to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    pub fn findings(&self, findings: &[Finding]) {
+        for f in findings {
+            self.findings
+                .get_or_create(&CodeLabel {
+                    code: f.code.to_string(),
+                })
+                .inc();
+        }
+    }
+
+    /// The text exposition, with the journal size read now.
+    pub fn render(&self, journal_bytes: u64) -> String {
+        self.journal_bytes
+            .set(i64::try_from(journal_bytes).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

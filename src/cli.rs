@@ -38,6 +38,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Compare captured events with what Amplitude exported: lost, rejected, changed, duplicated.
     Reconcile(ReconcileArgs),
+    /// Write journals as an HTTP Archive (HAR 1.2) on stdout, for browser dev tools.
+    Har {
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
+    },
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
     /// Draft or lint a plan (the field-mapping table).
     #[command(subcommand)]
     Plan(PlanCommand),

@@ -11,6 +11,7 @@ pub mod export;
 pub mod fake_amplitude;
 pub mod feed;
 pub mod filter;
+pub mod har;
 pub mod mismatch;
 pub mod plan;
 pub mod reconcile;

@@ -34,6 +34,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             cli::Command::Export(args) => commands::reconcile::export(args).await,
             cli::Command::Reconcile(args) => commands::reconcile::reconcile(args).await,
             cli::Command::Plan(cmd) => commands::plan::run(cmd),
+            cli::Command::Har { captures } => commands::docs::har(&captures),
+            cli::Command::Completions { shell } => commands::docs::completions(shell),
+            cli::Command::Man => commands::docs::man(),
             cli::Command::FakeAmplitude(args) => commands::fake::run(args).await,
         }
     })

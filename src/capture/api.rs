@@ -77,12 +77,15 @@ fn gate<'a>(
     tap: &'a Tap,
     client: &SocketAddr,
     headers: &HeaderMap,
-) -> Result<&'a LiveSession, Response> {
+) -> Result<&'a LiveSession, Box<Response>> {
     allowed(client, headers, tap.api_token.as_deref())
-        .map_err(|(status, why)| json_response(status, &json!({"error": why})))?;
-    tap.session
-        .as_ref()
-        .ok_or_else(|| json_response(404, &json!({"error": "this tap keeps no live session"})))
+        .map_err(|(status, why)| Box::new(json_response(status, &json!({"error": why}))))?;
+    tap.session.as_ref().ok_or_else(|| {
+        Box::new(json_response(
+            404,
+            &json!({"error": "this tap keeps no live session"}),
+        ))
+    })
 }
 
 #[derive(Deserialize)]
@@ -92,8 +95,13 @@ struct EventsQuery {
     limit: Option<usize>,
 }
 
-fn parse_filter(q: &str) -> Result<Filter, Response> {
-    Filter::parse(q).map_err(|e| json_response(400, &json!({"error": format!("bad filter: {e}")})))
+fn parse_filter(q: &str) -> Result<Filter, Box<Response>> {
+    Filter::parse(q).map_err(|e| {
+        Box::new(json_response(
+            400,
+            &json!({"error": format!("bad filter: {e}")}),
+        ))
+    })
 }
 
 async fn events(
@@ -104,11 +112,11 @@ async fn events(
 ) -> Response {
     let session = match gate(&tap, &client, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter = match parse_filter(&q.q) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (total, events) = session.query(&filter, q.limit.unwrap_or(100));
     json_response(200, &json!({"count": total, "events": events}))
@@ -146,11 +154,11 @@ async fn wait(
 ) -> Response {
     let session = match gate(&tap, &client, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter = match parse_filter(&q.q) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let want = q.count.unwrap_or(1).max(1);
     let Some(timeout) = parse_duration(q.timeout.as_deref().unwrap_or("5s")) else {
@@ -184,7 +192,7 @@ async fn summary(
 ) -> Response {
     match gate(&tap, &client, &headers) {
         Ok(session) => json_response(200, &session.summary()),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -195,7 +203,7 @@ async fn reset(
 ) -> Response {
     let session = match gate(&tap, &client, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     session.reset();
     match tap.journal.mark("reset", None).await {
@@ -217,7 +225,7 @@ async fn tag(
 ) -> Response {
     let session = match gate(&tap, &client, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let tag = match serde_json::from_slice::<TagBody>(&body) {
         Ok(b) => b.tag.filter(|t| !t.trim().is_empty()),

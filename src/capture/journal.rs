@@ -49,7 +49,7 @@ pub struct Marker {
 
 enum Line {
     Capture(
-        Capture,
+        Box<Capture>,
         oneshot::Sender<Result<Arc<Capture>, Arc<JournalError>>>,
     ),
     Marker(Marker, oneshot::Sender<Result<u64, Arc<JournalError>>>),
@@ -133,7 +133,7 @@ impl Journal {
     pub async fn append(&self, capture: Capture) -> Result<Arc<Capture>, Arc<JournalError>> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Line::Capture(capture, ack))
+            .send(Line::Capture(Box::new(capture), ack))
             .await
             .map_err(|_| Arc::new(JournalError::Closed))?;
         done.await.map_err(|_| Arc::new(JournalError::Closed))?
@@ -239,7 +239,7 @@ impl Writer {
         for job in jobs.drain(..) {
             match job {
                 Line::Capture(capture, ack) => {
-                    let capture = Arc::new(capture);
+                    let capture = Arc::new(*capture);
                     if let (Ok(()), Some(consumer)) = (&result, &self.consumer) {
                         if consumer.try_send(capture.clone()).is_err() {
                             self.stats.consumer_lag.fetch_add(1, Ordering::Relaxed);

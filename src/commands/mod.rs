@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what they share: paths, logging, signals.
 
 pub mod check;
+pub mod docs;
 pub mod fake;
 pub mod inspect;
 pub mod plan;

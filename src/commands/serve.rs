@@ -25,7 +25,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let tap = RunningTap::start(config, Some(tx)).await?;
     if !tap.addr.ip().is_loopback() {
         eprintln!(
-            "amptap: warning: listening on {}, which is not loopback: anyone who can reach it can send and read events",
+            "amptap: warning: listening on {}, which is not loopback: anyone who can reach it can send events through it (the query API stays loopback-only unless --api-token is set)",
             tap.addr
         );
     }

@@ -118,7 +118,11 @@ impl Amptap {
         };
         let mut child = Command::new(env!("CARGO_BIN_EXE_amptap"))
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
+            .args(if args.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "127.0.0.1:0"][..]
+            })
             .args(&record)
             .args(args)
             .env("AMPTAP_DATA_DIR", data_dir.path())

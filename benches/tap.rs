@@ -221,11 +221,31 @@ fn main() {
         )
         .await
         .expect("tap");
+        // `amptap serve` as shipped: the live session behind the query API judges
+        // and keeps every event too.
+        let with_session = RunningTap::start(
+            TapConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                mode: Mode::Forward(Upstream::new(Target::Base(fake.url()), Duration::from_secs(30)).expect("upstream")),
+                limits: BodyLimits::default(),
+                journal_path: dir.path().join("bench-session.jsonl"),
+                session: Some((Box::leak(Box::new(amptap::plan::Plan::none())), 200_000)),
+                api_token: None,
+            },
+            None,
+        )
+        .await
+        .expect("tap");
         let body = body();
         println!("{} events per request ({} bytes), {CONNECTIONS} connections, {secs} s per run", EVENTS_PER_REQUEST, body.len());
         let direct = format!("{}/2/httpapi", fake.url());
         let through = format!("http://{}/2/httpapi", tap.addr);
-        let mut targets = vec![("fake Amplitude directly", direct), ("through amptap (journal on)", through)];
+        let session = format!("http://{}/2/httpapi", with_session.addr);
+        let mut targets = vec![
+            ("fake Amplitude directly", direct),
+            ("through amptap (journal on)", through),
+            ("through amptap serve (+ live session)", session),
+        ];
         let mitm = start_mitmdump(&fake.url());
         match &mitm {
             Some((_, url)) => targets.push(("through mitmdump --mode reverse", url.clone())),
@@ -236,6 +256,10 @@ fn main() {
         for (name, url) in &targets {
             let sat = saturate(url, body.clone(), secs).await;
             sat.print(&format!("saturation · {name}"));
+            // Let a session judge its backlog before the latency run.
+            if let Some(session) = &with_session.tap.session {
+                session.caught_up().await;
+            }
             let fixed = fixed_rate(url, body.clone(), secs).await;
             fixed.print(&format!("{FIXED_RATE} req/s · {name}"));
             results.push((sat, fixed));
@@ -248,6 +272,7 @@ fn main() {
             100.0 * tapped.0.rps() / direct.0.rps()
         );
         let journal = Arc::new(tap.stop().await);
+        with_session.stop().await;
         println!("journal: {} requests, {} events, {} bytes", journal.requests, journal.events, journal.journal_bytes);
         assert_eq!(results.iter().map(|r| r.0.errors + r.1.errors).sum::<usize>(), 0, "requests failed");
     });

@@ -89,7 +89,7 @@ pub struct ProxyArgs {
         hide_env_values = true
     )]
     pub api_token: Option<String>,
-    /// Most events the query API keeps in memory (the journal keeps them all).
+    /// Most events the query API keeps in memory (the journal keeps them all); 0 turns the API's session off.
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub session_events: usize,
     /// Validate events as they arrive against this plan (TOML or CSV) and log findings.

@@ -118,6 +118,7 @@ async fn events(
         Ok(f) => f,
         Err(r) => return *r,
     };
+    session.caught_up().await;
     let (total, events) = session.query(&filter, q.limit.unwrap_or(100));
     json_response(200, &json!({"count": total, "events": events}))
 }
@@ -191,7 +192,10 @@ async fn summary(
     headers: HeaderMap,
 ) -> Response {
     match gate(&tap, &client, &headers) {
-        Ok(session) => json_response(200, &session.summary()),
+        Ok(session) => {
+            session.caught_up().await;
+            json_response(200, &session.summary())
+        }
         Err(r) => *r,
     }
 }
@@ -205,7 +209,7 @@ async fn reset(
         Ok(s) => s,
         Err(r) => return *r,
     };
-    session.reset();
+    session.reset().await;
     match tap.journal.mark("reset", None).await {
         Ok(seq) => json_response(200, &json!({"reset": true, "journal_line": seq})),
         Err(e) => json_response(500, &json!({"error": e.to_string()})),
@@ -250,6 +254,9 @@ async fn metrics(
 ) -> Response {
     if let Err((status, why)) = allowed(&client, &headers, tap.api_token.as_deref()) {
         return json_response(status, &json!({"error": why}));
+    }
+    if let Some(session) = &tap.session {
+        session.caught_up().await;
     }
     let bytes = tap
         .journal

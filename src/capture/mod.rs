@@ -83,7 +83,7 @@ pub struct Tap {
     pub limits: BodyLimits,
     pub journal: Journal,
     pub stats: TapStats,
-    pub metrics: metrics::Metrics,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
     /// What the query API answers from; `None` keeps no events in memory.
     pub session: Option<session::LiveSession>,
     pub api_token: Option<String>,
@@ -96,7 +96,7 @@ impl Tap {
             limits,
             journal,
             stats: TapStats::default(),
-            metrics: metrics::Metrics::new(),
+            metrics: std::sync::Arc::new(metrics::Metrics::new()),
             session: None,
             api_token: None,
         }
@@ -171,7 +171,7 @@ impl RunningTap {
         let mut tap = Tap::new(config.mode, config.limits, journal);
         tap.session = config
             .session
-            .map(|(plan, cap)| session::LiveSession::new(plan, cap));
+            .map(|(plan, cap)| session::LiveSession::start(plan, cap, tap.metrics.clone()));
         tap.api_token = config.api_token;
         let tap = std::sync::Arc::new(tap);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -197,12 +197,8 @@ async fn journal(tap: &Tap, capture: Capture) {
         // Journal before session: the query API never shows what is not on disk.
         Ok(written) => {
             if let Some(session) = &tap.session {
-                // The session parses each event to judge it; count types there,
-                // not on the forwarding path, which only copies bytes.
-                let types: Vec<Option<&str>> =
-                    written.events.iter().map(|e| e.event_type()).collect();
-                tap.metrics.events(written.endpoint.path(), &types);
-                tap.metrics.findings(&session.ingest(&written));
+                // Judged on the session's own task: the SDK's answer never waits for it.
+                session.offer(written).await;
             }
         }
         Err(e) => {

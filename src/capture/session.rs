@@ -2,12 +2,17 @@
 //! judged and kept in memory (capped), so tests can ask what arrived and
 //! wait for it instead of sleeping.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
+use super::metrics::Metrics;
 use super::{Capture, Delivery};
 use crate::check::check_capture;
 use crate::filter::{Filter, Status};
@@ -15,12 +20,25 @@ use crate::plan::{Finding, Plan, Validator};
 use crate::store::{Checked, Entry, Store};
 
 pub struct LiveSession {
+    shared: Arc<Shared>,
+    /// Journaled requests on their way to the session's task.
+    queue: mpsc::Sender<Arc<Capture>>,
+    /// Requests handed over so far; queries wait until the task has judged them all.
+    offered: AtomicU64,
+}
+
+struct Shared {
     plan: &'static Plan,
     cap: usize,
     inner: Mutex<Inner>,
     tag: Mutex<Option<String>>,
-    arrivals: watch::Sender<u64>,
+    /// Requests judged so far (bumped on every one, so waiters wake).
+    judged: watch::Sender<u64>,
+    metrics: Arc<Metrics>,
 }
+
+/// Requests that may wait for the session's task before handlers wait too.
+const QUEUE: usize = 4096;
 
 struct Inner {
     store: Store,
@@ -47,55 +65,81 @@ pub struct EventView<'a> {
 }
 
 impl LiveSession {
-    /// `plan` lives as long as the process (the tap loads one).
-    pub fn new(plan: &'static Plan, cap: usize) -> Self {
-        LiveSession {
+    /// Starts the session's task. `plan` lives as long as the process (the
+    /// tap loads one); findings and event types are counted into `metrics`.
+    pub fn start(plan: &'static Plan, cap: usize, metrics: Arc<Metrics>) -> Self {
+        let shared = Arc::new(Shared {
             plan,
             cap,
             inner: Mutex::new(Inner::new(plan, cap)),
             tag: Mutex::new(None),
-            arrivals: watch::channel(0).0,
+            judged: watch::channel(0).0,
+            metrics,
+        });
+        let (queue, mut rx) = mpsc::channel::<Arc<Capture>>(QUEUE);
+        let task = shared.clone();
+        // Its own thread, like the journal's: judging a hundred events is
+        // CPU work that must not hold up the runtime's workers, which answer SDKs.
+        let spawned = std::thread::Builder::new()
+            .name("amptap-session".into())
+            .spawn(move || {
+                while let Some(capture) = rx.blocking_recv() {
+                    task.judge(capture);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the query API's session thread: {e}");
+        }
+        LiveSession {
+            shared,
+            queue,
+            offered: AtomicU64::new(0),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.lock()
     }
 
     pub fn tag(&self) -> Option<String> {
-        self.tag.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .tag
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn set_tag(&self, tag: Option<String>) {
-        *self.tag.lock().unwrap_or_else(|p| p.into_inner()) = tag;
+        *self.shared.tag.lock().unwrap_or_else(|p| p.into_inner()) = tag;
     }
 
-    /// Judges and keeps a journaled request; returns its findings (for metrics).
-    pub fn ingest(&self, capture: &Capture) -> Vec<Finding> {
-        let mut inner = self.lock();
-        let findings = check_capture(&mut inner.validator, capture);
-        let all: Vec<Finding> = findings.iter().flatten().cloned().collect();
-        let tag = capture.tag.clone();
-        inner.store.ingest(Checked {
-            capture: capture.clone(),
-            findings,
-            tag,
-        });
-        let events = inner.store.counters().events;
-        drop(inner);
-        self.arrivals.send_replace(events);
-        all
+    /// Hands a journaled request to the session's task. It waits only when
+    /// the task is thousands of requests behind, so the API stays complete.
+    pub async fn offer(&self, capture: Arc<Capture>) {
+        self.offered.fetch_add(1, Ordering::Relaxed);
+        if self.queue.send(capture).await.is_err() {
+            // The task is gone (shutdown): nothing will judge it.
+            self.offered.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits (at most 2 s) until every request handed over has been judged,
+    /// so a query right after the SDK's answer sees its events.
+    pub async fn caught_up(&self) {
+        let want = self.offered.load(Ordering::Relaxed);
+        let mut judged = self.shared.judged.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(2), judged.wait_for(|&n| n >= want)).await;
     }
 
     /// Forgets everything (the journal keeps it, with a marker line).
-    pub fn reset(&self) {
-        *self.lock() = Inner::new(self.plan, self.cap);
-        self.arrivals.send_replace(0);
+    pub async fn reset(&self) {
+        self.caught_up().await;
+        *self.lock() = Inner::new(self.shared.plan, self.shared.cap);
     }
 
-    /// Wakes on every arrival.
+    /// Wakes whenever a request has been judged.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.arrivals.subscribe()
+        self.shared.judged.subscribe()
     }
 
     /// The last `limit` events matching `filter`, oldest first, as JSON.
@@ -139,6 +183,33 @@ impl LiveSession {
             "undecodable": c.undecodable,
             "tag": self.tag(),
         })
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Judges and keeps one request; counts its event types and findings.
+    fn judge(&self, capture: Arc<Capture>) {
+        let capture = Arc::try_unwrap(capture).unwrap_or_else(|shared| (*shared).clone());
+        let types: Vec<Option<&str>> = capture.events.iter().map(|e| e.event_type()).collect();
+        self.metrics.events(capture.endpoint.path(), &types);
+        drop(types);
+        let mut inner = self.lock();
+        let findings = check_capture(&mut inner.validator, &capture);
+        for f in &findings {
+            self.metrics.findings(f);
+        }
+        let tag = capture.tag.clone();
+        inner.store.ingest(Checked {
+            capture,
+            findings,
+            tag,
+        });
+        drop(inner);
+        self.judged.send_modify(|n| *n += 1);
     }
 }
 

@@ -95,10 +95,10 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<&Plan>) -> anyhow::Result<TapCo
         journal_path,
         // The session lives as long as the process: leaking its one plan is
         // simpler than threading a lifetime through the server.
-        session: Some((
-            Box::leak(Box::new(plan.cloned().unwrap_or_else(Plan::none))),
-            args.session_events,
-        )),
+        session: (args.session_events > 0).then(|| {
+            let plan: &'static Plan = Box::leak(Box::new(plan.cloned().unwrap_or_else(Plan::none)));
+            (plan, args.session_events)
+        }),
         api_token: args.api_token.clone().filter(|t| !t.is_empty()),
     })
 }

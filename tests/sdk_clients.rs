@@ -149,7 +149,69 @@ async fn retry(sdk: Sdk, status: u16) -> Vec<Capture> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn node_sdk_track_identify_revenue_flush() {
-    basic(Sdk::Node).await;
+    // Asserted through the query API, as a user's test would: no journal reading, no sleeps.
+    let (upstream, tap) = setup().await;
+    let url = tap.url("/2/httpapi");
+    let sdk = tokio::spawn(Sdk::Node.run(url, "basic"));
+    let waited: serde_json::Value = reqwest::get(tap.url("/_amptap/wait?count=5&timeout=20s"))
+        .await
+        .expect("wait")
+        .json()
+        .await
+        .expect("json");
+    let results = sdk.await.expect("join");
+    assert!(
+        results.iter().all(|r| r["code"] == 200),
+        "the SDK reports success: {results:?}"
+    );
+    assert_eq!(waited["count"], 5, "{waited}");
+    let events: serde_json::Value = reqwest::get(tap.url("/_amptap/events?limit=10"))
+        .await
+        .expect("events")
+        .json()
+        .await
+        .expect("json");
+    let listed = events["events"].as_array().expect("events");
+    let types: Vec<&str> = listed
+        .iter()
+        .filter_map(|e| e["event"]["event_type"].as_str())
+        .collect();
+    for t in [
+        "Button Clicked",
+        "Page Viewed",
+        "Item Added",
+        "$identify",
+        "revenue_amount",
+    ] {
+        assert!(types.contains(&t), "{t}: {types:?}");
+    }
+    assert!(listed
+        .iter()
+        .all(|e| e["upstream_status"] == 200 && e["delivery"] == "forwarded"));
+    // What reached the upstream is what the API shows, byte for byte.
+    let shown: Vec<String> = listed.iter().map(|e| e["event"].to_string()).collect();
+    let ingested: Vec<String> = upstream
+        .fake
+        .ingested_events()
+        .iter()
+        .map(|raw| {
+            serde_json::from_str::<serde_json::Value>(raw)
+                .expect("json")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(shown, ingested);
+    let mut sdk_ids: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["insert_id"].as_str())
+        .collect();
+    let mut api_ids: Vec<&str> = listed
+        .iter()
+        .filter_map(|e| e["event"]["insert_id"].as_str())
+        .collect();
+    sdk_ids.sort();
+    api_ids.sort();
+    assert_eq!(api_ids, sdk_ids);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -34,6 +34,37 @@ pub fn check_capture(validator: &mut Validator<'_>, capture: &Capture) -> Vec<Ve
         .collect()
 }
 
+/// Judges one capture into a report: a request, and each event with its
+/// findings (`keep_findings: false` counts the events only).
+pub fn report_capture(
+    builder: &mut ReportBuilder,
+    validator: &mut Validator<'_>,
+    capture: &Capture,
+    capture_name: Option<String>,
+    keep_findings: bool,
+) {
+    builder.add_request();
+    let findings = check_capture(validator, capture);
+    let received = capture.received.format(&Rfc3339).unwrap_or_default();
+    for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
+        let event_ref = EventRef {
+            insert_id: event.insert_id().map(str::to_owned),
+            seq: capture.seq,
+            index,
+            received: received.clone(),
+            user_id: event.user_id().map(str::to_owned),
+            device_id: event.device_id().map(str::to_owned),
+            capture: capture_name.clone(),
+            tag: capture.tag.clone(),
+        };
+        builder.add_event(
+            event.event_type(),
+            event_ref,
+            if keep_findings { findings } else { Vec::new() },
+        );
+    }
+}
+
 /// A journal that could not be read at all, or lines of one that were skipped.
 #[derive(Debug)]
 pub struct InputWarning {
@@ -62,22 +93,13 @@ pub fn check_journals(
     for (path, name) in journals.iter().zip(&inputs) {
         let mut reader = JournalReader::open(path)?;
         for capture in reader.by_ref() {
-            builder.add_request();
-            let findings = check_capture(&mut validator, &capture);
-            let received = capture.received.format(&Rfc3339).unwrap_or_default();
-            for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
-                let event_ref = EventRef {
-                    insert_id: event.insert_id().map(str::to_owned),
-                    seq: capture.seq,
-                    index,
-                    received: received.clone(),
-                    user_id: event.user_id().map(str::to_owned),
-                    device_id: event.device_id().map(str::to_owned),
-                    capture: several.then(|| name.clone()),
-                    tag: capture.tag.clone(),
-                };
-                builder.add_event(event.event_type(), event_ref, findings);
-            }
+            report_capture(
+                &mut builder,
+                &mut validator,
+                &capture,
+                several.then(|| name.clone()),
+                true,
+            );
         }
         warnings.extend(reader.warnings().iter().map(|w| InputWarning {
             file: name.clone(),

@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
 
 use crate::capture::JournalReader;
-use crate::check::check_capture;
+use crate::check::report_capture;
 use crate::export::archive::{is_zip, read_rows_file};
 use crate::export::{
     read_archive, Downloaded, ExportClient, ExportError, ExportedRow, Progress, Window,
@@ -85,32 +85,16 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
     for path in &job.captures {
         let mut reader = JournalReader::open(path).map_err(|e| JobError::Input(e.to_string()))?;
         for capture in reader.by_ref() {
-            builder.add_request();
             first = first.min(capture.received_ms());
             last = last.max(capture.received_ms());
-            let findings = check_capture(&mut validator, &capture);
-            let received = capture.received.format(&Rfc3339).unwrap_or_default();
-            for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
-                let event_ref = EventRef {
-                    insert_id: event.insert_id().map(str::to_owned),
-                    seq: capture.seq,
-                    index,
-                    received: received.clone(),
-                    user_id: event.user_id().map(str::to_owned),
-                    device_id: event.device_id().map(str::to_owned),
-                    capture: (job.captures.len() > 1).then(|| path.display().to_string()),
-                    tag: capture.tag.clone(),
-                };
-                builder.add_event(
-                    event.event_type(),
-                    event_ref,
-                    if job.plan.is_some() {
-                        findings
-                    } else {
-                        Vec::new()
-                    },
-                );
-            }
+            let name = (job.captures.len() > 1).then(|| path.display().to_string());
+            report_capture(
+                &mut builder,
+                &mut validator,
+                &capture,
+                name,
+                job.plan.is_some(),
+            );
             captured.extend(Captured::from_capture(&capture));
         }
         notes.extend(

@@ -72,16 +72,31 @@ fn json_response(status: u16, body: &Value) -> Response {
     r
 }
 
+/// A refused API request: the answer explaining why (boxed: responses are large).
+pub struct Refusal(Box<Response>);
+
+impl Refusal {
+    fn new(response: Response) -> Self {
+        Refusal(Box::new(response))
+    }
+}
+
+impl axum::response::IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
 /// The access check and the live session, or the answer explaining why not.
 fn gate<'a>(
     tap: &'a Tap,
     client: &SocketAddr,
     headers: &HeaderMap,
-) -> Result<&'a LiveSession, Box<Response>> {
+) -> Result<&'a LiveSession, Refusal> {
     allowed(client, headers, tap.api_token.as_deref())
-        .map_err(|(status, why)| Box::new(json_response(status, &json!({"error": why}))))?;
+        .map_err(|(status, why)| Refusal::new(json_response(status, &json!({"error": why}))))?;
     tap.session.as_ref().ok_or_else(|| {
-        Box::new(json_response(
+        Refusal::new(json_response(
             404,
             &json!({"error": "this tap keeps no live session"}),
         ))
@@ -95,9 +110,9 @@ struct EventsQuery {
     limit: Option<usize>,
 }
 
-fn parse_filter(q: &str) -> Result<Filter, Box<Response>> {
+fn parse_filter(q: &str) -> Result<Filter, Refusal> {
     Filter::parse(q).map_err(|e| {
-        Box::new(json_response(
+        Refusal::new(json_response(
             400,
             &json!({"error": format!("bad filter: {e}")}),
         ))
@@ -109,18 +124,15 @@ async fn events(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
-) -> Response {
-    let session = match gate(&tap, &client, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let filter = match parse_filter(&q.q) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
+) -> Result<Response, Refusal> {
+    let session = gate(&tap, &client, &headers)?;
+    let filter = parse_filter(&q.q)?;
     session.caught_up().await;
     let (total, events) = session.query(&filter, q.limit.unwrap_or(100));
-    json_response(200, &json!({"count": total, "events": events}))
+    Ok(json_response(
+        200,
+        &json!({"count": total, "events": events}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -152,36 +164,40 @@ async fn wait(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<WaitQuery>,
-) -> Response {
-    let session = match gate(&tap, &client, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let filter = match parse_filter(&q.q) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
+) -> Result<Response, Refusal> {
+    let session = gate(&tap, &client, &headers)?;
+    let filter = parse_filter(&q.q)?;
     let want = q.count.unwrap_or(1).max(1);
-    let Some(timeout) = parse_duration(q.timeout.as_deref().unwrap_or("5s")) else {
-        return json_response(400, &json!({"error": "bad timeout: use 5s, 500ms or 2m"}));
-    };
+    let timeout = parse_duration(q.timeout.as_deref().unwrap_or("5s")).ok_or_else(|| {
+        Refusal::new(json_response(
+            400,
+            &json!({"error": "bad timeout: use 5s, 500ms or 2m"}),
+        ))
+    })?;
     let deadline = tokio::time::Instant::now() + timeout;
     let mut arrivals = session.subscribe();
     loop {
         arrivals.borrow_and_update();
         if session.count(&filter) >= want {
             let (total, events) = session.query(&filter, want.max(100));
-            return json_response(200, &json!({"count": total, "events": events}));
+            return Ok(json_response(
+                200,
+                &json!({"count": total, "events": events}),
+            ));
         }
         if tokio::time::timeout_at(deadline, arrivals.changed())
             .await
             .is_err()
         {
             let (total, events) = session.query(&filter, 100);
-            return json_response(
-                408,
-                &json!({"error": format!("{total} of {want} matching events arrived within {}s", timeout.as_secs_f64()), "count": total, "events": events}),
+            let why = format!(
+                "{total} of {want} matching events arrived within {}s",
+                timeout.as_secs_f64()
             );
+            return Ok(json_response(
+                408,
+                &json!({"error": why, "count": total, "events": events}),
+            ));
         }
     }
 }
@@ -190,13 +206,21 @@ async fn summary(
     State(tap): State<Arc<Tap>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Response {
-    match gate(&tap, &client, &headers) {
-        Ok(session) => {
-            session.caught_up().await;
-            json_response(200, &session.summary())
+) -> Result<Response, Refusal> {
+    let session = gate(&tap, &client, &headers)?;
+    session.caught_up().await;
+    Ok(json_response(200, &session.summary()))
+}
+
+/// A marker line in the journal, answered with its line number.
+async fn marked(tap: &Tap, marker: &str, tag: Option<String>, answer: Value) -> Response {
+    match tap.journal.mark(marker, tag).await {
+        Ok(seq) => {
+            let mut answer = answer;
+            answer["journal_line"] = seq.into();
+            json_response(200, &answer)
         }
-        Err(r) => *r,
+        Err(e) => json_response(500, &json!({"error": e.to_string()})),
     }
 }
 
@@ -204,16 +228,10 @@ async fn reset(
     State(tap): State<Arc<Tap>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Response {
-    let session = match gate(&tap, &client, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+) -> Result<Response, Refusal> {
+    let session = gate(&tap, &client, &headers)?;
     session.reset().await;
-    match tap.journal.mark("reset", None).await {
-        Ok(seq) => json_response(200, &json!({"reset": true, "journal_line": seq})),
-        Err(e) => json_response(500, &json!({"error": e.to_string()})),
-    }
+    Ok(marked(&tap, "reset", None, json!({"reset": true})).await)
 }
 
 #[derive(Deserialize)]
@@ -226,25 +244,19 @@ async fn tag(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
-    let session = match gate(&tap, &client, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let tag = match serde_json::from_slice::<TagBody>(&body) {
-        Ok(b) => b.tag.filter(|t| !t.trim().is_empty()),
-        Err(e) => {
-            return json_response(
+) -> Result<Response, Refusal> {
+    let session = gate(&tap, &client, &headers)?;
+    let tag = serde_json::from_slice::<TagBody>(&body)
+        .map_err(|e| {
+            Refusal::new(json_response(
                 400,
                 &json!({"error": format!("expected {{\"tag\": \"name\"}}: {e}")}),
-            )
-        }
-    };
+            ))
+        })?
+        .tag
+        .filter(|t| !t.trim().is_empty());
     session.set_tag(tag.clone());
-    match tap.journal.mark("tag", tag.clone()).await {
-        Ok(seq) => json_response(200, &json!({"tag": tag, "journal_line": seq})),
-        Err(e) => json_response(500, &json!({"error": e.to_string()})),
-    }
+    Ok(marked(&tap, "tag", tag.clone(), json!({"tag": tag})).await)
 }
 
 async fn metrics(

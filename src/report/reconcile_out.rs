@@ -98,6 +98,31 @@ fn detail(p: &Problem) -> String {
     parts.join("; ")
 }
 
+/// A problem's table cells, unescaped: event, insert_id, who, captured, exported, detail.
+fn cells(p: &Problem) -> [String; 6] {
+    let captured = p.captured.as_ref().map_or_else(
+        || "—".into(),
+        |c| format!("request #{} event {}", c.seq, c.index),
+    );
+    let exported: Vec<String> = p.exported.iter().filter_map(|e| e.uuid.clone()).collect();
+    [
+        p.event_type.clone().unwrap_or_default(),
+        p.insert_id.clone().unwrap_or_default(),
+        p.user_id
+            .as_deref()
+            .or(p.device_id.as_deref())
+            .unwrap_or("")
+            .to_owned(),
+        captured,
+        if exported.is_empty() {
+            "—".into()
+        } else {
+            exported.join(", ")
+        },
+        detail(p),
+    ]
+}
+
 fn where_(p: &Problem) -> String {
     let id = p.insert_id.as_deref().unwrap_or("(no insert_id)");
     let who = p
@@ -381,35 +406,10 @@ pub fn markdown(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Re
         )?;
         writeln!(out, "|---|---|---|---|---|---|")?;
         for p in problems {
-            let captured = p
-                .captured
-                .as_ref()
-                .map(|c| format!("request #{} event {}", c.seq, c.index))
-                .unwrap_or_else(|| "—".into());
-            let exported = p
-                .exported
-                .iter()
-                .filter_map(|e| e.uuid.clone())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let [event, id, who, captured, exported, detail] = cells(p).map(|c| md_cell(&c));
             writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} | {} |",
-                md_cell(p.event_type.as_deref().unwrap_or("")),
-                md_cell(p.insert_id.as_deref().unwrap_or("")),
-                md_cell(
-                    p.user_id
-                        .as_deref()
-                        .or(p.device_id.as_deref())
-                        .unwrap_or("")
-                ),
-                captured,
-                md_cell(if exported.is_empty() {
-                    "—"
-                } else {
-                    &exported
-                }),
-                md_cell(&detail(p))
+                "| {event} | `{id}` | {who} | {captured} | {exported} | {detail} |"
             )?;
         }
     }
@@ -480,17 +480,7 @@ pub fn html(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result
         )?;
         writeln!(out, "<table><tr><th>event</th><th>insert_id</th><th>user / device</th><th>captured</th><th>exported</th><th>detail</th></tr>")?;
         for p in problems {
-            let captured = p
-                .captured
-                .as_ref()
-                .map(|c| format!("request #{} event {}", c.seq, c.index))
-                .unwrap_or_else(|| "—".into());
-            let exported = p
-                .exported
-                .iter()
-                .filter_map(|e| e.uuid.clone())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let [event, id, who, captured, exported, detail] = cells(p).map(|c| esc(&c));
             let diffs: String = p
                 .diffs
                 .iter()
@@ -498,14 +488,7 @@ pub fn html(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result
                 .collect();
             writeln!(
                 out,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-                esc(p.event_type.as_deref().unwrap_or("")),
-                esc(p.insert_id.as_deref().unwrap_or("")),
-                esc(p.user_id.as_deref().or(p.device_id.as_deref()).unwrap_or("")),
-                esc(&captured),
-                esc(&exported),
-                esc(&detail(p)),
-                diffs
+                "<tr><td>{event}</td><td><code>{id}</code></td><td>{who}</td><td>{captured}</td><td>{exported}</td><td>{detail}{diffs}</td></tr>"
             )?;
         }
         writeln!(out, "</table>")?;

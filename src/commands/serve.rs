@@ -34,6 +34,12 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.plan {
         eprintln!("  plan: {}", path.display());
     }
+    if tap.tap.session.is_some() {
+        eprintln!(
+            "  query API: http://{0}/_amptap/summary · metrics: http://{0}/metrics",
+            tap.addr
+        );
+    }
     eprintln!(
         "  point your SDK's serverUrl at http://{}/2/httpapi · Ctrl-C to stop",
         tap.addr

@@ -118,14 +118,15 @@ fn request_lines(e: &Entry, t: Theme) -> Vec<Line<'static>> {
         Line::styled(format!("answer: {}", sanitize(&r.answer_body)), t.dim()),
         Line::styled(
             format!(
-                "{} in the request · from {} · key {}",
+                "{} in the request · from {} · key {}{}",
                 if r.event_count == 1 {
                     "1 event".to_owned()
                 } else {
                     format!("{} events", r.event_count)
                 },
                 sanitize(&r.client),
-                r.api_key.as_deref().unwrap_or("—")
+                r.api_key.as_deref().unwrap_or("—"),
+                r.tag.as_deref().map(|t| format!(" · tag {}", sanitize(t))).unwrap_or_default()
             ),
             t.dim(),
         ),

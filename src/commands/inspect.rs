@@ -40,7 +40,7 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let journal = tap.tap.journal.stats_handle();
     let reconcile = setup(
         vec![tap.tap.journal.path().to_owned()],
-        export_client(args.proxy.region, args.export_endpoint.as_deref()),
+        export_client(args.proxy.region, args.export_endpoint.clone()),
         &plan,
         args.proxy.plan.as_ref(),
     );
@@ -58,20 +58,27 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
-/// The Export API client for the Reconcile view, or why there is none.
-fn export_client(
-    region: amptap::event::Region,
-    endpoint: Option<&str>,
-) -> Result<ExportClient, String> {
-    let credentials =
-        Credentials::load(&super::config_dir().join("config.toml")).map_err(|e| e.to_string())?;
-    ExportClient::new(region, endpoint, credentials, Duration::from_secs(120))
+type MakeClient = Box<dyn Fn() -> Result<ExportClient, String> + Send + Sync>;
+
+/// Makes the Reconcile view's Export API client when asked, with the keys
+/// of that moment (environment, then config file).
+fn export_client(region: amptap::event::Region, endpoint: Option<String>) -> MakeClient {
+    Box::new(move || {
+        let credentials = Credentials::load(&super::config_dir().join("config.toml"))
+            .map_err(|e| e.to_string())?;
+        ExportClient::new(
+            region,
+            endpoint.as_deref(),
+            credentials,
+            Duration::from_secs(120),
+        )
         .map_err(|e| e.to_string())
+    })
 }
 
 fn setup(
     captures: Vec<PathBuf>,
-    client: Result<ExportClient, String>,
+    client: MakeClient,
     plan: &Option<Plan>,
     label: Option<&PathBuf>,
 ) -> Option<ReconcileSetup> {
@@ -108,7 +115,7 @@ pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
     let journals = args.captures.clone();
     let reconcile = setup(
         journals.clone(),
-        export_client(args.region, args.export_endpoint.as_deref()),
+        export_client(args.region, args.export_endpoint.clone()),
         &plan,
         args.plan.as_ref(),
     );
@@ -168,13 +175,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let journal = tap.tap.journal.stats_handle();
     // The stand-in serves its own Export API: the Reconcile view works offline too.
-    let client = ExportClient::new(
-        amptap::event::Region::Us,
-        Some(&fake.url()),
-        Credentials::new("demo", "demo"),
-        Duration::from_secs(30),
-    )
-    .map_err(|e| e.to_string());
+    let fake_url = fake.url();
+    let client: MakeClient = Box::new(move || {
+        ExportClient::new(
+            amptap::event::Region::Us,
+            Some(&fake_url),
+            Credentials::new("demo", "demo"),
+            Duration::from_secs(30),
+        )
+        .map_err(|e| e.to_string())
+    });
     let label = PathBuf::from("assets/dify-plan.toml");
     let reconcile = setup(
         vec![tap.tap.journal.path().to_owned()],

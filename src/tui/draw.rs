@@ -51,7 +51,8 @@ fn header(frame: &mut Frame, app: &App, area: Rect) {
         None => "  … reading".to_owned(),
     };
     spans.push(Span::raw(live));
-    spans.push(Span::raw(format!("  {} events ", c.events)));
+    let noun = if c.events == 1 { "event" } else { "events" };
+    spans.push(Span::raw(format!("  {} {noun} ", c.events)));
     spans.push(Span::styled(format!("✗ {}", c.by_status[2]), t.error()));
     spans.push(Span::raw(" "));
     spans.push(Span::styled(format!("⚠ {}", c.by_status[1]), t.warning()));

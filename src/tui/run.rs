@@ -55,7 +55,9 @@ impl Default for RunOptions {
 pub struct ReconcileSetup {
     pub captures: Vec<PathBuf>,
     /// The client, or why there is none (no keys).
-    pub client: Result<ExportClient, String>,
+    /// Makes the client, or says why it cannot (no keys). Called on every
+    /// `r`, so keys set meanwhile (in the config file) are picked up.
+    pub client: Box<dyn Fn() -> Result<ExportClient, String> + Send + Sync>,
     pub plan: Option<(String, Plan)>,
 }
 
@@ -205,10 +207,10 @@ fn start_reconcile(options: &RunOptions, jobs: &mut Jobs) {
         )));
         return;
     };
-    let client = match &setup.client {
-        Ok(c) => c.clone(),
+    let client = match (setup.client)() {
+        Ok(c) => c,
         Err(e) => {
-            let _ = results.try_send(Msg::ReconcileDone(Err(e.clone())));
+            let _ = results.try_send(Msg::ReconcileDone(Err(e)));
             return;
         }
     };

@@ -126,7 +126,10 @@ fn request_lines(e: &Entry, t: Theme) -> Vec<Line<'static>> {
                 },
                 sanitize(&r.client),
                 r.api_key.as_deref().unwrap_or("—"),
-                r.tag.as_deref().map(|t| format!(" · tag {}", sanitize(t))).unwrap_or_default()
+                r.tag
+                    .as_deref()
+                    .map(|t| format!(" · tag {}", sanitize(t)))
+                    .unwrap_or_default()
             ),
             t.dim(),
         ),

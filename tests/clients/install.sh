@@ -9,6 +9,19 @@ if [ ! -d node_modules/@amplitude/analytics-node ] || [ package-lock.json -nt no
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The browser SDK: a plain npm install fails here, so take the UMD bundle from
+# the package; playwright-core drives Debian's chromium (it downloads no browser).
+cd "$here/browser"
+if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f amplitude-min.umd.js ]; then
+  tarball=$(npm pack @amplitude/analytics-browser@2.48.1 --silent --loglevel=error)
+  tar xzf "$tarball" package/lib/scripts/amplitude-min.umd.js
+  mv package/lib/scripts/amplitude-min.umd.js .
+  rm -rf package "$tarball"
+fi
+
 cd "$here/python"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

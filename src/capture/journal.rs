@@ -220,9 +220,14 @@ impl Writer {
         let written = self.file.write_all(buf).and_then(|()| self.file.flush());
         let result = match written {
             Ok(()) => {
+                // Requests only: markers are not records anyone waits for.
+                let captures = jobs
+                    .iter()
+                    .filter(|j| matches!(j, Line::Capture(..)))
+                    .count();
                 self.stats
                     .records
-                    .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+                    .fetch_add(captures as u64, Ordering::Relaxed);
                 self.stats
                     .bytes
                     .fetch_add(buf.len() as u64, Ordering::Relaxed);

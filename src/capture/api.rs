@@ -176,9 +176,16 @@ async fn wait(
     })?;
     let deadline = tokio::time::Instant::now() + timeout;
     let mut arrivals = session.subscribe();
+    let (mut seen, mut from) = (0, 0);
     loop {
         arrivals.borrow_and_update();
-        if session.count(&filter) >= want {
+        let (more, next) = session.count_from(&filter, from);
+        if next < from {
+            seen = 0; // the session was reset meanwhile
+        }
+        seen += more;
+        from = next;
+        if seen >= want {
             let (total, events) = session.query(&filter, want.max(100));
             return Ok(json_response(
                 200,

@@ -158,12 +158,25 @@ impl LiveSession {
         (total, serde_json::to_value(shown).unwrap_or_default())
     }
 
-    pub fn count(&self, filter: &Filter) -> usize {
-        self.lock()
-            .store
+    /// Matches among the events from id `from` on, and the id to continue
+    /// from: a waiter re-checks only what arrived since its last look.
+    pub fn count_from(&self, filter: &Filter, from: u64) -> (usize, u64) {
+        let inner = self.lock();
+        let store = &inner.store;
+        let next = store.iter().next_back().map_or(from, |e| e.id + 1);
+        // A reset starts ids again from 0: then look at everything.
+        let from = if from > next {
+            0
+        } else {
+            from.max(store.first_id())
+        };
+        let skip = usize::try_from(from - store.first_id()).unwrap_or(usize::MAX);
+        let n = store
             .iter()
+            .skip(skip)
             .filter(|e| filter.matches(&e.candidate()))
-            .count()
+            .count();
+        (n, next)
     }
 
     /// Counts by type, verdict, finding code and upstream status.

@@ -165,12 +165,8 @@ impl LiveSession {
         let store = &inner.store;
         let next = store.iter().next_back().map_or(from, |e| e.id + 1);
         // A reset starts ids again from 0: then look at everything.
-        let from = if from > next {
-            0
-        } else {
-            from.max(store.first_id())
-        };
-        let skip = usize::try_from(from - store.first_id()).unwrap_or(usize::MAX);
+        let from = if from > next { 0 } else { from };
+        let skip = usize::try_from(from.saturating_sub(store.first_id())).unwrap_or(usize::MAX);
         let n = store
             .iter()
             .skip(skip)

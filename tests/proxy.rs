@@ -558,3 +558,26 @@ async fn the_fake_amplitude_subcommand_takes_fault_knobs() {
     assert_eq!(received.as_array().map(Vec::len), Some(3));
     assert_eq!(received[1]["events"][0]["event_type"], "Test Event 1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_in_the_query_string_goes_upstream_but_not_into_the_journal() {
+    let upstream = fake().await;
+    let tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    let form = "api_key=FAKE_API_KEY_QUERY_0123456789&event=%7B%22event_type%22%3A%22a%22%2C%22user_id%22%3A%22user-12345%22%7D";
+    let r = client()
+        .post(tap.url("/httpapi?api_key=FAKE_API_KEY_QUERY_0123456789&probe=1"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let text = std::fs::read_to_string(&tap.journal).expect("journal");
+    assert!(!text.contains("FAKE_API_KEY_QUERY_0123456789"), "{text}");
+    assert!(text.contains("probe=1"));
+    assert_eq!(
+        upstream.fake.received()[0].body.as_ref(),
+        form.as_bytes(),
+        "the upstream gets the request unchanged"
+    );
+}

@@ -103,6 +103,10 @@ impl Upstream {
     ) -> (Reply, Delivery) {
         let url = self.target.url(endpoint, path, query);
         let mut request = self.client.request(method, &url).body(body);
+        // The journal gets the address with any key in the query masked.
+        let url = self
+            .target
+            .url(endpoint, path, &super::record::mask_query(query));
         for name in FORWARDED_HEADERS {
             for value in headers.get_all(&name) {
                 request = request.header(&name, value.clone());

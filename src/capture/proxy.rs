@@ -91,7 +91,7 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
         seq: 0,
         received,
         endpoint,
-        query: query.clone(),
+        query: super::record::mask_query(&query),
         client: client.to_string(),
         origin: header_string(headers, header::ORIGIN),
         user_agent: header_string(headers, header::USER_AGENT),

@@ -146,6 +146,27 @@ pub fn mask_api_key(key: &str) -> String {
     }
 }
 
+/// The query string as the journal keeps it: a key passed as a parameter
+/// (`api_key=`, amplitude-js's `client=`) is masked like any other.
+pub fn mask_query(query: &str) -> String {
+    if !query.contains("api_key=") && !query.contains("client=") {
+        return query.to_owned();
+    }
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let secret = matches!(name.as_ref(), "api_key" | "client");
+        out.append_pair(
+            &name,
+            &if secret {
+                mask_api_key(&value)
+            } else {
+                value.into_owned()
+            },
+        );
+    }
+    out.finish()
+}
+
 fn serialize_events<S: serde::Serializer>(events: &[Event], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(events.iter().map(Event::raw))
 }
@@ -224,6 +245,14 @@ mod tests {
         assert_eq!(mask_api_key("FAKE_API_KEY_NODE_0123456789"), "FAKE…6789");
         assert_eq!(mask_api_key("short"), "…****");
         assert!(!mask_api_key("abcdefghijklmnop").contains("efgh"));
+    }
+
+    #[test]
+    fn keys_in_the_query_string_are_masked() {
+        assert_eq!(mask_query("probe=1"), "probe=1");
+        let masked = mask_query("api_key=FAKE_API_KEY_NODE_0123456789&x=1");
+        assert!(!masked.contains("NODE_0123"), "{masked}");
+        assert!(masked.contains("x=1"));
     }
 
     #[test]

@@ -252,7 +252,7 @@ fn next_uuid(rng: &mut Rng) -> String {
 /// Every kind of finding the checker knows, one at a time.
 fn inject_problem(e: &mut Value, rng: &mut Rng) {
     let props = e.get_mut("event_properties").and_then(Value::as_object_mut);
-    match (rng.below(12), props) {
+    match (rng.below(17), props) {
         (0, Some(p)) => {
             // The app's own field name, not the planned one.
             if let Some(v) = p.remove("app_id") {
@@ -287,6 +287,32 @@ fn inject_problem(e: &mut Value, rng: &mut Rng) {
         (8, _) => e["user_id"] = json!("u1"),
         (9, _) => e["time"] = json!(now_ms() / 1000),
         (10, _) => e["event_type"] = json!("dify_user_querry"),
+        (11, Some(p)) => {
+            if p.contains_key("app_id") {
+                p.insert("app_id".into(), json!("APP_42"));
+            }
+        }
+        (12, Some(p)) => {
+            p.insert("rating".into(), json!(9));
+            p.insert("latency_ms".into(), json!(-5));
+        }
+        (13, Some(p)) => {
+            p.insert("Query Text".into(), json!("typed by hand"));
+        }
+        (14, Some(p)) => {
+            // The same property, a number here and a string elsewhere.
+            let v = if rng.below(2) == 0 {
+                json!(3)
+            } else {
+                json!("three")
+            };
+            p.insert("experiment".into(), v);
+        }
+        (15, _) => {
+            if let Some(o) = e.as_object_mut() {
+                o.remove("event_type");
+            }
+        }
         _ => {
             if let Some(o) = e.as_object_mut() {
                 o.remove("user_id");

@@ -23,6 +23,14 @@ const CLASSES: [Class; 7] = [
     Class::Pending,
 ];
 
+/// The problems grouped by class, worst classes first, empty classes left out.
+fn by_class(rec: &Reconciliation) -> impl Iterator<Item = (Class, Vec<&Problem>)> {
+    CLASSES.into_iter().filter_map(|class| {
+        let problems: Vec<&Problem> = rec.problems.iter().filter(|p| p.class == class).collect();
+        (!problems.is_empty()).then_some((class, problems))
+    })
+}
+
 fn count(r: &Reconciliation, class: Class) -> u64 {
     let s = &r.summary;
     match class {
@@ -189,11 +197,7 @@ pub fn text(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result
             .collect();
         writeln!(out, "differences: {}", kinds.join(" · "))?;
     }
-    for class in CLASSES {
-        let problems: Vec<&Problem> = rec.problems.iter().filter(|p| p.class == class).collect();
-        if problems.is_empty() {
-            continue;
-        }
+    for (class, problems) in by_class(rec) {
         writeln!(
             out,
             "\n{} — {} ({})",
@@ -388,11 +392,7 @@ pub fn markdown(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Re
             .collect::<Vec<_>>()
             .join(" | ")
     )?;
-    for class in CLASSES {
-        let problems: Vec<&Problem> = rec.problems.iter().filter(|p| p.class == class).collect();
-        if problems.is_empty() {
-            continue;
-        }
+    for (class, problems) in by_class(rec) {
         writeln!(
             out,
             "\n## {} ({})\n\n{}\n",
@@ -466,11 +466,7 @@ pub fn html(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result
             .map(|(_, v)| format!("<td>{v}</td>"))
             .collect::<String>()
     )?;
-    for class in CLASSES {
-        let problems: Vec<&Problem> = rec.problems.iter().filter(|p| p.class == class).collect();
-        if problems.is_empty() {
-            continue;
-        }
+    for (class, problems) in by_class(rec) {
         writeln!(
             out,
             "<h2>{} ({})</h2><p>{}</p>",

@@ -173,3 +173,59 @@ fn demo_filter_detail_export_quit() {
         "the demo journal is kept"
     );
 }
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("amptap-term-{}", std::process::id()),
+    };
+    let work = dir.path().to_str().expect("utf-8 path");
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "demo",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-c",
+        work,
+        "sh",
+    ]);
+    let command = format!(
+        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {} demo; echo EXITED $?",
+        env!("CARGO_BIN_EXE_amptap")
+    );
+    tmux.literal(&command);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("event rows", |s| {
+        s.contains("dify_") && s.contains("Events")
+    });
+    let shell = tmux.run(&["display-message", "-p", "-t", "demo", "#{pane_pid}"]);
+    let children = Command::new("pgrep")
+        .args(["-P", shell.trim()])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&children.stdout)
+        .lines()
+        .next()
+        .expect("amptap's pid")
+        .to_owned();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let after = tmux.wait_for("the shell again", |s| s.contains("EXITED"));
+    assert!(
+        after.contains("amptap: ") && after.contains("events"),
+        "the summary is printed:\n{after}"
+    );
+    assert_eq!(
+        tmux.run(&["display-message", "-p", "-t", "demo", "#{alternate_on}"])
+            .trim(),
+        "0",
+        "alternate screen left"
+    );
+}

@@ -331,6 +331,14 @@ async fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
         ("empty body", "POST", Vec::new(), None, 400, "empty"),
         ("wrong method", "GET", Vec::new(), None, 405, "takes POST"),
         (
+            "PUT on the legacy path",
+            "PUT /",
+            b"x".to_vec(),
+            None,
+            405,
+            "takes POST",
+        ),
+        (
             "unknown path",
             "POST /v3",
             b"{}".to_vec(),
@@ -580,4 +588,13 @@ async fn a_key_in_the_query_string_goes_upstream_but_not_into_the_journal() {
         form.as_bytes(),
         "the upstream gets the request unchanged"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opening_the_tap_in_a_browser_says_what_it_is() {
+    let tap = Amptap::serve(&["--offline"]);
+    let r = client().get(tap.url("/")).send().await.expect("get");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("text").contains("serverUrl"));
+    assert!(tap.captures().is_empty(), "not an ingestion request");
 }

@@ -65,6 +65,11 @@ async fn handle(
             ),
         );
     };
+    if request.method() == Method::GET && path == "/" {
+        // Someone opened the tap in a browser: say what it is.
+        let text = "amptap is running. Point your SDK's serverUrl here (/2/httpapi, /batch, /httpapi, /, /identify, /groupidentify).\nQuery API: /_amptap/summary · metrics: /metrics\n";
+        return respond(cors, Reply::new(200, "text/plain; charset=utf-8", text));
+    }
     if request.method() != Method::POST {
         let mut response = respond(
             cors,

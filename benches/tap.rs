@@ -229,7 +229,11 @@ fn main() {
                 mode: Mode::Forward(Upstream::new(Target::Base(fake.url()), Duration::from_secs(30)).expect("upstream")),
                 limits: BodyLimits::default(),
                 journal_path: dir.path().join("bench-session.jsonl"),
-                session: Some((Box::leak(Box::new(amptap::plan::Plan::none())), 200_000)),
+                session: Some(amptap::capture::SessionConfig {
+                    plan: Box::leak(Box::new(amptap::plan::Plan::none())),
+                    cap: 200_000,
+                    on_judged: None,
+                }),
                 api_token: None,
             },
             None,

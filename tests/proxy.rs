@@ -598,3 +598,27 @@ async fn opening_the_tap_in_a_browser_says_what_it_is() {
     assert!(r.text().await.expect("text").contains("serverUrl"));
     assert!(tap.captures().is_empty(), "not an ingestion request");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_session_serve_still_logs_and_the_api_says_why_it_is_off() {
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
+    let mut tap = Amptap::serve(&[
+        "--offline",
+        "--session-events",
+        "0",
+        "--plan",
+        plan.to_str().expect("plan"),
+    ]);
+    let (status, _) = post_events(&tap, vec![json!({"event_type": "dify_user_query", "user_id": "user-12345", "insert_id": "q-1", "time": 1_795_559_291_068_i64})]).await;
+    assert_eq!(status, 200);
+    let line = tap
+        .wait_for_line(|l| l.contains("missing_property"), Duration::from_secs(5))
+        .expect("a finding line");
+    assert!(line.contains("[q-1]"), "{line}");
+    let r = client()
+        .get(tap.url("/_amptap/summary"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+}

@@ -111,9 +111,18 @@ pub struct TapConfig {
     pub journal_path: std::path::PathBuf,
     /// Keep a live session for the query API: the plan it judges with and
     /// how many events it holds.
-    pub session: Option<(&'static crate::plan::Plan, usize)>,
+    pub session: Option<SessionConfig>,
     /// Bearer token the query API requires (and then accepts from any client).
     pub api_token: Option<String>,
+}
+
+/// The live session behind the query API.
+pub struct SessionConfig {
+    /// What it judges with; lives as long as the process.
+    pub plan: &'static crate::plan::Plan,
+    /// Most events it holds.
+    pub cap: usize,
+    pub on_judged: Option<session::OnJudged>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +180,7 @@ impl RunningTap {
         let mut tap = Tap::new(config.mode, config.limits, journal);
         tap.session = config
             .session
-            .map(|(plan, cap)| session::LiveSession::start(plan, cap, tap.metrics.clone()));
+            .map(|s| session::LiveSession::start(s.plan, s.cap, tap.metrics.clone(), s.on_judged));
         tap.api_token = config.api_token;
         let tap = std::sync::Arc::new(tap);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

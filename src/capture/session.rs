@@ -35,7 +35,12 @@ struct Shared {
     /// Requests judged so far (bumped on every one, so waiters wake).
     judged: watch::Sender<u64>,
     metrics: Arc<Metrics>,
+    on_judged: Option<OnJudged>,
 }
+
+/// Called on the session's thread with every request and its findings, in
+/// order (`serve` prints its log lines from here: one judgement, not two).
+pub type OnJudged = Box<dyn Fn(&Capture, &[Vec<Finding>]) + Send + Sync>;
 
 /// Requests that may wait for the session's task before handlers wait too.
 const QUEUE: usize = 4096;
@@ -67,7 +72,12 @@ pub struct EventView<'a> {
 impl LiveSession {
     /// Starts the session's task. `plan` lives as long as the process (the
     /// tap loads one); findings and event types are counted into `metrics`.
-    pub fn start(plan: &'static Plan, cap: usize, metrics: Arc<Metrics>) -> Self {
+    pub fn start(
+        plan: &'static Plan,
+        cap: usize,
+        metrics: Arc<Metrics>,
+        on_judged: Option<OnJudged>,
+    ) -> Self {
         let shared = Arc::new(Shared {
             plan,
             cap,
@@ -75,6 +85,7 @@ impl LiveSession {
             tag: Mutex::new(None),
             judged: watch::channel(0).0,
             metrics,
+            on_judged,
         });
         let (queue, mut rx) = mpsc::channel::<Arc<Capture>>(QUEUE);
         let task = shared.clone();
@@ -210,6 +221,9 @@ impl Shared {
         let findings = check_capture(&mut inner.validator, &capture);
         for f in &findings {
             self.metrics.findings(f);
+        }
+        if let Some(on_judged) = &self.on_judged {
+            on_judged(&capture, &findings);
         }
         let tag = capture.tag.clone();
         inner.store.ingest(Checked {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amptap::capture::journal::JournalStats;
-use amptap::capture::{Mode, RunningTap, TapConfig, TapSummary, Target, Upstream};
+use amptap::capture::{Mode, RunningTap, SessionConfig, TapConfig, TapSummary, Target, Upstream};
 use amptap::event::BodyLimits;
 use amptap::export::{Credentials, ExportClient};
 use amptap::fake_amplitude::FakeAmplitude;
@@ -154,7 +154,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             mode: Mode::Forward(upstream),
             limits: BodyLimits::default(),
             journal_path,
-            session: Some((Box::leak(Box::new(plan.clone())), args.max_events)),
+            session: Some(SessionConfig {
+                plan: Box::leak(Box::new(plan.clone())),
+                cap: args.max_events,
+                on_judged: None,
+            }),
             api_token: None,
         },
         None,

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amptap::capture::{Capture, Delivery, Mode, RunningTap, TapConfig, Target, Upstream};
+use amptap::capture::{
+    Capture, Delivery, Mode, RunningTap, SessionConfig, TapConfig, Target, Upstream,
+};
 use amptap::check::check_capture;
 use amptap::event::BodyLimits;
-use amptap::plan::{self, Plan, Severity, Validator};
+use amptap::plan::{self, Finding, Plan, Severity, Validator};
 use amptap::report::{expected_actual, NO_TYPE};
 use amptap::sanitize::sanitize;
 use tokio::sync::mpsc;
@@ -22,7 +24,26 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     // Deep enough that a burst never outruns the log; if it does, the
     // journal still has everything and the summary says how many were missed.
     let (tx, rx) = mpsc::channel(16 * 1024);
-    let tap = RunningTap::start(config, Some(tx)).await?;
+    let mut config = config;
+    let judged_by_session = match config.session.as_mut() {
+        // The session judges every event anyway: print from there, once.
+        Some(session) => {
+            let (quiet, with_findings) = (args.quiet, plan.is_some());
+            session.on_judged = Some(Box::new(
+                move |capture: &Capture, findings: &[Vec<Finding>]| {
+                    if !quiet {
+                        eprintln!(
+                            "{}",
+                            request_text(capture, if with_findings { findings } else { &[] })
+                        );
+                    }
+                },
+            ));
+            true
+        }
+        None => false,
+    };
+    let tap = RunningTap::start(config, (!judged_by_session).then_some(tx)).await?;
     if !tap.addr.ip().is_loopback() {
         eprintln!(
             "amptap: warning: listening on {}, which is not loopback: anyone who can reach it can send events through it (the query API stays loopback-only unless --api-token is set)",
@@ -44,12 +65,14 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         "  point your SDK's serverUrl at http://{}/2/httpapi · Ctrl-C to stop",
         tap.addr
     );
-    let logger = tokio::spawn(log_requests(rx, plan, args.quiet));
+    let logger = (!judged_by_session).then(|| tokio::spawn(log_requests(rx, plan, args.quiet)));
 
     super::shutdown_signal().await;
     eprintln!("amptap: stopping, finishing requests in flight…");
     let summary = tap.stop().await;
-    let _ = logger.await;
+    if let Some(logger) = logger {
+        let _ = logger.await;
+    }
     eprintln!(
         "amptap: {} requests, {} events, {} forward failures, {} undecodable; journal {} ({} bytes)",
         summary.requests,
@@ -101,15 +124,17 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<&Plan>) -> anyhow::Result<TapCo
         journal_path,
         // The session lives as long as the process: leaking its one plan is
         // simpler than threading a lifetime through the server.
-        session: (args.session_events > 0).then(|| {
-            let plan: &'static Plan = Box::leak(Box::new(plan.cloned().unwrap_or_else(Plan::none)));
-            (plan, args.session_events)
+        session: (args.session_events > 0).then(|| SessionConfig {
+            plan: Box::leak(Box::new(plan.cloned().unwrap_or_else(Plan::none))),
+            cap: args.session_events,
+            on_judged: None,
         }),
         api_token: args.api_token.clone().filter(|t| !t.is_empty()),
     })
 }
 
-/// Prints a line per request and, with a plan, a line per finding under it.
+/// Prints a line per request and, with a plan, a line per finding under it
+/// (the path without a live session: it judges on its own).
 async fn log_requests(mut rx: mpsc::Receiver<Arc<Capture>>, plan: Option<Plan>, quiet: bool) {
     let none = Plan::none();
     let mut validator = Validator::new(plan.as_ref().unwrap_or(&none));
@@ -119,32 +144,36 @@ async fn log_requests(mut rx: mpsc::Receiver<Arc<Capture>>, plan: Option<Plan>, 
         } else {
             Vec::new()
         };
-        if quiet {
-            continue;
+        if !quiet {
+            eprintln!("{}", request_text(&capture, &findings));
         }
-        let mut text = request_line(&capture);
-        for (event, findings) in capture.events.iter().zip(&findings) {
-            for f in findings {
-                let mark = match f.severity {
-                    Severity::Error => "✗",
-                    Severity::Warning => "⚠",
-                    Severity::Info => "·",
-                };
-                let id = event
-                    .insert_id()
-                    .map(|i| format!(" [{}]", sanitize(i)))
-                    .unwrap_or_default();
-                text.push_str(&format!(
-                    "\n    {mark} {}{id}: {} {} ({})",
-                    sanitize(event.event_type().unwrap_or(NO_TYPE)),
-                    f.code,
-                    sanitize(&f.path),
-                    sanitize(&expected_actual(f)),
-                ));
-            }
-        }
-        eprintln!("{text}");
     }
+}
+
+/// The request line, then one line per finding (none when `findings` is empty).
+pub fn request_text(capture: &Capture, findings: &[Vec<Finding>]) -> String {
+    let mut text = request_line(capture);
+    for (event, findings) in capture.events.iter().zip(findings) {
+        for f in findings {
+            let mark = match f.severity {
+                Severity::Error => "✗",
+                Severity::Warning => "⚠",
+                Severity::Info => "·",
+            };
+            let id = event
+                .insert_id()
+                .map(|i| format!(" [{}]", sanitize(i)))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "\n    {mark} {}{id}: {} {} ({})",
+                sanitize(event.event_type().unwrap_or(NO_TYPE)),
+                f.code,
+                sanitize(&f.path),
+                sanitize(&expected_actual(f)),
+            ));
+        }
+    }
+    text
 }
 
 /// `08:30:01.123 /2/httpapi  7 events  Button Clicked, Page Viewed +5  → 200 (3.1 ms)`

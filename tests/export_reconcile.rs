@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -218,27 +217,6 @@ async fn amptap_export_saves_decoded_rows() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("AMPLITUDE_API_KEY"));
 }
 
-fn node_basic(url: &str) {
-    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
-    assert!(
-        clients
-            .join("node_modules/@amplitude/analytics-node")
-            .exists(),
-        "run tests/clients/install.sh (./test does)"
-    );
-    let out = Command::new("node")
-        .arg(clients.join("send.js"))
-        .arg(url)
-        .arg("basic")
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
     let upstream = FakeAmplitude::new()
@@ -247,7 +225,7 @@ async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
         .expect("fake");
     let mut tap = Amptap::serve(&["--upstream", &upstream.url()]);
     let url = tap.url("/2/httpapi");
-    tokio::task::spawn_blocking(move || node_basic(&url))
+    tokio::task::spawn_blocking(move || common::run_node_sdk(&url, "basic"))
         .await
         .expect("join");
     tap.interrupt();

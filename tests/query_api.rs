@@ -10,27 +10,6 @@ use amptap::event::{decode_request, BodyLimits};
 use common::Amptap;
 use serde_json::{json, Value};
 
-fn node(url: &str, scenario: &str) {
-    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
-    assert!(
-        clients
-            .join("node_modules/@amplitude/analytics-node")
-            .exists(),
-        "run tests/clients/install.sh (./test does)"
-    );
-    let out = Command::new("node")
-        .arg(clients.join("send.js"))
-        .arg(url)
-        .arg(scenario)
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 async fn get(url: String) -> (u16, Value) {
     let r = reqwest::get(url).await.expect("get");
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
@@ -59,7 +38,7 @@ async fn the_node_sdk_test_waits_on_the_api_instead_of_reading_the_journal() {
         200
     );
     let url = tap.url("/2/httpapi");
-    let sdk = tokio::task::spawn_blocking(move || node(&url, "basic"));
+    let sdk = tokio::task::spawn_blocking(move || common::run_node_sdk(&url, "basic"));
     let (status, body) = get(tap.url(&format!(
         "/_amptap/wait?q={}&count=5&timeout=10s",
         q("tag:run-one")
@@ -97,7 +76,7 @@ async fn the_node_sdk_test_waits_on_the_api_instead_of_reading_the_journal() {
         200
     );
     let url = tap.url("/2/httpapi");
-    tokio::task::spawn_blocking(move || node(&url, "basic"))
+    tokio::task::spawn_blocking(move || common::run_node_sdk(&url, "basic"))
         .await
         .expect("join");
     let (_, two) = get(tap.url(&format!(

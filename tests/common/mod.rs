@@ -228,3 +228,25 @@ pub async fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool 
 pub fn signal_term(child: &Child) {
     signal(child.id(), "-TERM");
 }
+
+/// Runs the official Node SDK (tests/clients/node/send.js) against `url`.
+pub fn run_node_sdk(url: &str, scenario: &str) {
+    let clients = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
+    assert!(
+        clients
+            .join("node_modules/@amplitude/analytics-node")
+            .exists(),
+        "run tests/clients/install.sh (./test does)"
+    );
+    let out = Command::new("node")
+        .arg(clients.join("send.js"))
+        .arg(url)
+        .arg(scenario)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -7,7 +7,6 @@
 //! being written, and catches up from the file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::capture::Capture;
+use crate::capture::JournalReader;
 use crate::check::check_capture;
 use crate::plan::{Plan, Validator};
 use crate::store::Checked;
@@ -33,7 +32,7 @@ pub enum FeedMsg {
 /// Progress, readable from any thread.
 #[derive(Debug, Default)]
 pub struct FeedStats {
-    pub bytes_read: AtomicU64,
+    /// Requests read so far.
     pub records: AtomicU64,
 }
 
@@ -95,73 +94,45 @@ fn read_journal(
     stats: &FeedStats,
     stop: &AtomicBool,
 ) -> bool {
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
-    let mut line = Vec::new();
-    let mut line_no = 0usize;
+    // The same reader as `check` and `open`; following keeps a half-written
+    // last line until the journal writer finishes it.
+    let reader = JournalReader::new(file);
+    let mut reader = if tail { reader.following() } else { reader };
+    let mut warned = 0;
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         if stop.load(Ordering::Relaxed) {
             return false;
         }
-        let n = match reader.read_until(b'\n', &mut line) {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = tx.blocking_send(FeedMsg::Warning(format!("{name}: read error: {e}")));
-                return true;
-            }
-        };
-        let complete = line.last() == Some(&b'\n');
-        if n == 0 || !complete {
-            // At the end: send what we have, then wait for more or finish.
-            if !batch.is_empty()
-                && tx
-                    .blocking_send(FeedMsg::Batch(std::mem::take(&mut batch)))
-                    .is_err()
-            {
-                return false;
-            }
-            if tail {
-                std::thread::sleep(POLL);
-                continue; // `line` keeps a partial line until its newline arrives
-            }
-            if !line.is_empty() {
-                let _ = tx.blocking_send(FeedMsg::Warning(format!(
-                    "{name}: line {}: incomplete last line (a write cut short by a crash), skipped",
-                    line_no + 1
-                )));
-            }
-            return true;
+        let next = reader.next();
+        for w in &reader.warnings()[warned..] {
+            let _ = tx.blocking_send(FeedMsg::Warning(format!("{name}: {w}")));
         }
-        line_no += 1;
-        stats
-            .bytes_read
-            .fetch_add(line.len() as u64, Ordering::Relaxed);
-        match serde_json::from_slice::<Capture>(&line) {
-            Ok(capture) => {
-                stats.records.fetch_add(1, Ordering::Relaxed);
-                let findings = check_capture(validator, &capture);
-                let tag = capture.tag.clone();
-                batch.push(Checked {
-                    capture,
-                    findings,
-                    tag,
-                });
-            }
-            Err(_) if crate::capture::journal::is_marker(&line) => {}
-            Err(e) if !line.iter().all(u8::is_ascii_whitespace) => {
-                let _ = tx.blocking_send(FeedMsg::Warning(format!(
-                    "{name}: line {line_no}: skipped: {e}"
-                )));
-            }
-            Err(_) => {}
+        warned = reader.warnings().len();
+        let at_end = next.is_none();
+        if let Some(capture) = next {
+            stats.records.fetch_add(1, Ordering::Relaxed);
+            let findings = check_capture(validator, &capture);
+            let tag = capture.tag.clone();
+            batch.push(Checked {
+                capture,
+                findings,
+                tag,
+            });
         }
-        line.clear();
-        if batch.len() >= BATCH
+        if (at_end || batch.len() >= BATCH)
+            && !batch.is_empty()
             && tx
                 .blocking_send(FeedMsg::Batch(std::mem::take(&mut batch)))
                 .is_err()
         {
             return false;
+        }
+        if at_end {
+            if !tail {
+                return true;
+            }
+            std::thread::sleep(POLL);
         }
     }
 }

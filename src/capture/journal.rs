@@ -310,6 +310,9 @@ pub struct JournalReader<R> {
     line_no: usize,
     line: Vec<u8>,
     warnings: Vec<JournalWarning>,
+    /// A journal still being written: an unfinished last line is kept for
+    /// the next call instead of being skipped as torn.
+    follow: bool,
 }
 
 impl JournalReader<File> {
@@ -329,7 +332,15 @@ impl<R: Read> JournalReader<R> {
             line_no: 0,
             line: Vec::new(),
             warnings: Vec::new(),
+            follow: false,
         }
+    }
+
+    /// Reads a journal that is still growing: `next()` returns `None` at
+    /// the current end and picks up from there when called again.
+    pub fn following(mut self) -> Self {
+        self.follow = true;
+        self
     }
 
     pub fn warnings(&self) -> &[JournalWarning] {
@@ -350,32 +361,70 @@ impl<R: Read> Iterator for JournalReader<R> {
 
     fn next(&mut self) -> Option<Capture> {
         loop {
-            self.line.clear();
+            // In follow mode `line` may hold the start of a line from last time.
             match self.input.read_until(b'\n', &mut self.line) {
-                Ok(0) => return None,
+                Ok(0) if self.follow || self.line.is_empty() => return None,
                 Ok(_) => {}
                 Err(e) => {
                     self.line_no += 1;
+                    self.line.clear();
                     self.warn(format!("read error, stopping: {e}"));
                     return None;
                 }
             }
-            self.line_no += 1;
             let complete = self.line.last() == Some(&b'\n');
-            if self.line.iter().all(u8::is_ascii_whitespace) {
-                continue;
+            if !complete && self.follow {
+                return None; // the writer has not finished this line yet
             }
-            match serde_json::from_slice::<Capture>(&self.line) {
-                Ok(capture) => return Some(capture),
-                Err(_) if !complete => {
+            self.line_no += 1;
+            let blank = self.line.iter().all(u8::is_ascii_whitespace);
+            let parsed = (!blank).then(|| serde_json::from_slice::<Capture>(&self.line));
+            // Session markers (reset, tag) are not requests.
+            let marker = matches!(parsed, Some(Err(_))) && is_marker(&self.line);
+            self.line.clear(); // keeps its capacity for the next line
+            match parsed {
+                None => {}
+                Some(Ok(capture)) => return Some(capture),
+                Some(Err(_)) if !complete => {
                     self.warn(
                         "incomplete last line (a write cut short by a crash), skipped".into(),
                     );
                 }
-                // Session markers (reset, tag) are not requests.
-                Err(_) if is_marker(&self.line) => {}
-                Err(e) => self.warn(format!("not a capture record, skipped: {e}")),
+                Some(Err(_)) if marker => {}
+                Some(Err(e)) => self.warn(format!("not a capture record, skipped: {e}")),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const LINE: &str = r#"{"seq":1,"received":"2026-11-24T10:00:00Z","endpoint":"/2/httpapi","client":"c","body_bytes":1,"events":[],"answer":{"status":200,"body":""},"delivery":{"kind":"offline"}}"#;
+
+    #[test]
+    fn a_following_reader_waits_for_a_half_written_line() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j.jsonl");
+        let mut file = File::create(&path).expect("create");
+        let (head, tail) = LINE.split_at(40);
+        file.write_all(head.as_bytes()).expect("write");
+        let mut reader = JournalReader::open(&path).expect("open").following();
+        assert!(reader.next().is_none(), "not finished yet");
+        writeln!(file, "{tail}").expect("write");
+        assert_eq!(reader.next().map(|c| c.seq), Some(1));
+        assert!(
+            reader.warnings().is_empty(),
+            "a line being written is not torn"
+        );
+
+        // Read once, the same unfinished line is torn.
+        let mut file = File::options().append(true).open(&path).expect("open");
+        file.write_all(head.as_bytes()).expect("write");
+        let mut once = JournalReader::open(&path).expect("open");
+        assert_eq!(once.by_ref().count(), 1);
+        assert_eq!(once.warnings().len(), 1);
     }
 }

@@ -11,6 +11,7 @@ th{background:#f4f4f4}.error{color:#b00020}.warning{color:#8a6d00}.info{color:#5
 .clean{color:#1b7f3b}";
 
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let by_type = r.findings_by_type();
     let s = &r.summary;
     writeln!(
         out,
@@ -59,7 +60,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</table>")?;
     for t in r.event_types.iter().filter(|t| t.events_with_findings > 0) {
         writeln!(out, "<h2>{}</h2><table><tr><th>severity</th><th>code</th><th>path</th><th>expected / actual</th><th>event</th></tr>", esc(&t.event_type))?;
-        for e in r.findings_of(&t.event_type) {
+        for e in by_type.of(&t.event_type) {
             let f = &e.finding;
             writeln!(
                 out,

@@ -7,8 +7,9 @@ use super::{escape_markup as esc, expected_actual, Report};
 use crate::plan::Severity;
 
 pub fn write(r: &Report, fail_on: Option<Severity>, out: &mut dyn Write) -> io::Result<()> {
+    let by_type = r.findings_by_type();
     let failing = |t: &str| {
-        fail_on.is_some_and(|level| r.findings_of(t).any(|f| f.finding.severity >= level))
+        fail_on.is_some_and(|level| by_type.of(t).iter().any(|f| f.finding.severity >= level))
     };
     let failures = r
         .event_types
@@ -33,8 +34,9 @@ pub fn write(r: &Report, fail_on: Option<Severity>, out: &mut dyn Write) -> io::
         if t.events == 0 {
             writeln!(out, "      <skipped message=\"planned, never seen\"/>")?;
         }
-        let lines: Vec<String> = r
-            .findings_of(&t.event_type)
+        let lines: Vec<String> = by_type
+            .of(&t.event_type)
+            .iter()
             .map(|e| {
                 let f = &e.finding;
                 format!(

@@ -16,6 +16,7 @@ fn cell(text: &str) -> String {
 }
 
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let by_type = r.findings_by_type();
     let s = &r.summary;
     writeln!(out, "# amptap check report\n")?;
     if let Some(plan) = &r.plan {
@@ -67,7 +68,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             "| severity | code | path | expected / actual | event |"
         )?;
         writeln!(out, "|---|---|---|---|---|")?;
-        for e in r.findings_of(&t.event_type) {
+        for e in by_type.of(&t.event_type) {
             let f = &e.finding;
             writeln!(
                 out,

@@ -178,14 +178,26 @@ impl Report {
         }
     }
 
-    /// Findings grouped by event type, in `event_types` order.
-    pub fn findings_of<'a>(
-        &'a self,
-        event_type: &'a str,
-    ) -> impl Iterator<Item = &'a FindingEntry> + 'a {
-        self.findings
-            .iter()
-            .filter(move |f| f.finding.event_type.as_deref().unwrap_or(NO_TYPE) == event_type)
+    /// Findings grouped by event type, in one pass (writers look up every type).
+    pub fn findings_by_type(&self) -> ByType<'_> {
+        let mut map: std::collections::HashMap<&str, Vec<&FindingEntry>> =
+            std::collections::HashMap::new();
+        for f in &self.findings {
+            map.entry(f.finding.event_type.as_deref().unwrap_or(NO_TYPE))
+                .or_default()
+                .push(f);
+        }
+        ByType(map)
+    }
+}
+
+/// See [`Report::findings_by_type`].
+pub struct ByType<'a>(std::collections::HashMap<&'a str, Vec<&'a FindingEntry>>);
+
+impl<'a> ByType<'a> {
+    /// The findings of one event type, in report order.
+    pub fn of(&self, event_type: &str) -> &[&'a FindingEntry] {
+        self.0.get(event_type).map_or(&[], Vec::as_slice)
     }
 }
 

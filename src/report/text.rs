@@ -8,6 +8,7 @@ use crate::plan::Severity;
 use crate::sanitize::sanitize;
 
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let by_type = r.findings_by_type();
     let s = &r.summary;
     writeln!(
         out,
@@ -42,8 +43,9 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(out, "{name}{unplanned} — {status}")?;
         for (code, count) in &t.by_code {
-            let Some(example) = r
-                .findings_of(&t.event_type)
+            let Some(example) = by_type
+                .of(&t.event_type)
+                .iter()
                 .find(|f| f.finding.code == *code)
             else {
                 continue;

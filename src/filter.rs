@@ -72,8 +72,9 @@ enum Test {
     Device(Regex),
     Status(Vec<Status>),
     Code(Vec<Code>),
-    Has(Vec<String>),
-    Missing(Vec<String>),
+    /// Alternatives, each a path already split at dots.
+    Has(Vec<Vec<String>>),
+    Missing(Vec<Vec<String>>),
     Prop(Vec<String>, Vec<String>),
     Tag(Vec<String>),
     Text(Regex),
@@ -165,8 +166,8 @@ fn parse_word(word: &str) -> Result<Test, String> {
                 .collect::<Result<_, _>>()?,
         ),
         "code" => Test::Code(value.split('|').map(str::parse).collect::<Result<_, _>>()?),
-        "has" => Test::Has(value.split('|').map(str::to_owned).collect()),
-        "missing" => Test::Missing(value.split('|').map(str::to_owned).collect()),
+        "has" => Test::Has(paths(value)),
+        "missing" => Test::Missing(paths(value)),
         "tag" => Test::Tag(alternatives(value)),
         other => return Err(format!("unknown field {other}:")),
     })
@@ -245,10 +246,17 @@ impl Test {
     }
 }
 
-/// `a.b` inside event_properties, else among the event's own fields.
-fn property<'a>(e: &'a Event, path: &str) -> Option<&'a serde_json::Value> {
-    let parts: Vec<String> = path.split('.').map(str::to_owned).collect();
-    lookup(e, &parts).filter(|v| !v.is_null())
+/// `a|b.c` → alternatives, each split at dots (once, at parse time).
+fn paths(value: &str) -> Vec<Vec<String>> {
+    value
+        .split('|')
+        .map(|p| p.split('.').map(str::to_owned).collect())
+        .collect()
+}
+
+/// A non-null value at `path` inside event_properties, else among the event's own fields.
+fn property<'a>(e: &'a Event, path: &[String]) -> Option<&'a serde_json::Value> {
+    lookup(e, path).filter(|v| !v.is_null())
 }
 
 fn lookup<'a>(e: &'a Event, path: &[String]) -> Option<&'a serde_json::Value> {

@@ -13,6 +13,47 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
+/// Writes a report (to `out`, else stdout) in the asked format (else the
+/// one `out`'s extension names, else text) and turns it into the exit code:
+/// 1 when something is at or above `fail_on`. `written` says what went to a file.
+pub fn emit_report(
+    report: &amptap::report::Report,
+    format: Option<amptap::report::Format>,
+    out: Option<&Path>,
+    fail_on: Option<amptap::plan::Severity>,
+    written: impl Fn(&amptap::report::Report) -> String,
+) -> anyhow::Result<std::process::ExitCode> {
+    use amptap::report::Format;
+    use std::io::Write;
+    let format = format
+        .or_else(|| out.and_then(Format::from_path))
+        .unwrap_or(Format::Text);
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            report.write(format, fail_on, &mut w)?;
+            w.flush()?;
+            eprintln!(
+                "amptap: {}; report written to {}",
+                written(report),
+                path.display()
+            );
+        }
+        None => match report.write(format, fail_on, &mut std::io::stdout().lock()) {
+            // `| head` closed stdout: the verdict (exit code) still stands.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        },
+    }
+    Ok(if report.fails(fail_on) {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
+}
+
 /// Where captures and the log go: `$AMPTAP_DATA_DIR`, else the platform's data directory.
 pub fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("AMPTAP_DATA_DIR") {

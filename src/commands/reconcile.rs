@@ -169,35 +169,21 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
     for note in &outcome.notes {
         eprintln!("amptap: {note}");
     }
-    let report = outcome.report;
-    let format = args
-        .format
-        .or_else(|| args.out.as_deref().and_then(Format::from_path))
-        .unwrap_or(Format::Text);
-    let threshold = args.fail_on.threshold();
-    match &args.out {
-        Some(path) => {
-            let mut out = BufWriter::new(
-                File::create(path).with_context(|| format!("creating {}", path.display()))?,
-            );
-            report.write(format, threshold, &mut out)?;
-            out.flush()?;
-            if let Some(r) = &report.reconcile {
-                let s = &r.summary;
-                eprintln!(
-                    "amptap: {} captured, {} matched, {} missing, {} rejected, {} not forwarded, {} changed; report written to {}",
-                    s.captured, s.matched, s.missing, s.rejected, s.not_forwarded, s.changed, path.display()
-                );
-            }
-        }
-        None => match report.write(format, threshold, &mut std::io::stdout().lock()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other?,
+    super::emit_report(
+        &outcome.report,
+        args.format,
+        args.out.as_deref(),
+        args.fail_on.threshold(),
+        |r| {
+            let s = r
+                .reconcile
+                .as_ref()
+                .map(|rec| rec.summary.clone())
+                .unwrap_or_default();
+            format!(
+                "{} captured, {} matched, {} missing, {} rejected, {} not forwarded, {} changed",
+                s.captured, s.matched, s.missing, s.rejected, s.not_forwarded, s.changed
+            )
         },
-    }
-    Ok(if report.fails(threshold) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    )
 }

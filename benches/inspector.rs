@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use amptap::capture::{Answer, Capture, Delivery};
+use amptap::capture::{Answer, Capture};
 use amptap::event::{decode_request, BodyLimits, Endpoint};
 use amptap::feed::FeedMsg;
 use amptap::plan::Plan;
@@ -32,22 +32,14 @@ fn capture(seq: u64, events: usize) -> Capture {
     .expect("decodes");
     Capture {
         seq,
-        received: time::OffsetDateTime::UNIX_EPOCH,
-        endpoint: Endpoint::HttpV2,
-        query: String::new(),
-        client: "127.0.0.1:1".into(),
-        origin: None,
-        user_agent: None,
-        content_type: None,
-        content_encoding: None,
         body_bytes: body.len(),
-        api_key: None,
-        options: None,
         events: batch.events,
-        decode_error: None,
         answer: Answer::new(200, None, b"{}"),
-        delivery: Delivery::Offline,
-        tag: None,
+        ..Capture::new(
+            Endpoint::HttpV2,
+            time::OffsetDateTime::UNIX_EPOCH,
+            "127.0.0.1:1".into(),
+        )
     }
 }
 

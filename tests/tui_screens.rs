@@ -30,21 +30,13 @@ fn request(seq: u64, events: serde_json::Value, status: u16) -> Capture {
         BodyLimits::default(),
     )
     .expect("decodes");
+    let received = datetime!(2026-11-24 10:00:00 UTC) + time::Duration::seconds(seq as i64);
     Capture {
         seq,
-        received: datetime!(2026-11-24 10:00:00 UTC) + time::Duration::seconds(seq as i64),
-        endpoint: Endpoint::HttpV2,
-        query: String::new(),
-        client: "127.0.0.1:50000".into(),
-        origin: None,
-        user_agent: None,
         content_type: Some("application/json".into()),
-        content_encoding: None,
         body_bytes: body.len(),
         api_key: Some("FAKE…6789".into()),
-        options: None,
         events: batch.events,
-        decode_error: None,
         answer: Answer::new(
             status,
             Some("application/json".into()),
@@ -54,7 +46,7 @@ fn request(seq: u64, events: serde_json::Value, status: u16) -> Capture {
             url: "https://api2.amplitude.com/2/httpapi".into(),
             latency_ms: 84.2,
         },
-        tag: None,
+        ..Capture::new(Endpoint::HttpV2, received, "127.0.0.1:50000".into())
     }
 }
 

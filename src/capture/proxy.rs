@@ -93,23 +93,13 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
     let headers = &parts.headers;
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let mut capture = Capture {
-        seq: 0,
-        received,
-        endpoint,
         query: super::record::mask_query(&query),
-        client: client.to_string(),
         origin: header_string(headers, header::ORIGIN),
         user_agent: header_string(headers, header::USER_AGENT),
         content_type: header_string(headers, header::CONTENT_TYPE),
         content_encoding: header_string(headers, header::CONTENT_ENCODING),
-        body_bytes: 0,
-        api_key: None,
-        options: None,
-        events: Vec::new(),
-        decode_error: None,
-        answer: super::Answer::new(0, None, b""),
-        delivery: Delivery::Offline,
         tag: tap.session.as_ref().and_then(|s| s.tag()),
+        ..Capture::new(endpoint, received, client.to_string())
     };
     tap.stats.requests.fetch_add(1, Ordering::Relaxed);
 

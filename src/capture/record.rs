@@ -50,6 +50,30 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// A request as it arrives: nothing decoded or answered yet (status 0,
+    /// offline) — the proxy fills in the rest.
+    pub fn new(endpoint: Endpoint, received: OffsetDateTime, client: String) -> Self {
+        Capture {
+            seq: 0,
+            received,
+            endpoint,
+            query: String::new(),
+            client,
+            origin: None,
+            user_agent: None,
+            content_type: None,
+            content_encoding: None,
+            body_bytes: 0,
+            api_key: None,
+            options: None,
+            events: Vec::new(),
+            decode_error: None,
+            answer: Answer::new(0, None, b""),
+            delivery: Delivery::Offline,
+            tag: None,
+        }
+    }
+
     /// Whether Amplitude (or the offline stand-in) took the request: a 2xx
     /// with `code` 200 for JSON answers, `success` for form endpoints.
     pub fn accepted(&self) -> bool {

@@ -204,7 +204,7 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{Answer, Capture, Delivery};
+    use crate::capture::{Answer, Capture};
     use crate::event::{Dialect, Endpoint, Event};
     use crate::plan::{Code, Finding, Severity};
     use crate::store::Checked;
@@ -240,22 +240,13 @@ mod tests {
         Checked {
             capture: Capture {
                 seq: 1,
-                received: time::OffsetDateTime::UNIX_EPOCH,
-                endpoint: Endpoint::HttpV2,
-                query: String::new(),
-                client: "127.0.0.1:1".into(),
-                origin: None,
-                user_agent: None,
-                content_type: None,
-                content_encoding: None,
-                body_bytes: 0,
-                api_key: None,
-                options: None,
                 events,
-                decode_error: None,
                 answer: Answer::new(200, None, b"{}"),
-                delivery: Delivery::Offline,
-                tag: None,
+                ..Capture::new(
+                    Endpoint::HttpV2,
+                    time::OffsetDateTime::UNIX_EPOCH,
+                    "127.0.0.1:1".into(),
+                )
             },
             findings,
             tag: None,

@@ -54,6 +54,36 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// A private tmux server running `amptap demo` in `work`, once rows show.
+    fn demo(socket: &str, work: &str, width: u16, height: u16) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("{socket}-{}", std::process::id()),
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "demo",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-c",
+            work,
+            "sh",
+        ]);
+        let bin = env!("CARGO_BIN_EXE_amptap");
+        tmux.literal(&format!("AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} demo; echo EXITED $?"));
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("event rows", |s| {
+            s.contains("dify_") && s.contains("Events")
+        });
+        tmux
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
@@ -67,34 +97,10 @@ impl Drop for Tmux {
 #[test]
 fn demo_filter_detail_export_quit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("amptap-test-{}", std::process::id()),
-    };
     let work = dir.path().to_str().expect("utf-8 path");
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "demo",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "-c",
-        work,
-        "sh",
-    ]);
-    let bin = env!("CARGO_BIN_EXE_amptap");
-    let command = format!(
-        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} demo; echo EXITED $?"
-    );
-    tmux.literal(&command);
-    tmux.keys(&["Enter"]);
+    let tmux = Tmux::demo("amptap-test", work, 120, 40);
 
     // Rows arrive, and at least one event with an error finding.
-    tmux.wait_for("event rows", |s| {
-        s.contains("dify_") && s.contains("Events")
-    });
     tmux.wait_for("an error finding", |s| {
         s.lines().any(|l| l.contains("│") && l.contains("✗ "))
     });
@@ -177,32 +183,8 @@ fn demo_filter_detail_export_quit() {
 #[test]
 fn sigterm_restores_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("amptap-term-{}", std::process::id()),
-    };
     let work = dir.path().to_str().expect("utf-8 path");
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "demo",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "-c",
-        work,
-        "sh",
-    ]);
-    let command = format!(
-        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {} demo; echo EXITED $?",
-        env!("CARGO_BIN_EXE_amptap")
-    );
-    tmux.literal(&command);
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("event rows", |s| {
-        s.contains("dify_") && s.contains("Events")
-    });
+    let tmux = Tmux::demo("amptap-term", work, 100, 30);
     let shell = tmux.run(&["display-message", "-p", "-t", "demo", "#{pane_pid}"]);
     let children = Command::new("pgrep")
         .args(["-P", shell.trim()])
@@ -217,7 +199,9 @@ fn sigterm_restores_the_terminal() {
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
-    let after = tmux.wait_for("the shell again", |s| s.contains("EXITED"));
+    let after = tmux.wait_for("the shell again", |s| {
+        s.lines().any(|l| l.starts_with("EXITED "))
+    });
     assert!(
         after.contains("amptap: ") && after.contains("events"),
         "the summary is printed:\n{after}"

@@ -5,14 +5,13 @@ use std::io::{self, Write};
 
 use super::{escape_markup as esc, expected_actual, Report};
 
-pub(super) const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}.error{color:#b00020}.warning{color:#8a6d00}.info{color:#555}code{background:#f4f4f4;padding:0 3px}\
 .clean{color:#1b7f3b}";
 
-pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let by_type = r.findings_by_type();
-    let s = &r.summary;
+/// The start of a self-contained page: inline style, nothing fetched, no scripts.
+pub(super) fn page_head(out: &mut dyn Write, title: &str) -> io::Result<()> {
     writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -20,8 +19,14 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">")?;
     writeln!(
         out,
-        "<title>amptap check report</title><style>{STYLE}</style></head><body>"
-    )?;
+        "<title>{title}</title><style>{STYLE}</style></head><body>"
+    )
+}
+
+pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let by_type = r.findings_by_type();
+    let s = &r.summary;
+    page_head(out, "amptap check report")?;
     writeln!(out, "<h1>amptap check report</h1>")?;
     writeln!(
         out,

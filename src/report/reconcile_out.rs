@@ -432,16 +432,7 @@ pub fn markdown(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Re
 }
 
 pub fn html(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    )?;
-    writeln!(out, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">")?;
-    writeln!(
-        out,
-        "<title>amptap reconcile report</title><style>{}</style></head><body>",
-        super::html::STYLE
-    )?;
+    super::html::page_head(out, "amptap reconcile report")?;
     writeln!(
         out,
         "<h1>amptap reconcile report</h1><p>{} · window {} · captures {}</p>",

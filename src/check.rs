@@ -34,17 +34,19 @@ pub fn check_capture(validator: &mut Validator<'_>, capture: &Capture) -> Vec<Ve
         .collect()
 }
 
-/// Judges one capture into a report: a request, and each event with its
-/// findings (`keep_findings: false` counts the events only).
+/// Puts one capture into a report: a request, and each event with its
+/// findings when there is a `validator` (without one, the events are counted only).
 pub fn report_capture(
     builder: &mut ReportBuilder,
-    validator: &mut Validator<'_>,
+    validator: Option<&mut Validator<'_>>,
     capture: &Capture,
     capture_name: Option<String>,
-    keep_findings: bool,
 ) {
     builder.add_request();
-    let findings = check_capture(validator, capture);
+    let findings = match validator {
+        Some(v) => check_capture(v, capture),
+        None => vec![Vec::new(); capture.events.len()],
+    };
     let received = capture.received.format(&Rfc3339).unwrap_or_default();
     for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
         let event_ref = EventRef {
@@ -57,11 +59,7 @@ pub fn report_capture(
             capture: capture_name.clone(),
             tag: capture.tag.clone(),
         };
-        builder.add_event(
-            event.event_type(),
-            event_ref,
-            if keep_findings { findings } else { Vec::new() },
-        );
+        builder.add_event(event.event_type(), event_ref, findings);
     }
 }
 
@@ -95,10 +93,9 @@ pub fn check_journals(
         for capture in reader.by_ref() {
             report_capture(
                 &mut builder,
-                &mut validator,
+                Some(&mut validator),
                 &capture,
                 several.then(|| name.clone()),
-                true,
             );
         }
         warnings.extend(reader.warnings().iter().map(|w| InputWarning {

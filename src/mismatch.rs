@@ -90,10 +90,9 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
             let name = (job.captures.len() > 1).then(|| path.display().to_string());
             report_capture(
                 &mut builder,
-                &mut validator,
+                job.plan.is_some().then_some(&mut validator),
                 &capture,
                 name,
-                job.plan.is_some(),
             );
             captured.extend(Captured::from_capture(&capture));
         }

@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use amptap::capture::{Answer, Capture};
 use amptap::event::{decode_request, BodyLimits, Endpoint};
 use amptap::feed::FeedMsg;
 use amptap::plan::Plan;
 use amptap::store::{Checked, Store};
+use amptap::tap::{Answer, Capture};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
 use amptap::tui::msg::Msg;

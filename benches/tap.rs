@@ -14,9 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use amptap::capture::{Mode, RunningTap, TapConfig, Target, Upstream};
 use amptap::event::BodyLimits;
 use amptap::fake_amplitude::FakeAmplitude;
+use amptap::tap::{Mode, RunningTap, TapConfig, Target, Upstream};
 use bytes::Bytes;
 use serde_json::json;
 
@@ -229,7 +229,7 @@ fn main() {
                 mode: Mode::Forward(Upstream::new(Target::Base(fake.url()), Duration::from_secs(30)).expect("upstream")),
                 limits: BodyLimits::default(),
                 journal_path: dir.path().join("bench-session.jsonl"),
-                session: Some(amptap::capture::SessionConfig {
+                session: Some(amptap::tap::SessionConfig {
                     plan: Box::leak(Box::new(amptap::plan::Plan::none())),
                     cap: 200_000,
                     on_judged: None,

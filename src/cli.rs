@@ -67,7 +67,7 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "URL", conflicts_with_all = ["region", "offline"])]
     pub upstream: Option<String>,
     /// Amplitude data centre to forward to.
-    #[arg(long, value_enum, default_value_t = Region::Us, conflicts_with = "offline")]
+    #[arg(long, value_parser = region_parser(), default_value = "us", conflicts_with = "offline")]
     pub region: Region,
     /// Do not forward: answer as Amplitude would (no account needed).
     #[arg(long)]
@@ -118,7 +118,7 @@ pub struct CheckArgs {
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
     /// Output format (default: from --out's extension, else text).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -182,7 +182,7 @@ pub struct OpenArgs {
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub max_events: usize,
     /// The project's data centre, for the Reconcile view (r).
-    #[arg(long, value_enum, default_value_t = Region::Us)]
+    #[arg(long, value_parser = region_parser(), default_value = "us")]
     pub region: Region,
     /// Where the Reconcile view asks for the export: URL/api/2/export.
     #[arg(long, value_name = "URL")]
@@ -205,7 +205,7 @@ pub struct DemoArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ExportApiArgs {
     /// Amplitude data centre of the project.
-    #[arg(long, value_enum, default_value_t = Region::Us)]
+    #[arg(long, value_parser = region_parser(), default_value = "us")]
     pub region: Region,
     /// Send the request to URL/api/2/export instead of Amplitude's host (tests, the demo).
     #[arg(long, value_name = "URL")]
@@ -261,7 +261,7 @@ pub struct ReconcileArgs {
     /// Also hold both sides against this plan.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -270,4 +270,16 @@ pub struct ReconcileArgs {
     /// Events without an insert_id match an exported row within this many ms.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub tolerance_ms: i64,
+}
+
+/// `--region`: clap lists the names, the core parses them.
+fn region_parser() -> impl clap::builder::TypedValueParser<Value = Region> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Region::NAMES).try_map(|s| s.parse::<Region>())
+}
+
+/// `--format`: clap lists the names, the core parses them.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Format::NAMES).try_map(|s| s.parse::<Format>())
 }

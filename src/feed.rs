@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::capture::JournalReader;
-use crate::check::check_capture;
+use crate::judge::check_capture;
 use crate::plan::{Plan, Validator};
+use crate::record::JournalReader;
 use crate::store::Checked;
 
 /// What the follower reports.

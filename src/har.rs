@@ -8,8 +8,8 @@
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
-use crate::capture::{Capture, Delivery};
 use crate::event::Endpoint;
+use crate::tap::{Capture, Delivery};
 
 /// The request body as the SDK sent it, rebuilt: each event's raw JSON verbatim.
 pub fn rebuild_body(c: &Capture) -> (String, &'static str) {

@@ -1,21 +1,18 @@
-//! amptap: see, check and reconcile the Amplitude events an app sends.
-//!
-//! The pure core (`event`) decodes what SDKs send; the edges (`capture`,
-//! `fake_amplitude`) speak HTTP. The binary in `main.rs` only wires them.
+//! amptap's app crate: the edges around `amptap_core` — the tap (proxy,
+//! forward, offline answers, query API, metrics), journal files, the
+//! Export API client, the terminal UI, commands, the fake Amplitude and the
+//! demo. The core's modules are re-exported under their own names.
 
-pub mod capture;
+pub use amptap_core::{event, filter, judge, plan, reconcile, record, report, sanitize, store};
+
 pub mod check;
 pub mod demo;
-pub mod event;
 pub mod export;
 pub mod fake_amplitude;
 pub mod feed;
-pub mod filter;
 pub mod har;
+pub mod journal;
 pub mod mismatch;
-pub mod plan;
-pub mod reconcile;
-pub mod report;
-pub mod sanitize;
-pub mod store;
+pub mod plan_file;
+pub mod tap;
 pub mod tui;

@@ -7,12 +7,11 @@ use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
 
-use crate::capture::JournalReader;
-use crate::check::report_capture;
-use crate::export::archive::{is_zip, read_rows_file};
+use crate::export::{is_zip, read_rows_file};
 use crate::export::{
     read_archive, Downloaded, ExportClient, ExportError, ExportedRow, Progress, Window,
 };
+use crate::judge::report_capture;
 use crate::plan::{EventContext, Plan, Validator};
 use crate::reconcile::{exported_as_event, reconcile, Captured, Options};
 use crate::report::{EventRef, FindingEntry, Report, ReportBuilder};
@@ -83,7 +82,8 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
     let mut validator = Validator::new(plan);
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     for path in &job.captures {
-        let mut reader = JournalReader::open(path).map_err(|e| JobError::Input(e.to_string()))?;
+        let mut reader =
+            crate::journal::open_reader(path).map_err(|e| JobError::Input(e.to_string()))?;
         for capture in reader.by_ref() {
             first = first.min(capture.received_ms());
             last = last.max(capture.received_ms());

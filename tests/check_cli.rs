@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use amptap::plan;
 use amptap::report::Report;
 use common::Amptap;
 use serde_json::{json, Value};
@@ -146,8 +145,8 @@ fn found(report: &Report) -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn the_toml_and_csv_forms_of_the_example_plan_are_one_plan() {
-    let toml = plan::load(&asset("dify-plan.toml")).expect("toml");
-    let csv = plan::load(&asset("dify-plan.csv")).expect("csv");
+    let toml = amptap::plan_file::load(&asset("dify-plan.toml")).expect("toml");
+    let csv = amptap::plan_file::load(&asset("dify-plan.csv")).expect("csv");
     assert_eq!(toml, csv);
     assert_eq!(toml.events.len(), 5);
     assert!(
@@ -386,7 +385,7 @@ async fn plan_infer_then_check_on_the_same_capture_is_clean() {
     assert_eq!(out.status.code(), Some(0));
     let inferred = dir.path().join("inferred.toml");
     std::fs::write(&inferred, &out.stdout).expect("write");
-    let drafted = plan::load(&inferred).expect("the draft loads");
+    let drafted = amptap::plan_file::load(&inferred).expect("the draft loads");
     assert!(drafted.events.contains_key("dify_user_query"));
     let out = amptap(&[
         "check",

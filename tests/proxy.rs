@@ -5,8 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use amptap::capture::{Delivery, JournalReader};
 use amptap::fake_amplitude::{FakeAmplitude, Fault, RunningFake};
+use amptap::journal::open_reader;
+use amptap::record::Delivery;
 use common::Amptap;
 use serde_json::{json, Value};
 
@@ -88,7 +89,7 @@ async fn every_recorded_sdk_request_passes_through_byte_identical() {
         );
     }
     let stderr = tap.interrupt();
-    let captures = JournalReader::open(&tap.journal)
+    let captures = open_reader(&tap.journal)
         .expect("journal")
         .collect::<Vec<_>>();
     assert_eq!(captures.len(), posts.len());
@@ -395,7 +396,7 @@ async fn after_kill_9_every_complete_line_reads_back() {
         format!("{text}{}", &last_line[..last_line.len() / 2]),
     )
     .expect("tear");
-    let mut reader = JournalReader::open(&tap.journal).expect("journal");
+    let mut reader = open_reader(&tap.journal).expect("journal");
     assert_eq!(reader.by_ref().count(), 20);
     assert_eq!(reader.warnings().len(), 1);
     assert!(reader.warnings()[0]
@@ -412,7 +413,7 @@ async fn after_kill_9_every_complete_line_reads_back() {
     ]);
     let (status, _) = post_events(&tap2, vec![event(1)]).await;
     assert_eq!(status, 200);
-    let mut reader = JournalReader::open(&tap.journal).expect("journal");
+    let mut reader = open_reader(&tap.journal).expect("journal");
     let seqs: Vec<u64> = reader.by_ref().map(|c| c.seq).collect();
     assert_eq!(seqs.len(), 21);
     assert_eq!(seqs[20], 22);

@@ -3,10 +3,10 @@
 
 mod common;
 
-use amptap::capture::JournalReader;
 use amptap::event::{decode_request, BodyLimits, Endpoint};
 use amptap::filter::Filter;
 use amptap::plan::{parse_csv, parse_toml, EventContext, Plan, Validator};
+use amptap::record::JournalReader;
 
 struct Rng(u64);
 
@@ -87,7 +87,7 @@ fn decoders_never_panic_on_mutated_sdk_requests() {
                     );
                     let _ = e.common();
                 }
-                let _ = amptap::capture::offline::answer(endpoint, &Ok(batch), 0);
+                let _ = amptap::tap::offline::answer(endpoint, &Ok(batch), 0);
             }
         }
     }

@@ -7,8 +7,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use amptap::capture::Capture;
 use amptap::fake_amplitude::{FakeAmplitude, Fault, RunningFake};
+use amptap::tap::Capture;
 use common::Amptap;
 use serde_json::Value;
 

@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use amptap::capture::{Answer, Capture, Delivery};
-use amptap::check::check_capture;
 use amptap::event::{decode_request, BodyLimits, Endpoint};
+use amptap::judge::check_capture;
 use amptap::plan::{self, Validator};
 use amptap::store::{Checked, Store};
+use amptap::tap::{Answer, Capture, Delivery};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
 use amptap::tui::msg::Msg;
@@ -87,8 +87,10 @@ fn captures() -> Vec<Capture> {
 }
 
 fn app(width: u16, height: u16) -> App {
-    let plan = plan::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml"))
-        .expect("plan");
+    let plan = amptap::plan_file::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml"),
+    )
+    .expect("plan");
     let session = Session {
         listen: Some("http://127.0.0.1:8787".into()),
         upstream: "forwarding to Amplitude US (https://api2.amplitude.com)".into(),

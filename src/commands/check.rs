@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use amptap::check::check_journals;
-use amptap::plan;
 
 use crate::cli::CheckArgs;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let plan = plan::load(&args.plan)?;
+    let plan = amptap::plan_file::load(&args.plan)?;
     let paths: Vec<&Path> = args.captures.iter().map(PathBuf::as_path).collect();
     let label = args.plan.display().to_string();
     let (report, warnings) =

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use amptap::capture::JournalReader;
 use clap::CommandFactory;
 
 use crate::cli::Cli;
@@ -12,7 +11,7 @@ use crate::cli::Cli;
 pub fn har(captures: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut all = Vec::new();
     for path in captures {
-        let mut reader = JournalReader::open(path)?;
+        let mut reader = amptap::journal::open_reader(path)?;
         all.extend(reader.by_ref());
         for w in reader.warnings() {
             eprintln!("amptap: warning: {}: {w}", path.display());

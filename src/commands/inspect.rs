@@ -8,14 +8,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amptap::capture::journal::JournalStats;
-use amptap::capture::{Mode, RunningTap, SessionConfig, TapConfig, TapSummary, Target, Upstream};
 use amptap::event::BodyLimits;
 use amptap::export::{Credentials, ExportClient};
 use amptap::fake_amplitude::FakeAmplitude;
 use amptap::feed::{self, FeedConfig, FeedStats};
+use amptap::journal::JournalStats;
 use amptap::plan::{self, Plan};
 use amptap::store::Store;
+use amptap::tap::{Mode, RunningTap, SessionConfig, TapConfig, TapSummary, Target, Upstream};
 use amptap::tui::app::{App, Session};
 use amptap::tui::theme::Theme;
 use amptap::tui::{self, Feed, ReconcileSetup, RunOptions};
@@ -221,7 +221,7 @@ fn need_terminal(command: &str) -> anyhow::Result<()> {
 }
 
 fn load_plan(path: Option<&PathBuf>) -> anyhow::Result<Option<Plan>> {
-    Ok(path.map(|p| plan::load(p)).transpose()?)
+    Ok(path.map(|p| amptap::plan_file::load(p)).transpose()?)
 }
 
 async fn inspect(

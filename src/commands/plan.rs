@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use amptap::capture::JournalReader;
 use amptap::plan::{self, Severity};
 
 use crate::cli::PlanCommand;
@@ -13,7 +12,7 @@ pub fn run(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             let mut events = Vec::new();
             let mut requests = 0;
             for path in &captures {
-                let mut reader = JournalReader::open(path)?;
+                let mut reader = amptap::journal::open_reader(path)?;
                 for capture in reader.by_ref() {
                     requests += 1;
                     events.extend(capture.events);
@@ -33,7 +32,7 @@ pub fn run(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PlanCommand::Lint { plan: path } => {
-            let plan = plan::load(&path)?;
+            let plan = amptap::plan_file::load(&path)?;
             let issues = plan::lint(&plan);
             for i in &issues {
                 println!(

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use amptap::export::{Credentials, Downloaded, ExportClient, Hour, Progress, Window};
 use amptap::mismatch::{self, Job, Source};
-use amptap::plan;
 use amptap::report::Format;
 use anyhow::Context;
 use tokio::sync::watch;
@@ -127,7 +126,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let plan = match &args.plan {
-        Some(p) => Some((p.display().to_string(), plan::load(p)?)),
+        Some(p) => Some((p.display().to_string(), amptap::plan_file::load(p)?)),
         None => None,
     };
     let source = match (&args.export, &args.start, &args.end) {

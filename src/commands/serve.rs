@@ -5,20 +5,24 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amptap::capture::{
-    Capture, Delivery, Mode, RunningTap, SessionConfig, TapConfig, Target, Upstream,
-};
-use amptap::check::check_capture;
 use amptap::event::BodyLimits;
-use amptap::plan::{self, Finding, Plan, Severity, Validator};
+use amptap::judge::check_capture;
+use amptap::plan::{Finding, Plan, Severity, Validator};
 use amptap::report::{expected_actual, NO_TYPE};
 use amptap::sanitize::sanitize;
+use amptap::tap::{
+    Capture, Delivery, Mode, RunningTap, SessionConfig, TapConfig, Target, Upstream,
+};
 use tokio::sync::mpsc;
 
 use crate::cli::ProxyArgs;
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
-    let plan = args.plan.as_deref().map(plan::load).transpose()?;
+    let plan = args
+        .plan
+        .as_deref()
+        .map(amptap::plan_file::load)
+        .transpose()?;
     let config = tap_config(&args, plan.as_ref())?;
     let mode_text = config.mode.describe();
     // Deep enough that a burst never outruns the log; if it does, the

@@ -25,7 +25,7 @@ impl std::fmt::Debug for Credentials {
         write!(
             f,
             "Credentials({}, secret ****)",
-            crate::capture::mask_api_key(&self.api_key)
+            crate::tap::mask_api_key(&self.api_key)
         )
     }
 }

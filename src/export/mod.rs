@@ -1,15 +1,49 @@
 //! Amplitude's Export API: the client that downloads a window of events,
-//! and the decoder of its archive (a zip of per-hour gzipped JSON lines).
+//! and archive files on disk (decoded by `amptap_core::export`).
 
-pub mod archive;
 pub mod client;
-mod row;
-pub mod window;
 
-pub use archive::{read_archive, ArchiveStats, ArchiveWarning};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+pub use amptap_core::export::{
+    archive, format_export_time, parse_export_time, window, ArchiveStats, ArchiveWarning,
+    ExportedRow, Hour, Window,
+};
 pub use client::{Credentials, Downloaded, ExportClient, Progress};
-pub use row::{format_export_time, parse_export_time, ExportedRow};
-pub use window::{Hour, Window};
+
+/// Reads every row of the export archive (zip) at `path` into `on_row`.
+pub fn read_archive(
+    path: &Path,
+    on_row: impl FnMut(ExportedRow),
+    warnings: &mut Vec<ArchiveWarning>,
+) -> Result<ArchiveStats, ExportError> {
+    let file = BufReader::new(File::open(path)?);
+    let name = path.display().to_string();
+    archive::read_archive(file, &name, on_row, warnings).map_err(|e| ExportError::BadArchive {
+        path: e.name,
+        reason: e.reason,
+    })
+}
+
+/// Reads a JSON-lines file of rows (what `amptap export --out` writes).
+pub fn read_rows_file(
+    path: &Path,
+    on_row: impl FnMut(ExportedRow),
+    warnings: &mut Vec<ArchiveWarning>,
+) -> Result<ArchiveStats, ExportError> {
+    let file = File::open(path)?;
+    let name = path.display().to_string();
+    Ok(archive::read_rows(file, &name, on_row, warnings))
+}
+
+/// Whether the file at `path` is a zip archive (by its magic bytes).
+pub fn is_zip(path: &Path) -> std::io::Result<bool> {
+    let mut head = [0u8; 4];
+    let n = File::open(path)?.read(&mut head)?;
+    Ok(archive::is_zip(&head[..n]))
+}
 
 /// Everything that can go wrong talking to the Export API or reading its archive.
 #[derive(Debug, thiserror::Error)]

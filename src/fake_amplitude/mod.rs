@@ -30,8 +30,8 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::capture::{offline, Reply};
 use crate::event::{decode_request, BodyLimits, Endpoint};
+use crate::tap::{offline, Reply};
 
 /// One scripted misbehaviour, used up by one ingestion request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use amptap::capture::{Capture, JournalReader};
+use amptap::journal::open_reader;
+use amptap::record::Capture;
 use base64::Engine;
 use serde_json::Value;
 
@@ -196,9 +197,7 @@ impl Amptap {
     }
 
     pub fn captures(&self) -> Vec<Capture> {
-        JournalReader::open(&self.journal)
-            .expect("journal")
-            .collect()
+        open_reader(&self.journal).expect("journal").collect()
     }
 }
 

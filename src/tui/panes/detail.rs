@@ -11,11 +11,11 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 use serde_json::Value;
 
-use crate::capture::Delivery;
 use crate::plan::{Code, Severity};
 use crate::report::expected_actual;
 use crate::sanitize::sanitize;
 use crate::store::Entry;
+use crate::tap::Delivery;
 use crate::tui::app::App;
 use crate::tui::layout;
 use crate::tui::theme::Theme;

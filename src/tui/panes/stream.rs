@@ -5,10 +5,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row, Table};
 use ratatui::Frame;
 
-use crate::capture::Delivery;
 use crate::filter::Status;
 use crate::sanitize::sanitize;
 use crate::store::Entry;
+use crate::tap::Delivery;
 use crate::tui::app::App;
 use crate::tui::layout;
 use crate::tui::theme::Theme;

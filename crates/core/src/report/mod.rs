@@ -23,7 +23,7 @@ use crate::reconcile::Reconciliation;
 /// Bumped when the JSON shape changes incompatibly.
 pub const SCHEMA: &str = "amptap.report/1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
@@ -34,6 +34,8 @@ pub enum Format {
 }
 
 impl Format {
+    pub const NAMES: [&'static str; 6] = ["text", "json", "csv", "md", "html", "junit"];
+
     /// The format a file name asks for (`.json`, `.csv`, `.md`, `.html`,
     /// `.xml` = JUnit, `.txt`).
     pub fn from_path(path: &std::path::Path) -> Option<Format> {
@@ -46,6 +48,27 @@ impl Format {
             "xml" => Format::Junit,
             "txt" | "text" => Format::Text,
             _ => return None,
+        })
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "text" => Format::Text,
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            "md" => Format::Md,
+            "html" => Format::Html,
+            "junit" => Format::Junit,
+            other => {
+                return Err(format!(
+                    "unknown format {other:?}: {}",
+                    Format::NAMES.join(", ")
+                ))
+            }
         })
     }
 }

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::capture::{Capture, Delivery};
 use crate::event::{Endpoint, Event};
 use crate::filter::{Candidate, Status};
 use crate::plan::{Code, Finding, Plan};
+use crate::record::{Capture, Delivery};
 
 /// The request an event came in, shared by its events.
 #[derive(Debug)]

@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 
 use crate::event::{Dialect, Endpoint, Event};
 
+pub mod line;
+pub use line::{JournalReader, JournalWarning, Marker};
+
 /// One request to an ingestion path, with what was answered and how.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "StoredCapture")]

@@ -18,9 +18,9 @@ use serde_json::Value;
 
 pub use diff::{diff_pair, Diff, DiffKind};
 
-use crate::capture::{Capture, Delivery};
 use crate::export::{ExportedRow, Window};
 use crate::plan::Severity;
+use crate::record::{Capture, Delivery};
 
 /// What happened to the request a captured event came in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

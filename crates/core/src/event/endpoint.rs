@@ -78,7 +78,7 @@ impl Endpoint {
 }
 
 /// Amplitude's data centres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Region {
     #[default]
     Us,
@@ -86,12 +86,26 @@ pub enum Region {
 }
 
 impl Region {
+    pub const NAMES: [&'static str; 2] = ["us", "eu"];
+
     /// The base URL that serves `endpoint` in this region.
     pub fn base_url(self, endpoint: Endpoint) -> &'static str {
         match (self, endpoint) {
             (Region::Eu, _) => "https://api.eu.amplitude.com",
             (Region::Us, Endpoint::HttpApiV1 | Endpoint::LegacyJs) => "https://api.amplitude.com",
             (Region::Us, _) => "https://api2.amplitude.com",
+        }
+    }
+}
+
+impl std::str::FromStr for Region {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "us" => Ok(Region::Us),
+            "eu" => Ok(Region::Eu),
+            other => Err(format!("unknown region {other:?}: us or eu")),
         }
     }
 }

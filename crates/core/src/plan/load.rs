@@ -31,20 +31,16 @@ pub enum PlanError {
     File { file: String, message: String },
 }
 
-/// Loads a plan, choosing the form by extension (`.csv`, else TOML).
-pub fn load(path: &Path) -> Result<Plan, PlanError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    let is_csv = path
+/// Parses a plan read from `file`, choosing the form by its extension
+/// (`.csv`, else TOML). Reading the file is the caller's job.
+pub fn parse(text: &str, file: &str) -> Result<Plan, PlanError> {
+    let is_csv = Path::new(file)
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     if is_csv {
-        parse_csv(&text, &file)
+        parse_csv(text, file)
     } else {
-        parse_toml(&text, &file)
+        parse_toml(text, file)
     }
 }
 

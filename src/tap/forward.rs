@@ -7,9 +7,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::offline;
-use super::record::Delivery;
 use super::Reply;
 use crate::event::{Endpoint, Region};
+use crate::record::Delivery;
 
 /// Where forwarded requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +106,7 @@ impl Upstream {
         // The journal gets the address with any key in the query masked.
         let url = self
             .target
-            .url(endpoint, path, &super::record::mask_query(query));
+            .url(endpoint, path, &crate::record::mask_query(query));
         for name in FORWARDED_HEADERS {
             for value in headers.get_all(&name) {
                 request = request.header(&name, value.clone());

@@ -16,9 +16,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use super::record::{mask_api_key, Capture, Delivery};
 use super::{offline, Mode, Reply, Tap};
 use crate::event::{decode_request, Endpoint};
+use crate::record::{mask_api_key, Capture, Delivery};
 
 /// The request headers a browser SDK asks to send; allowed when a preflight names none.
 const ALLOWED_REQUEST_HEADERS: &str =
@@ -93,7 +93,7 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
     let headers = &parts.headers;
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let mut capture = Capture {
-        query: super::record::mask_query(&query),
+        query: crate::record::mask_query(&query),
         origin: header_string(headers, header::ORIGIN),
         user_agent: header_string(headers, header::USER_AGENT),
         content_type: header_string(headers, header::CONTENT_TYPE),

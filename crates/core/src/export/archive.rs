@@ -3,14 +3,11 @@
 //! in memory. A broken row or entry is reported with where it was, and the
 //! rest still reads.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read, Seek};
 
 use flate2::read::GzDecoder;
 
 use super::row::ExportedRow;
-use super::ExportError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveWarning {
@@ -33,18 +30,25 @@ pub struct ArchiveStats {
     pub bytes: u64,
 }
 
-/// Reads every row of the archive at `path` into `on_row`.
-pub fn read_archive(
-    path: &Path,
+/// An archive that cannot be read at all (a broken row or entry is only a warning).
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: not a readable export archive: {reason}")]
+pub struct ArchiveError {
+    pub name: String,
+    pub reason: String,
+}
+
+/// Reads every row of the zip archive `input` (called `name` in warnings) into `on_row`.
+pub fn read_archive<R: Read + Seek>(
+    input: R,
+    name: &str,
     mut on_row: impl FnMut(ExportedRow),
     warnings: &mut Vec<ArchiveWarning>,
-) -> Result<ArchiveStats, ExportError> {
-    let bad = |reason: String| ExportError::BadArchive {
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = File::open(path)?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+) -> Result<ArchiveStats, ArchiveError> {
+    let mut zip = zip::ZipArchive::new(input).map_err(|e| ArchiveError {
+        name: name.to_owned(),
+        reason: e.to_string(),
+    })?;
     let mut stats = ArchiveStats::default();
     for i in 0..zip.len() {
         let entry = match zip.by_index(i) {
@@ -78,26 +82,24 @@ pub fn read_archive(
     Ok(stats)
 }
 
-/// Reads a plain JSON-lines file of rows (what `amptap export --out` writes).
-pub fn read_rows_file(
-    path: &Path,
+/// Reads a plain JSON-lines stream of rows (what `amptap export --out` writes).
+pub fn read_rows(
+    input: impl Read,
+    name: &str,
     mut on_row: impl FnMut(ExportedRow),
     warnings: &mut Vec<ArchiveWarning>,
-) -> Result<ArchiveStats, ExportError> {
+) -> ArchiveStats {
     let mut stats = ArchiveStats {
         files: 1,
         ..ArchiveStats::default()
     };
-    let name = path.display().to_string();
-    read_lines(File::open(path)?, &name, &mut on_row, warnings, &mut stats);
-    Ok(stats)
+    read_lines(input, name, &mut on_row, warnings, &mut stats);
+    stats
 }
 
-/// Whether a file is a zip archive (by its magic bytes).
-pub fn is_zip(path: &Path) -> std::io::Result<bool> {
-    let mut magic = [0u8; 4];
-    let n = File::open(path)?.read(&mut magic)?;
-    Ok(n == 4 && magic == *b"PK\x03\x04")
+/// Whether bytes start a zip archive (its magic number).
+pub fn is_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
 }
 
 fn read_lines(
@@ -184,7 +186,7 @@ pub fn write_archive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use std::io::{Cursor, Write};
 
     fn row(id: &str, upload: &str) -> ExportedRow {
         ExportedRow {
@@ -197,16 +199,15 @@ mod tests {
 
     #[test]
     fn writes_hour_files_and_reads_them_back() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("export.zip");
         let rows = [
             row("a", "2026-11-24 09:59:59.000000"),
             row("b", "2026-11-24 10:00:00.000000"),
             row("c", "2026-11-24 10:30:00.000000"),
         ];
-        write_archive(&rows, 187520, File::create(&path).expect("create")).expect("write");
+        let mut bytes = Cursor::new(Vec::new());
+        write_archive(&rows, 187520, &mut bytes).expect("write");
         let names: Vec<String> = {
-            let zip = zip::ZipArchive::new(File::open(&path).expect("open")).expect("zip");
+            let zip = zip::ZipArchive::new(Cursor::new(bytes.get_ref())).expect("zip");
             zip.file_names().map(str::to_owned).collect()
         };
         assert!(
@@ -220,7 +221,8 @@ mod tests {
         let mut ids = Vec::new();
         let mut warnings = Vec::new();
         let stats = read_archive(
-            &path,
+            Cursor::new(bytes.get_ref()),
+            "export.zip",
             |r| ids.push(r.insert_id.unwrap_or_default()),
             &mut warnings,
         )
@@ -229,14 +231,12 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!((stats.files, stats.rows), (2, 3));
         assert!(warnings.is_empty());
-        assert!(is_zip(&path).expect("magic"));
+        assert!(is_zip(bytes.get_ref()));
     }
 
     #[test]
     fn a_broken_row_or_entry_is_reported_and_the_rest_reads() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("broken.zip");
-        let mut zip = zip::ZipWriter::new(File::create(&path).expect("create"));
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default();
         let mut good = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         good.write_all(b"{\"$insert_id\":\"a\"}\n{broken\n{\"$insert_id\":\"b\"}\n")
@@ -253,12 +253,13 @@ mod tests {
         zip.start_file("1/1_2026-11-24_10#0.json.gz", options)
             .expect("start");
         zip.write_all(&cut).expect("write");
-        zip.finish().expect("zip");
+        let bytes = zip.finish().expect("zip").into_inner();
 
         let mut ids = Vec::new();
         let mut warnings = Vec::new();
         read_archive(
-            &path,
+            Cursor::new(&bytes),
+            "broken.zip",
             |r| ids.push(r.insert_id.unwrap_or_default()),
             &mut warnings,
         )
@@ -279,8 +280,8 @@ mod tests {
             "{warnings:?}"
         );
 
-        std::fs::write(&path, b"PK\x03\x04 not really a zip").expect("write");
-        let err = read_archive(&path, |_| {}, &mut Vec::new()).expect_err("corrupt archive");
+        let not_zip = Cursor::new(b"PK\x03\x04 not really a zip");
+        let err = read_archive(not_zip, "x.zip", |_| {}, &mut Vec::new()).expect_err("corrupt");
         assert!(
             err.to_string().contains("not a readable export archive"),
             "{err}"

@@ -3,20 +3,18 @@
 
 pub mod api;
 pub mod forward;
-pub mod journal;
 pub mod metrics;
 pub mod offline;
 pub mod proxy;
-pub mod record;
 pub mod session;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
+use crate::journal::{self, Journal};
+pub use crate::record::{mask_api_key, Answer, Capture, Delivery};
 pub use forward::{Target, Upstream};
-pub use journal::{Journal, JournalReader};
-pub use record::{mask_api_key, Answer, Capture, Delivery};
 
 use crate::event::BodyLimits;
 

@@ -204,9 +204,9 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{Answer, Capture};
     use crate::event::{Dialect, Endpoint, Event};
     use crate::plan::{Code, Finding, Severity};
+    use crate::record::{Answer, Capture};
     use crate::store::Checked;
     use serde_json::value::RawValue;
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 pub use infer::{infer, to_toml};
 pub use lint::{lint, LintIssue};
-pub use load::{load, parse_csv, parse_toml, PlanError};
+pub use load::{parse, parse_csv, parse_toml, PlanError};
 pub use types::{describe_value, PropType};
 pub use validate::{Code, EventContext, Finding, Severity, Validator};
 

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use super::metrics::Metrics;
 use super::{Capture, Delivery};
-use crate::check::check_capture;
 use crate::filter::{Filter, Status};
+use crate::judge::check_capture;
 use crate::plan::{Finding, Plan, Validator};
 use crate::store::{Checked, Entry, Store};
 

@@ -10,7 +10,7 @@ use amptap::event::{decode_request, BodyLimits, Endpoint};
 use amptap::feed::FeedMsg;
 use amptap::plan::Plan;
 use amptap::store::{Checked, Store};
-use amptap::tap::{Answer, Capture};
+use amptap::tap::{Answer, Record};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
 use amptap::tui::msg::Msg;
@@ -18,7 +18,7 @@ use amptap::tui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-fn capture(seq: u64, events: usize) -> Capture {
+fn capture(seq: u64, events: usize) -> Record {
     let events: Vec<String> = (0..events)
         .map(|i| format!(r#"{{"event_type":"dify_user_query","user_id":"user-{:04}","insert_id":"id-{seq}-{i}","time":1795514400000,"event_properties":{{"query_text":"hello","app_id":"app-42"}}}}"#, i % 100))
         .collect();
@@ -30,13 +30,14 @@ fn capture(seq: u64, events: usize) -> Capture {
         BodyLimits::default(),
     )
     .expect("decodes");
-    Capture {
+    Record {
         seq,
         body_bytes: body.len(),
         events: batch.events,
         answer: Answer::new(200, None, b"{}"),
-        ..Capture::new(
-            Endpoint::HttpV2,
+        ..Record::new(
+            "POST",
+            "/2/httpapi",
             time::OffsetDateTime::UNIX_EPOCH,
             "127.0.0.1:1".into(),
         )

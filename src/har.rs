@@ -3,16 +3,26 @@
 //!
 //! The journal keeps decoded events, not raw bodies (the api key must never
 //! be stored in clear), so each body is rebuilt from the events exactly as
-//! sent, with the key masked; gzip bodies appear decoded.
+//! sent, with the key masked; gzip bodies appear decoded. A request that
+//! could not be decoded shows the body the journal kept of it (masked).
+//!
+//! The archive is written entry by entry: memory does not grow with the journal.
+
+use std::io::Write;
 
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
 use crate::event::Endpoint;
-use crate::tap::{Capture, Delivery};
+use crate::record::{Delivery, Record};
 
-/// The request body as the SDK sent it, rebuilt: each event's raw JSON verbatim.
-pub fn rebuild_body(c: &Capture) -> (String, &'static str) {
+/// The request body as the SDK sent it, rebuilt: each event's raw JSON
+/// verbatim (or, for a request without readable events, the body kept).
+pub fn rebuild_body(c: &Record) -> (String, &'static str) {
+    if c.problem.is_some() {
+        let text = c.body.as_ref().map(|b| b.text().into_owned());
+        return (text.unwrap_or_default(), "application/octet-stream");
+    }
     let events: Vec<&str> = c.events.iter().map(|e| e.raw().get()).collect();
     let key = c.api_key.clone().unwrap_or_default();
     let form = |fields: &[(&str, &str)]| {
@@ -23,7 +33,7 @@ pub fn rebuild_body(c: &Capture) -> (String, &'static str) {
         (f.finish(), "application/x-www-form-urlencoded")
     };
     let list = format!("[{}]", events.join(","));
-    match c.endpoint {
+    match c.endpoint.unwrap_or(Endpoint::HttpV2) {
         Endpoint::HttpV2 | Endpoint::Batch => {
             let options = c
                 .options
@@ -46,7 +56,7 @@ pub fn rebuild_body(c: &Capture) -> (String, &'static str) {
     }
 }
 
-fn entry(c: &Capture) -> Value {
+fn entry(c: &Record) -> Value {
     let url = match &c.delivery {
         Delivery::Forwarded { url, .. } | Delivery::Failed { url, .. } => url.clone(),
         _ => {
@@ -55,7 +65,7 @@ fn entry(c: &Capture) -> Value {
             } else {
                 format!("?{}", c.query)
             };
-            format!("http://127.0.0.1:8787{}{q}", c.endpoint.path())
+            format!("http://127.0.0.1:8787{}{q}", c.path)
         }
     };
     let (body, mime) = rebuild_body(c);
@@ -90,20 +100,28 @@ fn entry(c: &Capture) -> Value {
     if c.content_encoding.is_some() {
         comment.push_str("; sent gzip-encoded, shown decoded");
     }
-    if let Some(e) = &c.decode_error {
-        comment = format!("the body could not be decoded ({e}); not kept");
+    if let Some(problem) = &c.problem {
+        comment = match &c.body {
+            Some(b) if b.truncated => format!(
+                "{}; the first {} bytes as received, keys masked",
+                problem.reason,
+                b.bytes.len()
+            ),
+            Some(_) => format!("{}; the body as received, keys masked", problem.reason),
+            None => format!("{}; no body kept", problem.reason),
+        };
     }
     json!({
         "startedDateTime": c.received.format(&Rfc3339).unwrap_or_default(),
         "time": wait,
         "request": {
-            "method": "POST",
+            "method": c.method,
             "url": url,
             "httpVersion": "HTTP/1.1",
             "cookies": [],
             "headers": request_headers,
             "queryString": query,
-            "postData": {"mimeType": mime, "text": if c.decode_error.is_some() { String::new() } else { body.clone() }, "params": []},
+            "postData": {"mimeType": mime, "text": body, "params": []},
             "headersSize": -1,
             "bodySize": c.body_bytes,
             "comment": comment,
@@ -125,14 +143,22 @@ fn entry(c: &Capture) -> Value {
     })
 }
 
-/// The whole archive.
-pub fn archive<'a>(captures: impl IntoIterator<Item = &'a Capture>) -> Value {
-    json!({
-        "log": {
-            "version": "1.2",
-            "creator": {"name": "amptap", "version": env!("CARGO_PKG_VERSION")},
-            "pages": [],
-            "entries": captures.into_iter().map(entry).collect::<Vec<_>>(),
+/// Writes the archive, one entry at a time as `records` yields them.
+pub fn write_archive(
+    records: impl IntoIterator<Item = Record>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let creator = json!({"name": "amptap", "version": env!("CARGO_PKG_VERSION")});
+    write!(
+        out,
+        "{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"pages\":[],\"entries\":["
+    )?;
+    for (i, record) in records.into_iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
         }
-    })
+        out.write_all(b"\n")?;
+        serde_json::to_writer(&mut *out, &entry(&record))?;
+    }
+    out.write_all(b"\n]}}\n")
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::record::{Capture, JournalReader, Marker};
+use crate::record::{JournalReader, Marker, Record};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -36,9 +36,9 @@ pub struct JournalStats {
 }
 
 enum Line {
-    Capture(
-        Box<Capture>,
-        oneshot::Sender<Result<Arc<Capture>, Arc<JournalError>>>,
+    Record(
+        Box<Record>,
+        oneshot::Sender<Result<Arc<Record>, Arc<JournalError>>>,
     ),
     Marker(Marker, oneshot::Sender<Result<u64, Arc<JournalError>>>),
 }
@@ -74,7 +74,7 @@ impl Journal {
     /// full consumer never slows the journal.
     pub fn open(
         path: &Path,
-        consumer: Option<mpsc::Sender<Arc<Capture>>>,
+        consumer: Option<mpsc::Sender<Arc<Record>>>,
     ) -> Result<(Journal, JournalWriterHandle), JournalError> {
         let open_err = |source| JournalError::Open {
             path: path.to_owned(),
@@ -118,10 +118,10 @@ impl Journal {
     }
 
     /// Appends one capture; returns it, numbered, once it is on disk.
-    pub async fn append(&self, capture: Capture) -> Result<Arc<Capture>, Arc<JournalError>> {
+    pub async fn append(&self, capture: Record) -> Result<Arc<Record>, Arc<JournalError>> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Line::Capture(Box::new(capture), ack))
+            .send(Line::Record(Box::new(capture), ack))
             .await
             .map_err(|_| Arc::new(JournalError::Closed))?;
         done.await.map_err(|_| Arc::new(JournalError::Closed))?
@@ -167,7 +167,7 @@ struct Writer {
     path: PathBuf,
     next_seq: u64,
     stats: Arc<JournalStats>,
-    consumer: Option<mpsc::Sender<Arc<Capture>>>,
+    consumer: Option<mpsc::Sender<Arc<Record>>>,
 }
 
 impl Writer {
@@ -191,7 +191,7 @@ impl Writer {
         for job in jobs.iter_mut() {
             // Captures and markers hold only strings, numbers and raw JSON: they always serialize.
             let ok = match job {
-                Line::Capture(capture, _) => {
+                Line::Record(capture, _) => {
                     capture.seq = self.next_seq;
                     serde_json::to_writer(&mut *buf, capture).is_ok()
                 }
@@ -211,7 +211,7 @@ impl Writer {
                 // Requests only: markers are not records anyone waits for.
                 let captures = jobs
                     .iter()
-                    .filter(|j| matches!(j, Line::Capture(..)))
+                    .filter(|j| matches!(j, Line::Record(..)))
                     .count();
                 self.stats
                     .records
@@ -231,7 +231,7 @@ impl Writer {
         };
         for job in jobs.drain(..) {
             match job {
-                Line::Capture(capture, ack) => {
+                Line::Record(capture, ack) => {
                     let capture = Arc::new(*capture);
                     if let (Ok(()), Some(consumer)) = (&result, &self.consumer) {
                         if consumer.try_send(capture.clone()).is_err() {

@@ -348,6 +348,7 @@ async fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
             "no Amplitude API",
         ),
     ];
+    let count = cases.len();
     for (name, method, body, encoding, status, message) in cases {
         let (method, path) = match method.split_once(' ') {
             Some((m, p)) => (m, p),
@@ -367,10 +368,30 @@ async fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
     }
     let (status, _) = post_events(&tap, vec![event(1)]).await;
     assert_eq!(status, 200, "still serving");
-    // Every request to an ingestion path is in the journal, decodable or not.
+    // Every request is in the journal, decodable, routable or not: one line
+    // each, with the reason and (where there was one) the body as received.
     let captures = tap.captures();
-    assert_eq!(captures.len(), 8);
-    assert!(captures[..7].iter().all(|c| c.decode_error.is_some()));
+    assert_eq!(captures.len(), count + 1);
+    assert!(captures[..count].iter().all(|c| c.problem.is_some()));
+    let kinds: Vec<_> = captures[count - 3..count]
+        .iter()
+        .map(|c| (c.request_line(), c.problem.as_ref().map(|p| p.kind)))
+        .collect();
+    use amptap::record::ProblemKind;
+    assert_eq!(
+        kinds,
+        [
+            ("GET /2/httpapi".to_owned(), Some(ProblemKind::WrongMethod)),
+            ("PUT /".to_owned(), Some(ProblemKind::WrongMethod)),
+            ("POST /v3".to_owned(), Some(ProblemKind::WrongPath)),
+        ]
+    );
+    let wrong_path = &captures[count - 1];
+    assert_eq!(
+        wrong_path.body.as_ref().map(|b| b.bytes.as_slice()),
+        Some(&b"{}"[..])
+    );
+    assert!(captures[count].problem.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -597,7 +618,15 @@ async fn opening_the_tap_in_a_browser_says_what_it_is() {
     let r = client().get(tap.url("/")).send().await.expect("get");
     assert_eq!(r.status(), 200);
     assert!(r.text().await.expect("text").contains("serverUrl"));
-    assert!(tap.captures().is_empty(), "not an ingestion request");
+    // Every request the tap answers is a record, this one too: a row saying
+    // it was not an ingestion request.
+    let records = tap.captures();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].request_line(), "GET /");
+    assert_eq!(
+        records[0].problem.as_ref().map(|p| p.kind),
+        Some(amptap::record::ProblemKind::WrongMethod)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use amptap::fake_amplitude::{FakeAmplitude, Fault, RunningFake};
-use amptap::tap::Capture;
+use amptap::tap::Record;
 use common::Amptap;
 use serde_json::Value;
 
@@ -67,7 +67,7 @@ async fn setup() -> (RunningFake, Amptap) {
     (upstream, tap)
 }
 
-fn insert_ids(captures: &[Capture]) -> Vec<String> {
+fn insert_ids(captures: &[Record]) -> Vec<String> {
     let mut ids: Vec<String> = captures
         .iter()
         .flat_map(|c| {
@@ -123,7 +123,7 @@ async fn basic(sdk: Sdk) {
 }
 
 /// The first try fails with `status`; the SDK recovers as it does against Amplitude.
-async fn retry(sdk: Sdk, status: u16) -> Vec<Capture> {
+async fn retry(sdk: Sdk, status: u16) -> Vec<Record> {
     let (upstream, tap) = setup().await;
     upstream.fake.push_faults([Fault::Status(status)]);
     let results = sdk.run(tap.url("/2/httpapi"), "retry").await;
@@ -136,7 +136,7 @@ async fn retry(sdk: Sdk, status: u16) -> Vec<Capture> {
     assert_eq!(captures[0].answer.status, status);
     assert_eq!(captures[0].events.len(), 6);
     // Every try is journaled; the successful ones carry each event once.
-    let ok: Vec<Capture> = captures
+    let ok: Vec<Record> = captures
         .iter()
         .filter(|c| c.answer.status == 200)
         .cloned()

@@ -8,7 +8,7 @@ use amptap::event::{decode_request, BodyLimits, Endpoint};
 use amptap::judge::check_capture;
 use amptap::plan::{self, Validator};
 use amptap::store::{Checked, Store};
-use amptap::tap::{Answer, Capture, Delivery};
+use amptap::tap::{Answer, Delivery, Record};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
 use amptap::tui::msg::Msg;
@@ -21,7 +21,7 @@ use time::macros::datetime;
 
 const T0: i64 = 1_795_514_400_000; // 2026-11-24 10:00:00 UTC
 
-fn request(seq: u64, events: serde_json::Value, status: u16) -> Capture {
+fn request(seq: u64, events: serde_json::Value, status: u16) -> Record {
     let body = json!({"api_key": "FAKE_API_KEY_TEST_0123456789", "events": events}).to_string();
     let batch = decode_request(
         Endpoint::HttpV2,
@@ -31,7 +31,7 @@ fn request(seq: u64, events: serde_json::Value, status: u16) -> Capture {
     )
     .expect("decodes");
     let received = datetime!(2026-11-24 10:00:00 UTC) + time::Duration::seconds(seq as i64);
-    Capture {
+    Record {
         seq,
         content_type: Some("application/json".into()),
         body_bytes: body.len(),
@@ -46,7 +46,7 @@ fn request(seq: u64, events: serde_json::Value, status: u16) -> Capture {
             url: "https://api2.amplitude.com/2/httpapi".into(),
             latency_ms: 84.2,
         },
-        ..Capture::new(Endpoint::HttpV2, received, "127.0.0.1:50000".into())
+        ..Record::new("POST", "/2/httpapi", received, "127.0.0.1:50000".into())
     }
 }
 
@@ -54,7 +54,7 @@ fn query(id: u32, props: serde_json::Value) -> serde_json::Value {
     json!({"event_type": "dify_user_query", "user_id": "user-ada", "device_id": "device-a11ce-0", "insert_id": format!("00000000-0000-4000-8000-{id:012}"), "time": T0 + i64::from(id), "event_properties": props})
 }
 
-fn captures() -> Vec<Capture> {
+fn captures() -> Vec<Record> {
     let good = json!({"query_text": "How do I reset my password?", "app_id": "app-42", "conversation_id": "conv-1", "uid": "user-ada", "createTime": T0});
     vec![
         request(

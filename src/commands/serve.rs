@@ -10,9 +10,7 @@ use amptap::judge::check_capture;
 use amptap::plan::{Finding, Plan, Severity, Validator};
 use amptap::report::{expected_actual, NO_TYPE};
 use amptap::sanitize::sanitize;
-use amptap::tap::{
-    Capture, Delivery, Mode, RunningTap, SessionConfig, TapConfig, Target, Upstream,
-};
+use amptap::tap::{Delivery, Mode, Record, RunningTap, SessionConfig, TapConfig, Target, Upstream};
 use tokio::sync::mpsc;
 
 use crate::cli::ProxyArgs;
@@ -34,7 +32,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         Some(session) => {
             let (quiet, with_findings) = (args.quiet, plan.is_some());
             session.on_judged = Some(Box::new(
-                move |capture: &Capture, findings: &[Vec<Finding>]| {
+                move |capture: &Record, findings: &[Vec<Finding>]| {
                     if !quiet {
                         eprintln!(
                             "{}",
@@ -139,7 +137,7 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<&Plan>) -> anyhow::Result<TapCo
 
 /// Prints a line per request and, with a plan, a line per finding under it
 /// (the path without a live session: it judges on its own).
-async fn log_requests(mut rx: mpsc::Receiver<Arc<Capture>>, plan: Option<Plan>, quiet: bool) {
+async fn log_requests(mut rx: mpsc::Receiver<Arc<Record>>, plan: Option<Plan>, quiet: bool) {
     let none = Plan::none();
     let mut validator = Validator::new(plan.as_ref().unwrap_or(&none));
     while let Some(capture) = rx.recv().await {
@@ -155,7 +153,7 @@ async fn log_requests(mut rx: mpsc::Receiver<Arc<Capture>>, plan: Option<Plan>, 
 }
 
 /// The request line, then one line per finding (none when `findings` is empty).
-pub fn request_text(capture: &Capture, findings: &[Vec<Finding>]) -> String {
+pub fn request_text(capture: &Record, findings: &[Vec<Finding>]) -> String {
     let mut text = request_line(capture);
     for (event, findings) in capture.events.iter().zip(findings) {
         for f in findings {
@@ -181,31 +179,44 @@ pub fn request_text(capture: &Capture, findings: &[Vec<Finding>]) -> String {
 }
 
 /// `08:30:01.123 /2/httpapi  7 events  Button Clicked, Page Viewed +5  → 200 (3.1 ms)`
-pub fn request_line(c: &Capture) -> String {
+/// or, for a request without readable events,
+/// `08:30:01.123 GET /2/httpApi  ✗ wrong_path: no Amplitude API at /2/httpApi  → 404`
+pub fn request_line(c: &Record) -> String {
     let t = c.received;
-    let mut line = format!(
-        "{:02}:{:02}:{:02}.{:03} {:<14} {:>4} event{} ",
+    let clock = format!(
+        "{:02}:{:02}:{:02}.{:03}",
         t.hour(),
         t.minute(),
         t.second(),
-        t.millisecond(),
-        c.endpoint.path(),
-        c.events.len(),
-        if c.events.len() == 1 { " " } else { "s" },
+        t.millisecond()
     );
-    let types: Vec<_> = c
-        .events
-        .iter()
-        .take(3)
-        .map(|e| sanitize(e.event_type().unwrap_or("(no event_type)")).into_owned())
-        .collect();
-    line.push_str(&types.join(", "));
-    if c.events.len() > 3 {
-        line.push_str(&format!(" +{}", c.events.len() - 3));
-    }
-    if let Some(error) = &c.decode_error {
-        line.push_str(&format!("(undecodable: {})", sanitize(error)));
-    }
+    let mut line = match &c.problem {
+        Some(problem) => format!(
+            "{clock} {:<14} ✗ {}: {}",
+            sanitize(&c.request_line()),
+            problem.kind.as_str(),
+            sanitize(&problem.reason)
+        ),
+        None => {
+            let mut line = format!(
+                "{clock} {:<14} {:>4} event{} ",
+                sanitize(&c.path),
+                c.events.len(),
+                if c.events.len() == 1 { " " } else { "s" },
+            );
+            let types: Vec<_> = c
+                .events
+                .iter()
+                .take(3)
+                .map(|e| sanitize(e.event_type().unwrap_or("(no event_type)")).into_owned())
+                .collect();
+            line.push_str(&types.join(", "));
+            if c.events.len() > 3 {
+                line.push_str(&format!(" +{}", c.events.len() - 3));
+            }
+            line
+        }
+    };
     line.push_str(&format!("  → {}", c.answer.status));
     match &c.delivery {
         Delivery::Forwarded { latency_ms, .. } => line.push_str(&format!(" ({latency_ms:.1} ms)")),
@@ -213,7 +224,7 @@ pub fn request_line(c: &Capture) -> String {
         Delivery::Failed { error, .. } => {
             line.push_str(&format!(" NOT FORWARDED: {}", sanitize(error)))
         }
-        Delivery::Refused { reason } => line.push_str(&format!(" refused: {reason}")),
+        Delivery::Refused { .. } => {}
     }
     line
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 
 use crate::journal::{self, Journal};
-pub use crate::record::{mask_api_key, Answer, Capture, Delivery};
+pub use crate::record::{mask_api_key, Answer, Delivery, Record};
 pub use forward::{Target, Upstream};
 
 use crate::event::BodyLimits;
@@ -162,7 +162,7 @@ impl RunningTap {
     /// `consumer` (the log lines of `serve`, the TUI) after they are on disk.
     pub async fn start(
         config: TapConfig,
-        consumer: Option<tokio::sync::mpsc::Sender<std::sync::Arc<Capture>>>,
+        consumer: Option<tokio::sync::mpsc::Sender<std::sync::Arc<Record>>>,
     ) -> Result<Self, StartError> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use super::{offline, Mode, Reply, Tap};
-use crate::event::{decode_request, Endpoint};
-use crate::record::{mask_api_key, Capture, Delivery};
+use crate::event::decode_request;
+use crate::record::{mask_api_key, Delivery, ProblemKind, Record};
 
 /// The request headers a browser SDK asks to send; allowed when a preflight names none.
 const ALLOWED_REQUEST_HEADERS: &str =
@@ -50,56 +50,36 @@ async fn handle(
 ) -> Response {
     let cors = cors_headers(request.headers());
     if request.method() == Method::OPTIONS {
+        // A browser's preflight is CORS bookkeeping, not a request of the SDK's.
         return preflight(cors, request.headers());
     }
-    let path = request.uri().path().to_owned();
-    let Some(endpoint) = Endpoint::from_path(&path) else {
-        tracing::debug!(%path, "unknown path");
-        return respond(
-            cors,
-            local_error(
-                404,
-                format!(
-                    "amptap: no Amplitude API at {path}; send events to /2/httpapi, /batch, /httpapi, /, /identify or /groupidentify"
-                ),
-            ),
-        );
-    };
-    if request.method() == Method::GET && path == "/" {
-        // Someone opened the tap in a browser: say what it is.
-        let text = "amptap is running. Point your SDK's serverUrl here (/2/httpapi, /batch, /httpapi, /, /identify, /groupidentify).\nQuery API: /_amptap/summary · metrics: /metrics\n";
-        return respond(cors, Reply::new(200, "text/plain; charset=utf-8", text));
-    }
-    if request.method() != Method::POST {
-        let mut response = respond(
-            cors,
-            local_error(
-                405,
-                format!("amptap: {path} takes POST, not {}", request.method()),
-            ),
-        );
+    let method = request.method().clone();
+    let reply = ingest(&tap, client, request).await;
+    let mut response = respond(cors, reply);
+    if method != Method::POST && response.status() == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
-        return response;
     }
-    let reply = ingest(&tap, client, endpoint, request).await;
-    respond(cors, reply)
+    response
 }
 
-async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Request) -> Reply {
+/// Every request becomes one record: decoded, or refused with the reason
+/// and the body as received.
+async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
     let received = OffsetDateTime::now_utc();
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     let query = parts.uri.query().unwrap_or_default().to_owned();
-    let mut capture = Capture {
+    let path = parts.uri.path();
+    let mut record = Record {
         query: crate::record::mask_query(&query),
         origin: header_string(headers, header::ORIGIN),
         user_agent: header_string(headers, header::USER_AGENT),
         content_type: header_string(headers, header::CONTENT_TYPE),
         content_encoding: header_string(headers, header::CONTENT_ENCODING),
         tag: tap.session.as_ref().and_then(|s| s.tag()),
-        ..Capture::new(endpoint, received, client.to_string())
+        ..Record::new(parts.method.as_str(), path, received, client.to_string())
     };
     tap.stats.requests.fetch_add(1, Ordering::Relaxed);
 
@@ -108,34 +88,59 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
         Ok(body) => body,
         Err(e) => {
             let too_large = is_length_limit(&e);
-            let (reply, reason) = if too_large {
+            let reply = if too_large {
                 let mut body = offline::error_body(413, 0);
                 body["error"] = format!(
                     "Payload too large: amptap takes bodies up to {max} bytes (--max-body)"
                 )
                 .into();
-                (
-                    offline::json_reply(413, &body),
+                record.refuse(
+                    ProblemKind::TooLarge,
                     format!("body over --max-body ({max} bytes)"),
-                )
+                    b"",
+                );
+                offline::json_reply(413, &body)
             } else {
-                (
-                    local_error(400, format!("amptap: could not read the request body: {e}")),
+                record.refuse(
+                    ProblemKind::NotReceived,
                     format!("body not received: {e}"),
-                )
+                    b"",
+                );
+                local_error(400, format!("amptap: could not read the request body: {e}"))
             };
-            capture.body_bytes = if too_large { max } else { 0 };
-            capture.decode_error = Some(reason.clone());
-            capture.answer = reply.answer();
-            capture.delivery = Delivery::Refused { reason };
-            tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
-            journal(tap, capture).await;
-            return reply;
+            record.body_bytes = if too_large { max } else { 0 };
+            return refused(tap, record, reply).await;
         }
     };
-    capture.body_bytes = body.len();
+    record.body_bytes = body.len();
+    let Some(endpoint) = record.endpoint else {
+        tracing::debug!(%path, "unknown path");
+        let reason = format!(
+            "no Amplitude API at {path}; send events to /2/httpapi, /batch, /httpapi, /, /identify or /groupidentify"
+        );
+        record.refuse(ProblemKind::WrongPath, reason.clone(), &body);
+        return refused(tap, record, local_error(404, format!("amptap: {reason}"))).await;
+    };
+    if parts.method != Method::POST {
+        let (reason, reply) = if parts.method == Method::GET && path == "/" {
+            // Someone opened the tap in a browser: say what it is.
+            let text = "amptap is running. Point your SDK's serverUrl here (/2/httpapi, /batch, /httpapi, /, /identify, /groupidentify).\nQuery API: /_amptap/summary · metrics: /metrics\n";
+            (
+                "GET / is not an ingestion request (amptap answered with its info page)".to_owned(),
+                Reply::new(200, "text/plain; charset=utf-8", text),
+            )
+        } else {
+            let reason = format!("{path} takes POST, not {}", parts.method);
+            (
+                reason.clone(),
+                local_error(405, format!("amptap: {reason}")),
+            )
+        };
+        record.refuse(ProblemKind::WrongMethod, reason, &body);
+        return refused(tap, record, reply).await;
+    }
 
-    let encoding = capture.content_encoding.as_deref();
+    let encoding = record.content_encoding.as_deref();
     let decoded = decode_request(endpoint, encoding, &body, tap.limits);
     let (reply, delivery) = match &tap.mode {
         Mode::Forward(upstream) => {
@@ -146,7 +151,7 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
                     parts.uri.path(),
                     &query,
                     headers,
-                    body,
+                    body.clone(),
                 )
                 .await
         }
@@ -166,24 +171,39 @@ async fn ingest(tap: &Tap, client: SocketAddr, endpoint: Endpoint, request: Requ
             tap.stats
                 .events
                 .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
-            capture.api_key = batch.api_key.as_deref().map(mask_api_key);
-            capture.options = batch.options;
-            capture.events = batch.events;
+            record.api_key = batch.api_key.as_deref().map(mask_api_key);
+            record.options = batch.options;
+            record.events = batch.events;
         }
         Err(e) => {
             tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
-            capture.decode_error = Some(e.to_string());
+            record.refuse(ProblemKind::Undecodable, e.to_string(), &body);
         }
     }
-    capture.answer = reply.answer();
-    capture.delivery = delivery;
-    journal(tap, capture).await;
+    record.answer = reply.answer();
+    record.delivery = delivery;
+    journal(tap, record).await;
     reply
 }
 
-async fn journal(tap: &Tap, capture: Capture) {
+/// Journals a request amptap answered itself without reading events from it.
+async fn refused(tap: &Tap, mut record: Record, reply: Reply) -> Reply {
+    tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
+    record.answer = reply.answer();
+    record.delivery = Delivery::Refused {
+        reason: record
+            .problem
+            .as_ref()
+            .map(|p| p.reason.clone())
+            .unwrap_or_default(),
+    };
+    journal(tap, record).await;
+    reply
+}
+
+async fn journal(tap: &Tap, capture: Record) {
     tap.metrics.request(
-        capture.endpoint.path(),
+        capture.path_label(),
         capture.answer.status,
         capture.delivery.latency_ms(),
         matches!(capture.delivery, Delivery::Failed { .. }),

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use tokio::sync::watch;
 
 use super::metrics::Metrics;
-use super::{Capture, Delivery};
+use super::{Delivery, Record};
 use crate::filter::{Filter, Status};
 use crate::judge::check_capture;
 use crate::plan::{Finding, Plan, Validator};
@@ -22,7 +22,7 @@ use crate::store::{Checked, Entry, Store};
 pub struct LiveSession {
     shared: Arc<Shared>,
     /// Journaled requests on their way to the session's task.
-    queue: mpsc::Sender<Arc<Capture>>,
+    queue: mpsc::Sender<Arc<Record>>,
     /// Requests handed over so far; queries wait until the task has judged them all.
     offered: AtomicU64,
 }
@@ -40,7 +40,7 @@ struct Shared {
 
 /// Called on the session's thread with every request and its findings, in
 /// order (`serve` prints its log lines from here: one judgement, not two).
-pub type OnJudged = Box<dyn Fn(&Capture, &[Vec<Finding>]) + Send + Sync>;
+pub type OnJudged = Box<dyn Fn(&Record, &[Vec<Finding>]) + Send + Sync>;
 
 /// Requests that may wait for the session's task before handlers wait too.
 const QUEUE: usize = 4096;
@@ -87,7 +87,7 @@ impl LiveSession {
             metrics,
             on_judged,
         });
-        let (queue, mut rx) = mpsc::channel::<Arc<Capture>>(QUEUE);
+        let (queue, mut rx) = mpsc::channel::<Arc<Record>>(QUEUE);
         let task = shared.clone();
         // Its own thread, like the journal's: judging a hundred events is
         // CPU work that must not hold up the runtime's workers, which answer SDKs.
@@ -126,7 +126,7 @@ impl LiveSession {
 
     /// Hands a journaled request to the session's task. It waits only when
     /// the task is thousands of requests behind, so the API stays complete.
-    pub async fn offer(&self, capture: Arc<Capture>) {
+    pub async fn offer(&self, capture: Arc<Record>) {
         self.offered.fetch_add(1, Ordering::Relaxed);
         if self.queue.send(capture).await.is_err() {
             // The task is gone (shutdown): nothing will judge it.
@@ -212,10 +212,10 @@ impl Shared {
     }
 
     /// Judges and keeps one request; counts its event types and findings.
-    fn judge(&self, capture: Arc<Capture>) {
+    fn judge(&self, capture: Arc<Record>) {
         let capture = Arc::try_unwrap(capture).unwrap_or_else(|shared| (*shared).clone());
         let types: Vec<Option<&str>> = capture.events.iter().map(|e| e.event_type()).collect();
-        self.metrics.events(capture.endpoint.path(), &types);
+        self.metrics.events(capture.path_label(), &types);
         drop(types);
         let mut inner = self.lock();
         let findings = check_capture(&mut inner.validator, &capture);
@@ -254,7 +254,7 @@ fn view(e: &Entry) -> EventView<'_> {
             .received
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
-        endpoint: r.endpoint.path(),
+        endpoint: r.endpoint.map_or("other", crate::event::Endpoint::path),
         tag: r.tag.as_deref(),
         verdict: match e.status {
             Status::Ok => "ok",

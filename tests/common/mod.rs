@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use amptap::journal::open_reader;
-use amptap::record::Capture;
+use amptap::record::Record;
 use base64::Engine;
 use serde_json::Value;
 
@@ -196,7 +196,7 @@ impl Amptap {
         let _ = self.child.wait();
     }
 
-    pub fn captures(&self) -> Vec<Capture> {
+    pub fn captures(&self) -> Vec<Record> {
         open_reader(&self.journal).expect("journal").collect()
     }
 }

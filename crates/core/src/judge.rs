@@ -3,22 +3,41 @@
 
 use time::format_description::well_known::Rfc3339;
 
-use crate::plan::{EventContext, Finding, Validator};
-use crate::record::Capture;
+use crate::plan::{Code, EventContext, Finding, Plan, Severity, Validator};
+use crate::record::{ProblemKind, Record};
 use crate::report::{EventRef, ReportBuilder};
 
+/// The finding a request without readable events earns, if the plan keeps its code.
+/// Without a plan, each code has its default severity.
+pub fn request_finding(plan: Option<&Plan>, record: &Record) -> Option<Finding> {
+    let problem = record.problem.as_ref()?;
+    let code = match problem.kind {
+        ProblemKind::WrongPath | ProblemKind::WrongMethod => Code::MisroutedRequest,
+        ProblemKind::Undecodable => Code::UndecodableRequest,
+        ProblemKind::TooLarge | ProblemKind::NotReceived => Code::RefusedRequest,
+    };
+    let default = code.default_severity();
+    let severity: Severity = match plan {
+        Some(plan) => plan.severity_of(code, default)?,
+        None => default,
+    };
+    Some(Finding {
+        code,
+        severity,
+        event_type: None,
+        path: record.request_line(),
+        expected: None,
+        actual: Some(problem.reason.clone()),
+    })
+}
+
 /// The findings of each event of one capture, in event order.
-pub fn check_capture(validator: &mut Validator<'_>, capture: &Capture) -> Vec<Vec<Finding>> {
+pub fn check_capture(validator: &mut Validator<'_>, capture: &Record) -> Vec<Vec<Finding>> {
     let ctx = EventContext {
         received_ms: capture.received_ms(),
         seq: capture.seq,
         delivered: capture.accepted(),
-        min_id_length: capture
-            .options
-            .as_ref()
-            .and_then(|o| o.get("min_id_length"))
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok()),
+        min_id_length: capture.min_id_length(),
     };
     capture
         .events
@@ -36,15 +55,30 @@ pub fn check_capture(validator: &mut Validator<'_>, capture: &Capture) -> Vec<Ve
 pub fn report_capture(
     builder: &mut ReportBuilder,
     validator: Option<&mut Validator<'_>>,
-    capture: &Capture,
+    capture: &Record,
     capture_name: Option<String>,
 ) {
     builder.add_request();
+    let received = capture.received.format(&Rfc3339).unwrap_or_default();
+    if capture.problem.is_some() {
+        let finding = request_finding(validator.map(|v| v.plan()), capture);
+        let request = EventRef {
+            insert_id: None,
+            seq: capture.seq,
+            index: 0,
+            received,
+            user_id: None,
+            device_id: None,
+            capture: capture_name,
+            tag: capture.tag.clone(),
+        };
+        builder.add_bad_request(request, finding);
+        return;
+    }
     let findings = match validator {
         Some(v) => check_capture(v, capture),
         None => vec![Vec::new(); capture.events.len()],
     };
-    let received = capture.received.format(&Rfc3339).unwrap_or_default();
     for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
         let event_ref = EventRef {
             insert_id: event.insert_id().map(str::to_owned),

@@ -111,7 +111,7 @@ fn request_lines(e: &Entry, t: Theme) -> Vec<Line<'static>> {
     let status_style = if r.status >= 400 { t.error() } else { t.ok() };
     vec![
         Line::from(vec![
-            Span::raw(format!("#{} POST {} → ", r.seq, r.endpoint.path())),
+            Span::raw(format!("#{} POST {} → ", r.seq, sanitize(&r.path))),
             Span::styled(r.status.to_string(), status_style),
             Span::raw(format!(" · {how}")),
         ]),

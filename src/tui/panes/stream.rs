@@ -121,7 +121,7 @@ fn row(e: &Entry, wide: bool, t: Theme) -> Row<'static> {
         sent,
     ];
     if wide {
-        cells.insert(2, Cell::from(r.endpoint.path()));
+        cells.insert(2, Cell::from(sanitize(&r.path).into_owned()));
         cells.push(Cell::from(
             sanitize(e.event.insert_id().unwrap_or("")).into_owned(),
         ));

@@ -214,6 +214,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The severity the plan gives `code` (`default` unless it says
+    /// otherwise); `None` when the plan turns the code off.
+    pub fn severity_of(&self, code: Code, default: Severity) -> Option<Severity> {
+        match self.settings.severity.get(&code) {
+            Some(level) => *level,
+            None => Some(default),
+        }
+    }
+
     /// No table at all: only the checks that need none (ids, time,
     /// duplicates, drift) apply, and no event type is unknown.
     pub fn none() -> Self {

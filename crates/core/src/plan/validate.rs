@@ -62,6 +62,9 @@ codes! {
     DuplicateInsertId = "duplicate_insert_id", Warning, "the same insert_id sent again: a retry or a double fire";
     TypeDrift = "type_drift", Warning, "a property seen with different types across events";
     OverFiring = "over_firing", Warning, "more events of one type from one device per minute than planned";
+    UndecodableRequest = "undecodable_request", Error, "a request whose body cannot be read as Amplitude's (its events are lost)";
+    MisroutedRequest = "misrouted_request", Error, "a request to a path or with a method Amplitude does not serve";
+    RefusedRequest = "refused_request", Error, "a request refused before it was read: too large, or cut off";
 }
 
 impl fmt::Display for Code {
@@ -278,7 +281,8 @@ impl<'p> Validator<'p> {
         }
     }
 
-    pub fn plan(&self) -> &Plan {
+    /// The plan it judges with.
+    pub fn plan(&self) -> &'p Plan {
         self.plan
     }
 
@@ -528,10 +532,8 @@ impl Sink<'_, '_> {
         expected: Option<&str>,
         actual: Option<String>,
     ) {
-        let severity = match self.plan.settings.severity.get(&code) {
-            Some(None) => return,
-            Some(Some(s)) => *s,
-            None => default,
+        let Some(severity) = self.plan.severity_of(code, default) else {
+            return;
         };
         self.out.push(Finding {
             code,

@@ -20,7 +20,7 @@ pub use diff::{diff_pair, Diff, DiffKind};
 
 use crate::export::{ExportedRow, Window};
 use crate::plan::Severity;
-use crate::record::{Capture, Delivery};
+use crate::record::{Delivery, Record};
 
 /// What happened to the request a captured event came in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ pub struct Captured {
 
 impl Captured {
     /// The events of one journal record.
-    pub fn from_capture(c: &Capture) -> Vec<Captured> {
+    pub fn from_capture(c: &Record) -> Vec<Captured> {
         let accepted = c.accepted() && c.delivery.reached_upstream();
         c.events
             .iter()
@@ -110,7 +110,7 @@ impl Captured {
 }
 
 /// Why a request's event did not make it, in Amplitude's own words.
-fn outcome_of(c: &Capture, index: usize) -> Outcome {
+fn outcome_of(c: &Record, index: usize) -> Outcome {
     let status = c.answer.status;
     match &c.delivery {
         Delivery::Forwarded { .. } if (400..500).contains(&status) => {

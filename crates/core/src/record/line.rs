@@ -1,26 +1,308 @@
-//! The journal line format: one JSON line per record, and marker lines
-//! (`reset`, `tag`) between them; a reader that streams records back from
-//! any byte source, skipping what is not a record.
+//! The journal line format: exactly one JSON line per record, whatever the
+//! bytes a client sent, and marker lines (`reset`, `tag`) between them; a
+//! reader that streams lines back from any byte source.
+//!
+//! Each event keeps its JSON text byte for byte. Text that holds a raw line
+//! break (a pretty-printed body) cannot sit in one line as it is: such an
+//! event is stored as a JSON string holding its text, and `text_events`
+//! lists where — reading turns it back into the very same bytes.
 
 use std::io::{BufRead, BufReader, Read};
 
-use super::Capture;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{Answer, Delivery, KeptBody, Problem, ProblemKind, Record};
+use crate::event::{Dialect, Endpoint, Event};
 
 /// A line that is not a request: a session boundary written by the query API.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Marker {
     pub seq: u64,
     /// `reset` or `tag`.
     pub marker: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub at: time::OffsetDateTime,
+    pub at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
 }
 
-/// Whether a journal line is a marker (`reset`, `tag`) rather than a request.
-pub fn is_marker(line: &[u8]) -> bool {
-    serde_json::from_slice::<Marker>(line).is_ok()
+/// What one journal line holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    Record(Box<Record>),
+    Marker(Marker),
+}
+
+impl Line {
+    pub fn seq(&self) -> u64 {
+        match self {
+            Line::Record(r) => r.seq,
+            Line::Marker(m) => m.seq,
+        }
+    }
+}
+
+/// Appends `record` to `out` as one line, newline included.
+pub fn write_record(record: &Record, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *out, record)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Appends `marker` to `out` as one line, newline included.
+pub fn write_marker(marker: &Marker, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *out, marker)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Reads one line (without or with its newline).
+pub fn parse_line(line: &[u8]) -> Result<Line, serde_json::Error> {
+    match serde_json::from_slice::<Record>(line) {
+        Ok(record) => Ok(Line::Record(Box::new(record))),
+        Err(e) => serde_json::from_slice::<Marker>(line)
+            .map(Line::Marker)
+            .map_err(|_| e),
+    }
+}
+
+fn has_line_break(raw: &RawValue) -> bool {
+    raw.get().bytes().any(|b| b == b'\n' || b == b'\r')
+}
+
+/// An event as a line holds it: its JSON as is, or as a string of its text.
+enum EventOut<'a> {
+    Raw(&'a RawValue),
+    Text(&'a str),
+}
+
+impl Serialize for EventOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EventOut::Raw(raw) => raw.serialize(s),
+            EventOut::Text(text) => s.serialize_str(text),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    received: OffsetDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<Endpoint>,
+    #[serde(skip_serializing_if = "is_post")]
+    method: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    query: &'a str,
+    client: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_encoding: Option<&'a str>,
+    body_bytes: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<&'a Value>,
+    events: Vec<EventOut<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    text_events: Vec<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<&'a Problem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_base64: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    body_truncated: bool,
+    answer: &'a Answer,
+    delivery: &'a Delivery,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a str>,
+}
+
+fn is_post(method: &&str) -> bool {
+    *method == "POST"
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text_events = Vec::new();
+        let events = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                if has_line_break(e.raw()) {
+                    text_events.push(i);
+                    EventOut::Text(e.raw().get())
+                } else {
+                    EventOut::Raw(e.raw())
+                }
+            })
+            .collect();
+        let body = self.body.as_ref();
+        let body_text = body.and_then(|b| std::str::from_utf8(&b.bytes).ok());
+        RecordOut {
+            seq: self.seq,
+            received: self.received,
+            endpoint: self.endpoint,
+            method: &self.method,
+            path: &self.path,
+            query: &self.query,
+            client: &self.client,
+            origin: self.origin.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            content_type: self.content_type.as_deref(),
+            content_encoding: self.content_encoding.as_deref(),
+            body_bytes: self.body_bytes,
+            api_key: self.api_key.as_deref(),
+            options: self.options.as_ref(),
+            events,
+            text_events,
+            problem: self.problem.as_ref(),
+            body: body_text,
+            body_base64: body
+                .filter(|_| body_text.is_none())
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(&b.bytes)),
+            body_truncated: body.is_some_and(|b| b.truncated),
+            answer: &self.answer,
+            delivery: &self.delivery,
+            tag: self.tag.as_deref(),
+        }
+        .serialize(s)
+    }
+}
+
+/// The stored shape, wave 1's included (`decode_error`, no `path`).
+#[derive(Deserialize)]
+struct RecordIn {
+    seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    received: OffsetDateTime,
+    #[serde(default)]
+    endpoint: Option<Endpoint>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    query: String,
+    client: String,
+    #[serde(default)]
+    origin: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    content_encoding: Option<String>,
+    body_bytes: usize,
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    options: Option<Value>,
+    events: Vec<Box<RawValue>>,
+    #[serde(default)]
+    text_events: Vec<usize>,
+    #[serde(default)]
+    problem: Option<Problem>,
+    /// Wave 1's name for an undecodable body's reason.
+    #[serde(default)]
+    decode_error: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_base64: Option<String>,
+    #[serde(default)]
+    body_truncated: bool,
+    answer: Answer,
+    delivery: Delivery,
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let s = RecordIn::deserialize(d)?;
+        let path = s
+            .path
+            .or_else(|| s.endpoint.map(|e| e.path().to_owned()))
+            .ok_or_else(|| D::Error::missing_field("path"))?;
+        let dialect = s.endpoint.map_or(Dialect::V2, Dialect::of);
+        let mut events = Vec::with_capacity(s.events.len());
+        for (i, raw) in s.events.into_iter().enumerate() {
+            let raw = if s.text_events.contains(&i) {
+                let text: String = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+                RawValue::from_string(text).map_err(D::Error::custom)?
+            } else {
+                raw
+            };
+            events.push(Event::from_raw(raw, dialect));
+        }
+        let problem = s.problem.or_else(|| {
+            s.decode_error
+                .map(|reason| wave1_problem(reason, &s.delivery))
+        });
+        let body = match (s.body, s.body_base64) {
+            (Some(text), _) => Some(text.into_bytes()),
+            (None, Some(b64)) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(D::Error::custom)?,
+            ),
+            (None, None) => None,
+        };
+        Ok(Record {
+            seq: s.seq,
+            received: s.received,
+            endpoint: s.endpoint,
+            method: s.method.unwrap_or_else(|| "POST".into()),
+            path,
+            query: s.query,
+            client: s.client,
+            origin: s.origin,
+            user_agent: s.user_agent,
+            content_type: s.content_type,
+            content_encoding: s.content_encoding,
+            body_bytes: s.body_bytes,
+            api_key: s.api_key,
+            options: s.options,
+            events,
+            problem,
+            body: body.map(|bytes| KeptBody {
+                bytes,
+                truncated: s.body_truncated,
+            }),
+            answer: s.answer,
+            delivery: s.delivery,
+            tag: s.tag,
+        })
+    }
+}
+
+/// Wave 1 wrote only a reason; its refusals said which kind they were.
+fn wave1_problem(reason: String, delivery: &Delivery) -> Problem {
+    let kind = match delivery {
+        Delivery::Refused { .. } if reason.starts_with("body over") => ProblemKind::TooLarge,
+        Delivery::Refused { .. } if reason.starts_with("body not received") => {
+            ProblemKind::NotReceived
+        }
+        _ => ProblemKind::Undecodable,
+    };
+    Problem { kind, reason }
 }
 
 /// A line the reader skipped, and why.
@@ -36,14 +318,26 @@ impl std::fmt::Display for JournalWarning {
     }
 }
 
-/// Streams captures back from a journal, one line at a time.
+/// One line read back, with where it starts in the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// Byte offset of the line in its journal.
+    pub offset: u64,
+    /// Its length, newline included.
+    pub len: u64,
+    pub line: Line,
+}
+
+/// Streams lines back from a journal, one at a time.
 ///
-/// Lines that are not capture records are skipped and reported in
+/// Lines that are neither records nor markers are skipped and reported in
 /// [`JournalReader::warnings`]; the last line of a journal cut short by a
-/// crash is reported as torn.
+/// crash is reported as torn. As an iterator it yields the records only.
 pub struct JournalReader<R> {
     input: BufReader<R>,
     line_no: usize,
+    /// Bytes consumed so far: the offset of the next line.
+    offset: u64,
     line: Vec<u8>,
     warnings: Vec<JournalWarning>,
     /// A journal still being written: an unfinished last line is kept for
@@ -53,9 +347,15 @@ pub struct JournalReader<R> {
 
 impl<R: Read> JournalReader<R> {
     pub fn new(input: R) -> Self {
+        Self::starting_at(input, 0)
+    }
+
+    /// Reads from a source already positioned at byte `offset` of its journal.
+    pub fn starting_at(input: R, offset: u64) -> Self {
         JournalReader {
             input: BufReader::with_capacity(256 * 1024, input),
             line_no: 0,
+            offset,
             line: Vec::new(),
             warnings: Vec::new(),
             follow: false,
@@ -73,26 +373,29 @@ impl<R: Read> JournalReader<R> {
         &self.warnings
     }
 
+    /// Offset of the next line to be read.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     fn warn(&mut self, message: String) {
         self.warnings.push(JournalWarning {
             line: self.line_no,
             message,
         });
     }
-}
 
-impl<R: Read> Iterator for JournalReader<R> {
-    type Item = Capture;
-
-    fn next(&mut self) -> Option<Capture> {
+    /// The next record or marker, with its place in the journal.
+    pub fn next_line(&mut self) -> Option<Located> {
         loop {
             // In follow mode `line` may hold the start of a line from last time.
+            let before = self.line.len();
             match self.input.read_until(b'\n', &mut self.line) {
                 Ok(0) if self.follow || self.line.is_empty() => return None,
                 Ok(_) => {}
                 Err(e) => {
                     self.line_no += 1;
-                    self.line.clear();
+                    self.line.truncate(before);
                     self.warn(format!("read error, stopping: {e}"));
                     return None;
                 }
@@ -102,21 +405,32 @@ impl<R: Read> Iterator for JournalReader<R> {
                 return None; // the writer has not finished this line yet
             }
             self.line_no += 1;
+            let offset = self.offset;
+            let len = self.line.len() as u64;
+            self.offset += len;
             let blank = self.line.iter().all(u8::is_ascii_whitespace);
-            let parsed = (!blank).then(|| serde_json::from_slice::<Capture>(&self.line));
-            // Session markers (reset, tag) are not requests.
-            let marker = matches!(parsed, Some(Err(_))) && is_marker(&self.line);
+            let parsed = (!blank).then(|| parse_line(&self.line));
             self.line.clear(); // keeps its capacity for the next line
             match parsed {
                 None => {}
-                Some(Ok(capture)) => return Some(capture),
+                Some(Ok(line)) => return Some(Located { offset, len, line }),
                 Some(Err(_)) if !complete => {
-                    self.warn(
-                        "incomplete last line (a write cut short by a crash), skipped".into(),
-                    );
+                    self.warn("incomplete last line (a write cut short by a crash), skipped".into())
                 }
-                Some(Err(_)) if marker => {}
-                Some(Err(e)) => self.warn(format!("not a capture record, skipped: {e}")),
+                Some(Err(e)) => self.warn(format!("not a journal record, skipped: {e}")),
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for JournalReader<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            match self.next_line()?.line {
+                Line::Record(record) => return Some(*record),
+                Line::Marker(_) => {}
             }
         }
     }

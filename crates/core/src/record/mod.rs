@@ -1,65 +1,66 @@
-//! The Capture record: one HTTP request the tap received, as the journal
-//! stores it and every consumer (open, check, reconcile) reads it.
+//! The record: one HTTP request the tap answered — decoded or not — as the
+//! journal stores it and every consumer (the pipeline, open, check,
+//! reconcile, har) reads it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::event::{Dialect, Endpoint, Event};
+use crate::event::{Endpoint, Event};
 
 pub mod line;
-pub use line::{JournalReader, JournalWarning, Marker};
+mod mask;
 
-/// One request to an ingestion path, with what was answered and how.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(try_from = "StoredCapture")]
-pub struct Capture {
+pub use line::{JournalReader, JournalWarning, Marker};
+pub use mask::{is_secret_name, mask_api_key, mask_body, mask_query};
+
+/// One request the tap answered, with what it carried, what was answered
+/// and how. Requests that could not be decoded or routed are records too:
+/// `problem` says why and `body` keeps what was received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
     /// Position in the journal, counting from 1: a finding without an
     /// `insert_id` points back to its event as `seq` + index.
     pub seq: u64,
-    #[serde(with = "time::serde::rfc3339")]
     pub received: OffsetDateTime,
-    pub endpoint: Endpoint,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// The ingestion endpoint its path names; `None` for a path Amplitude does not serve.
+    pub endpoint: Option<Endpoint>,
+    pub method: String,
+    /// The path as requested.
+    pub path: String,
     pub query: String,
     pub client: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_encoding: Option<String>,
     /// Bytes on the wire (before gunzip).
     pub body_bytes: usize,
     /// Masked: `abcd…wxyz`. The key in clear never reaches a file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Value>,
-    #[serde(serialize_with = "serialize_events")]
     pub events: Vec<Event>,
-    /// Why the body could not be decoded; its events are then unknown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decode_error: Option<String>,
+    /// Why no events could be read from it.
+    pub problem: Option<Problem>,
+    /// The body as received, for a request with a problem (capped, keys masked).
+    pub body: Option<KeptBody>,
     /// What the SDK was answered.
     pub answer: Answer,
     pub delivery: Delivery,
     /// The test tag set through the query API when it arrived (`POST /_amptap/tag`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
 }
 
-impl Capture {
+impl Record {
     /// A request as it arrives: nothing decoded or answered yet (status 0,
     /// offline) — the proxy fills in the rest.
-    pub fn new(endpoint: Endpoint, received: OffsetDateTime, client: String) -> Self {
-        Capture {
+    pub fn new(method: &str, path: &str, received: OffsetDateTime, client: String) -> Self {
+        Record {
             seq: 0,
             received,
-            endpoint,
+            endpoint: Endpoint::from_path(path),
+            method: method.to_owned(),
+            path: path.to_owned(),
             query: String::new(),
             client,
             origin: None,
@@ -70,7 +71,8 @@ impl Capture {
             api_key: None,
             options: None,
             events: Vec::new(),
-            decode_error: None,
+            problem: None,
+            body: None,
             answer: Answer::new(0, None, b""),
             delivery: Delivery::Offline,
             tag: None,
@@ -80,13 +82,101 @@ impl Capture {
     /// Whether Amplitude (or the offline stand-in) took the request: a 2xx
     /// with `code` 200 for JSON answers, `success` for form endpoints.
     pub fn accepted(&self) -> bool {
-        (200..300).contains(&self.answer.status)
+        self.problem.is_none()
+            && (200..300).contains(&self.answer.status)
             && self.answer.json_code().is_none_or(|code| code == 200)
     }
 
     /// Milliseconds since the epoch at which the tap received it.
     pub fn received_ms(&self) -> i64 {
         (self.received.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    /// `options.min_id_length` of an HTTP V2 / Batch body.
+    pub fn min_id_length(&self) -> Option<usize> {
+        let n = self.options.as_ref()?.get("min_id_length")?.as_u64()?;
+        usize::try_from(n).ok()
+    }
+
+    /// The endpoint's path, or `other` for a path Amplitude does not serve:
+    /// a bounded label for metrics.
+    pub fn path_label(&self) -> &'static str {
+        self.endpoint.map_or("other", Endpoint::path)
+    }
+
+    /// `POST /2/httpapi`, `GET /favicon.ico`.
+    pub fn request_line(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// Notes a problem and keeps the body as received (masked, capped).
+    pub fn refuse(&mut self, kind: ProblemKind, reason: impl Into<String>, body: &[u8]) {
+        self.problem = Some(Problem {
+            kind,
+            reason: reason.into(),
+        });
+        self.body = (!body.is_empty()).then(|| KeptBody::new(body));
+    }
+}
+
+/// Why a request carried no events amptap could read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// What went wrong, in words (shown and reported as is).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A path Amplitude does not serve.
+    WrongPath,
+    /// A method other than POST on an ingestion path.
+    WrongMethod,
+    /// Broken JSON, form or compression; not Amplitude's format.
+    Undecodable,
+    /// A body over the size amptap takes.
+    TooLarge,
+    /// The body never fully arrived.
+    NotReceived,
+}
+
+impl ProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::WrongPath => "wrong_path",
+            ProblemKind::WrongMethod => "wrong_method",
+            ProblemKind::Undecodable => "undecodable",
+            ProblemKind::TooLarge => "too_large",
+            ProblemKind::NotReceived => "not_received",
+        }
+    }
+}
+
+/// A body kept as received: text when it is UTF-8, else base64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptBody {
+    pub bytes: Vec<u8>,
+    /// It was longer than [`KeptBody::MAX`] and was cut there.
+    pub truncated: bool,
+}
+
+impl KeptBody {
+    /// Enough to see what was sent; a 20 MB mistake need not fill the journal.
+    pub const MAX: usize = 64 * 1024;
+
+    pub fn new(body: &[u8]) -> Self {
+        let kept = &body[..body.len().min(Self::MAX)];
+        KeptBody {
+            bytes: mask_body(kept).into_owned(),
+            truncated: kept.len() < body.len(),
+        }
+    }
+
+    /// The body as text, with any bytes that are not UTF-8 replaced.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
     }
 }
 
@@ -161,136 +251,5 @@ impl Delivery {
     }
 }
 
-/// `abcd…wxyz`: enough to tell projects apart, never enough to use.
-pub fn mask_api_key(key: &str) -> String {
-    let chars: Vec<char> = key.chars().collect();
-    if chars.len() >= 12 {
-        let head: String = chars[..4].iter().collect();
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        format!("{head}…{tail}")
-    } else {
-        format!("…{}", "*".repeat(chars.len().min(4)))
-    }
-}
-
-/// The query string as the journal keeps it: a key passed as a parameter
-/// (`api_key=`, amplitude-js's `client=`) is masked like any other.
-pub fn mask_query(query: &str) -> String {
-    if !query.contains("api_key=") && !query.contains("client=") {
-        return query.to_owned();
-    }
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        let secret = matches!(name.as_ref(), "api_key" | "client");
-        out.append_pair(
-            &name,
-            &if secret {
-                mask_api_key(&value)
-            } else {
-                value.into_owned()
-            },
-        );
-    }
-    out.finish()
-}
-
-fn serialize_events<S: serde::Serializer>(events: &[Event], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(events.iter().map(Event::raw))
-}
-
-/// The on-disk shape: events as raw JSON, turned into [`Event`]s once the
-/// endpoint (and so their dialect) is known.
-#[derive(Deserialize)]
-struct StoredCapture {
-    seq: u64,
-    #[serde(with = "time::serde::rfc3339")]
-    received: OffsetDateTime,
-    endpoint: Endpoint,
-    #[serde(default)]
-    query: String,
-    client: String,
-    #[serde(default)]
-    origin: Option<String>,
-    #[serde(default)]
-    user_agent: Option<String>,
-    #[serde(default)]
-    content_type: Option<String>,
-    #[serde(default)]
-    content_encoding: Option<String>,
-    body_bytes: usize,
-    #[serde(default)]
-    api_key: Option<String>,
-    #[serde(default)]
-    options: Option<Value>,
-    events: Vec<Box<RawValue>>,
-    #[serde(default)]
-    decode_error: Option<String>,
-    answer: Answer,
-    delivery: Delivery,
-    #[serde(default)]
-    tag: Option<String>,
-}
-
-impl TryFrom<StoredCapture> for Capture {
-    type Error = serde_json::Error;
-
-    fn try_from(s: StoredCapture) -> Result<Self, Self::Error> {
-        let dialect = Dialect::of(s.endpoint);
-        let events = s
-            .events
-            .into_iter()
-            .map(|raw| Event::from_raw(raw, dialect))
-            .collect();
-        Ok(Capture {
-            seq: s.seq,
-            received: s.received,
-            endpoint: s.endpoint,
-            query: s.query,
-            client: s.client,
-            origin: s.origin,
-            user_agent: s.user_agent,
-            content_type: s.content_type,
-            content_encoding: s.content_encoding,
-            body_bytes: s.body_bytes,
-            api_key: s.api_key,
-            options: s.options,
-            events,
-            decode_error: s.decode_error,
-            answer: s.answer,
-            delivery: s.delivery,
-            tag: s.tag,
-        })
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_keep_only_the_ends() {
-        assert_eq!(mask_api_key("FAKE_API_KEY_NODE_0123456789"), "FAKE…6789");
-        assert_eq!(mask_api_key("short"), "…****");
-        assert!(!mask_api_key("abcdefghijklmnop").contains("efgh"));
-    }
-
-    #[test]
-    fn keys_in_the_query_string_are_masked() {
-        assert_eq!(mask_query("probe=1"), "probe=1");
-        let masked = mask_query("api_key=FAKE_API_KEY_NODE_0123456789&x=1");
-        assert!(!masked.contains("NODE_0123"), "{masked}");
-        assert!(masked.contains("x=1"));
-    }
-
-    #[test]
-    fn answers_keep_a_bounded_body() {
-        let big = vec![b'x'; Answer::KEPT_BODY_BYTES + 10];
-        let a = Answer::new(500, None, &big);
-        assert!(a.body_truncated);
-        assert_eq!(a.body.len(), Answer::KEPT_BODY_BYTES);
-        assert_eq!(
-            Answer::new(200, None, br#"{"code":200}"#).json_code(),
-            Some(200)
-        );
-    }
-}
+mod tests;

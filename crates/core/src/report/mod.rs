@@ -119,6 +119,10 @@ pub struct FindingEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub requests: u64,
+    /// Requests that carried no events amptap could read (wrong path or
+    /// method, undecodable, refused); each is a finding under [`BAD_REQUESTS`].
+    #[serde(default)]
+    pub bad_requests: u64,
     pub events: u64,
     pub events_with_findings: u64,
     pub errors: u64,
@@ -227,6 +231,9 @@ impl<'a> ByType<'a> {
 /// How events without an `event_type` are listed.
 pub const NO_TYPE: &str = "(no event_type)";
 
+/// Where requests without readable events are listed, beside the event types.
+pub const BAD_REQUESTS: &str = "(requests without events)";
+
 /// Collects events and their findings into a [`Report`].
 pub struct ReportBuilder {
     report: Report,
@@ -276,24 +283,41 @@ impl ReportBuilder {
 
     /// One event and its findings.
     pub fn add_event(&mut self, event_type: Option<&str>, event: EventRef, findings: Vec<Finding>) {
-        let s = &mut self.report.summary;
-        s.events += 1;
+        self.report.summary.events += 1;
         let name = event_type.filter(|t| !t.is_empty()).unwrap_or(NO_TYPE);
-        let ty = self
-            .types
+        self.type_summary(name).events += 1;
+        self.add_findings(name, &event, findings);
+    }
+
+    /// A request that carried no events amptap could read, with its finding
+    /// (none when the plan turns the code off).
+    pub fn add_bad_request(&mut self, request: EventRef, finding: Option<Finding>) {
+        self.report.summary.bad_requests += 1;
+        self.add_findings(BAD_REQUESTS, &request, finding.into_iter().collect());
+    }
+
+    fn type_summary(&mut self, name: &str) -> &mut TypeSummary {
+        self.types
             .entry(name.to_owned())
             .or_insert_with(|| TypeSummary {
                 event_type: name.to_owned(),
                 ..TypeSummary::default()
-            });
-        ty.events += 1;
-        if !findings.is_empty() {
-            s.events_with_findings += 1;
-            ty.events_with_findings += 1;
+            })
+    }
+
+    fn add_findings(&mut self, type_name: &str, event: &EventRef, findings: Vec<Finding>) {
+        if findings.is_empty() {
+            return;
         }
+        let ty = self.type_summary(type_name);
+        ty.events_with_findings += 1;
+        for finding in &findings {
+            *ty.by_code.entry(finding.code).or_default() += 1;
+        }
+        let s = &mut self.report.summary;
+        s.events_with_findings += 1;
         for finding in findings {
             *s.by_code.entry(finding.code).or_default() += 1;
-            *ty.by_code.entry(finding.code).or_default() += 1;
             match finding.severity {
                 Severity::Error => s.errors += 1,
                 Severity::Warning => s.warnings += 1,

@@ -14,20 +14,21 @@ use time::OffsetDateTime;
 use crate::event::{Endpoint, Event};
 use crate::filter::{Candidate, Status};
 use crate::plan::{Code, Finding, Plan};
-use crate::record::{Capture, Delivery};
+use crate::record::{Delivery, Record};
 
 /// The request an event came in, shared by its events.
 #[derive(Debug)]
 pub struct Request {
     pub seq: u64,
     pub received: OffsetDateTime,
-    pub endpoint: Endpoint,
+    pub endpoint: Option<Endpoint>,
+    pub path: String,
     pub client: String,
     pub status: u16,
     pub answer_body: String,
     pub delivery: Delivery,
     pub api_key: Option<String>,
-    pub decode_error: Option<String>,
+    pub problem: Option<crate::record::Problem>,
     pub event_count: usize,
     pub tag: Option<String>,
 }
@@ -58,7 +59,7 @@ impl Entry {
 /// A capture with the findings of each of its events, ready to store.
 #[derive(Debug)]
 pub struct Checked {
-    pub capture: Capture,
+    pub capture: Record,
     pub findings: Vec<Vec<Finding>>,
     pub tag: Option<String>,
 }
@@ -141,19 +142,20 @@ impl Store {
         if matches!(capture.delivery, Delivery::Failed { .. }) {
             c.forward_failures += 1;
         }
-        if capture.decode_error.is_some() {
+        if capture.problem.is_some() {
             c.undecodable += 1;
         }
         let request = Arc::new(Request {
             seq: capture.seq,
             received: capture.received,
             endpoint: capture.endpoint,
+            path: capture.path,
             client: capture.client,
             status: capture.answer.status,
             answer_body: capture.answer.body,
             delivery: capture.delivery,
             api_key: capture.api_key,
-            decode_error: capture.decode_error,
+            problem: capture.problem,
             event_count: capture.events.len(),
             tag,
         });

@@ -204,9 +204,9 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Dialect, Endpoint, Event};
+    use crate::event::{Dialect, Event};
     use crate::plan::{Code, Finding, Severity};
-    use crate::record::{Answer, Capture};
+    use crate::record::{Answer, Record};
     use crate::store::Checked;
     use serde_json::value::RawValue;
 
@@ -238,12 +238,13 @@ mod tests {
             })
             .collect();
         Checked {
-            capture: Capture {
+            capture: Record {
                 seq: 1,
                 events,
                 answer: Answer::new(200, None, b"{}"),
-                ..Capture::new(
-                    Endpoint::HttpV2,
+                ..Record::new(
+                    "POST",
+                    "/2/httpapi",
                     time::OffsetDateTime::UNIX_EPOCH,
                     "127.0.0.1:1".into(),
                 )

@@ -7,9 +7,10 @@
 use std::time::{Duration, Instant};
 
 use amptap::event::{decode_request, BodyLimits, Endpoint};
-use amptap::feed::FeedMsg;
+use amptap::judge::Judged;
+use amptap::pipeline::{Feed as FeedMsg, Item};
 use amptap::plan::Plan;
-use amptap::store::{Checked, Store};
+use amptap::store::Store;
 use amptap::tap::{Answer, Record};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
@@ -57,13 +58,13 @@ fn main() {
         time::OffsetDateTime::UNIX_EPOCH,
     );
     app.update(Msg::Resize(160, 48));
-    let batches: Vec<Vec<Checked>> = (0..requests as u64)
+    let batches: Vec<Vec<Item>> = (0..requests as u64)
         .map(|seq| {
-            vec![Checked {
-                capture: capture(seq, per_request),
+            vec![Item::Judged(std::sync::Arc::new(Judged {
+                record: capture(seq, per_request),
                 findings: vec![vec![]; per_request],
-                tag: None,
-            }]
+                request: None,
+            }))]
         })
         .collect();
     let start = Instant::now();

@@ -213,11 +213,13 @@ fn main() {
                 mode: Mode::Forward(upstream),
                 limits: BodyLimits::default(),
                 journal_path: dir.path().join("bench.jsonl"),
-                // The tap alone: no live session (the query API's cost is its own).
-                session: None,
+                // The tap alone: journal on, judging off.
+                plan: Arc::new(amptap::plan::Plan::none()),
+                session_rows: None,
                 api_token: None,
+                judging: false,
             },
-            None,
+            Vec::new(),
         )
         .await
         .expect("tap");
@@ -229,14 +231,12 @@ fn main() {
                 mode: Mode::Forward(Upstream::new(Target::Base(fake.url()), Duration::from_secs(30)).expect("upstream")),
                 limits: BodyLimits::default(),
                 journal_path: dir.path().join("bench-session.jsonl"),
-                session: Some(amptap::tap::SessionConfig {
-                    plan: Box::leak(Box::new(amptap::plan::Plan::none())),
-                    cap: 200_000,
-                    on_judged: None,
-                }),
+                plan: Arc::new(amptap::plan::Plan::none()),
+                session_rows: Some(200_000),
                 api_token: None,
+                judging: true,
             },
-            None,
+            Vec::new(),
         )
         .await
         .expect("tap");
@@ -247,8 +247,8 @@ fn main() {
         let session = format!("http://{}/2/httpapi", with_session.addr);
         let mut targets = vec![
             ("fake Amplitude directly", direct),
-            ("through amptap (journal on)", through),
-            ("through amptap serve (+ live session)", session),
+            ("through amptap (journal on, judging off)", through),
+            ("through amptap serve as shipped (judging on)", session),
         ];
         let mitm = start_mitmdump(&fake.url());
         match &mitm {
@@ -262,7 +262,7 @@ fn main() {
             sat.print(&format!("saturation · {name}"));
             // Let a session judge its backlog before the latency run.
             if let Some(session) = &with_session.tap.session {
-                session.caught_up().await;
+                session.caught_up(with_session.tap.written_seq()).await;
             }
             let fixed = fixed_rate(url, body.clone(), secs).await;
             fixed.print(&format!("{FIXED_RATE} req/s · {name}"));

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::record::line as line_format;
 use crate::record::{JournalReader, Marker, Record};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,15 +32,44 @@ pub enum JournalError {
 pub struct JournalStats {
     pub records: AtomicU64,
     pub bytes: AtomicU64,
-    /// Records the live consumer could not take in time (it catches up from the file).
-    pub consumer_lag: AtomicU64,
+    /// Sequence number of the last line on disk (records and markers).
+    pub last_seq: AtomicU64,
+    /// Rung after every write, for readers following the file.
+    pub written: Wake,
+}
+
+/// A bell a follower waits on instead of polling the file.
+#[derive(Debug, Default)]
+pub struct Wake {
+    rings: std::sync::Mutex<u64>,
+    bell: std::sync::Condvar,
+}
+
+impl Wake {
+    pub fn ring(&self) {
+        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        *rings += 1;
+        self.bell.notify_all();
+    }
+
+    /// How often it has rung so far.
+    pub fn rings(&self) -> u64 {
+        *self.rings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until it rings past `seen`, at most `timeout`; returns the rings.
+    pub fn wait_past(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+        let rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        let (rings, _) = self
+            .bell
+            .wait_timeout_while(rings, timeout, |r| *r <= seen)
+            .unwrap_or_else(|p| p.into_inner());
+        *rings
+    }
 }
 
 enum Line {
-    Record(
-        Box<Record>,
-        oneshot::Sender<Result<Arc<Record>, Arc<JournalError>>>,
-    ),
+    Record(Box<Record>, oneshot::Sender<Result<u64, Arc<JournalError>>>),
     Marker(Marker, oneshot::Sender<Result<u64, Arc<JournalError>>>),
 }
 
@@ -51,6 +81,7 @@ pub struct Journal {
     tx: mpsc::Sender<Job>,
     path: Arc<PathBuf>,
     stats: Arc<JournalStats>,
+    start_offset: u64,
 }
 
 /// Waits for the writer thread to finish its queue once every [`Journal`] is dropped.
@@ -70,12 +101,8 @@ const GROUP_COMMIT: usize = 512;
 
 impl Journal {
     /// Opens (creating or appending to) `path` and starts the writer thread.
-    /// Each written record is offered to `consumer` after it is on disk; a
-    /// full consumer never slows the journal.
-    pub fn open(
-        path: &Path,
-        consumer: Option<mpsc::Sender<Arc<Record>>>,
-    ) -> Result<(Journal, JournalWriterHandle), JournalError> {
+    /// Nothing downstream is fed from here: the pipeline follows the file.
+    pub fn open(path: &Path) -> Result<(Journal, JournalWriterHandle), JournalError> {
         let open_err = |source| JournalError::Open {
             path: path.to_owned(),
             source,
@@ -94,6 +121,7 @@ impl Journal {
             // Start on a fresh line so the next record is not glued to a torn one.
             file.write_all(b"\n").map_err(open_err)?;
         }
+        let start_offset = file.seek(SeekFrom::End(0)).map_err(open_err)?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(JournalStats::default());
         let writer = Writer {
@@ -101,7 +129,6 @@ impl Journal {
             path: path.to_owned(),
             next_seq: complete_lines + u64::from(ends_torn) + 1,
             stats: stats.clone(),
-            consumer,
         };
         let thread = std::thread::Builder::new()
             .name("amptap-journal".into())
@@ -112,13 +139,14 @@ impl Journal {
                 tx,
                 path: Arc::new(path.to_owned()),
                 stats,
+                start_offset,
             },
             JournalWriterHandle(thread),
         ))
     }
 
-    /// Appends one capture; returns it, numbered, once it is on disk.
-    pub async fn append(&self, capture: Record) -> Result<Arc<Record>, Arc<JournalError>> {
+    /// Appends one record; returns its sequence number once it is on disk.
+    pub async fn append(&self, capture: Record) -> Result<u64, Arc<JournalError>> {
         let (ack, done) = oneshot::channel();
         self.tx
             .send(Line::Record(Box::new(capture), ack))
@@ -147,6 +175,11 @@ impl Journal {
         &self.path
     }
 
+    /// Where this session's lines begin in the file (it may hold earlier sessions).
+    pub fn start_offset(&self) -> u64 {
+        self.start_offset
+    }
+
     pub fn stats(&self) -> &JournalStats {
         &self.stats
     }
@@ -167,7 +200,6 @@ struct Writer {
     path: PathBuf,
     next_seq: u64,
     stats: Arc<JournalStats>,
-    consumer: Option<mpsc::Sender<Arc<Record>>>,
 }
 
 impl Writer {
@@ -193,17 +225,15 @@ impl Writer {
             let ok = match job {
                 Line::Record(capture, _) => {
                     capture.seq = self.next_seq;
-                    serde_json::to_writer(&mut *buf, capture).is_ok()
+                    line_format::write_record(capture, buf).is_ok()
                 }
                 Line::Marker(marker, _) => {
                     marker.seq = self.next_seq;
-                    serde_json::to_writer(&mut *buf, marker).is_ok()
+                    line_format::write_marker(marker, buf).is_ok()
                 }
             };
+            debug_assert!(ok, "records hold only strings, numbers and raw JSON");
             self.next_seq += 1;
-            if ok {
-                buf.push(b'\n');
-            }
         }
         let written = self.file.write_all(buf).and_then(|()| self.file.flush());
         let result = match written {
@@ -219,6 +249,10 @@ impl Writer {
                 self.stats
                     .bytes
                     .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .last_seq
+                    .store(self.next_seq - 1, Ordering::Relaxed);
+                self.stats.written.ring();
                 Ok(())
             }
             Err(source) => {
@@ -232,13 +266,7 @@ impl Writer {
         for job in jobs.drain(..) {
             match job {
                 Line::Record(capture, ack) => {
-                    let capture = Arc::new(*capture);
-                    if let (Ok(()), Some(consumer)) = (&result, &self.consumer) {
-                        if consumer.try_send(capture.clone()).is_err() {
-                            self.stats.consumer_lag.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    let _ = ack.send(result.clone().map(|()| capture));
+                    let _ = ack.send(result.clone().map(|()| capture.seq));
                 }
                 Line::Marker(marker, ack) => {
                     let _ = ack.send(result.clone().map(|()| marker.seq));

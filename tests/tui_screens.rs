@@ -5,9 +5,10 @@
 use std::path::Path;
 
 use amptap::event::{decode_request, BodyLimits, Endpoint};
-use amptap::judge::check_capture;
+use amptap::judge::Judged;
+use amptap::pipeline::Item;
 use amptap::plan::{self, Validator};
-use amptap::store::{Checked, Store};
+use amptap::store::Store;
 use amptap::tap::{Answer, Delivery, Record};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
@@ -109,17 +110,10 @@ fn app(width: u16, height: u16) -> App {
     let mut validator = Validator::new(&plan);
     let batch = captures()
         .into_iter()
-        .map(|capture| {
-            let findings = check_capture(&mut validator, &capture);
-            Checked {
-                capture,
-                findings,
-                tag: None,
-            }
-        })
+        .map(|capture| Item::Judged(std::sync::Arc::new(Judged::new(&mut validator, capture))))
         .collect();
     app.update(Msg::Resize(width, height));
-    app.update(Msg::Feed(amptap::feed::FeedMsg::Batch(batch)));
+    app.update(Msg::Feed(amptap::pipeline::Feed::Batch(batch)));
     app.update(Msg::Progress {
         journal_bytes: 4096,
         behind: 0,
@@ -223,12 +217,10 @@ fn paused_view_counts_what_arrives() {
     let none = plan::Plan::none();
     let mut validator = Validator::new(&none);
     let c = request(9, json!([query(9, json!({}))]), 200);
-    let findings = check_capture(&mut validator, &c);
-    a.update(Msg::Feed(amptap::feed::FeedMsg::Batch(vec![Checked {
-        capture: c,
-        findings,
-        tag: None,
-    }])));
+    let judged = Judged::new(&mut validator, c);
+    a.update(Msg::Feed(amptap::pipeline::Feed::Batch(vec![
+        Item::Judged(std::sync::Arc::new(judged)),
+    ])));
     let text = screen(&a);
     assert!(text.contains("⏸ paused, 1 arrived"), "{text}");
     assert!(text.contains("Events 7 · showing 6"), "{text}");

@@ -4,18 +4,16 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use amptap::event::BodyLimits;
 use amptap::export::{Credentials, ExportClient};
 use amptap::fake_amplitude::FakeAmplitude;
-use amptap::feed::{self, FeedConfig, FeedStats};
-use amptap::journal::JournalStats;
+use amptap::pipeline::{Pipeline, QueueSink, Source};
 use amptap::plan::{self, Plan};
 use amptap::store::Store;
-use amptap::tap::{Mode, RunningTap, SessionConfig, TapConfig, TapSummary, Target, Upstream};
+use amptap::tap::{Mode, RunningTap, TapConfig, TapSummary, Target, Upstream};
 use amptap::tui::app::{App, Session};
 use amptap::tui::theme::Theme;
 use amptap::tui::{self, Feed, ReconcileSetup, RunOptions};
@@ -27,9 +25,10 @@ use crate::cli::{DemoArgs, OpenArgs, WatchArgs};
 pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     need_terminal("watch")?;
     let plan = load_plan(args.proxy.plan.as_ref())?;
-    let config = super::serve::tap_config(&args.proxy, plan.as_ref())?;
+    let config = super::serve::tap_config(&args.proxy, plan.clone())?;
     let upstream = config.mode.describe();
-    let tap = RunningTap::start(config, None).await?;
+    let (tx, rx) = mpsc::channel(FEED_QUEUE);
+    let tap = RunningTap::start(config, vec![Box::new(QueueSink(tx))]).await?;
     let session = Session {
         listen: Some(format!("http://{}", tap.addr)),
         upstream,
@@ -44,19 +43,19 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         &plan,
         args.proxy.plan.as_ref(),
     );
-    let result = inspect(
-        plan,
-        session,
-        Some(journal),
-        args.max_events,
-        true,
-        reconcile,
-    )
-    .await;
+    let feed = Feed {
+        rx,
+        stats: tap.pipeline_stats(),
+        journal: Some(journal),
+    };
+    let result = inspect(plan, session, feed, args.max_events, reconcile).await;
     let summary = tap.stop().await;
     print_summary(&summary);
     result.map(|()| ExitCode::SUCCESS)
 }
+
+/// Judged batches waiting for the screen before the judge stage waits too.
+const FEED_QUEUE: usize = 64;
 
 type MakeClient = Box<dyn Fn() -> Result<ExportClient, String> + Send + Sync>;
 
@@ -119,17 +118,22 @@ pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
         &plan,
         args.plan.as_ref(),
     );
-    inspect_journals(
-        plan,
-        session,
-        journals,
-        None,
-        args.max_events,
-        false,
-        reconcile,
-    )
-    .await?;
-    Ok(ExitCode::SUCCESS)
+    let (tx, rx) = mpsc::channel(FEED_QUEUE);
+    let judge_with = Arc::new(plan.clone().unwrap_or_else(Plan::none));
+    let pipeline = Pipeline::start(
+        Source::Files(journals),
+        judge_with,
+        vec![Box::new(QueueSink(tx))],
+    )?;
+    let feed = Feed {
+        rx,
+        stats: pipeline.stats(),
+        journal: None,
+    };
+    let result = inspect(plan, session, feed, args.max_events, reconcile).await;
+    // Closing the screen stops the reading (dropping the pipeline joins it).
+    drop(pipeline);
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -148,20 +152,19 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default();
         default.with_file_name(name)
     });
+    let (tx, rx) = mpsc::channel(FEED_QUEUE);
     let tap = RunningTap::start(
         TapConfig {
             listen: args.listen,
             mode: Mode::Forward(upstream),
             limits: BodyLimits::default(),
             journal_path,
-            session: Some(SessionConfig {
-                plan: Box::leak(Box::new(plan.clone())),
-                cap: args.max_events,
-                on_judged: None,
-            }),
+            plan: Arc::new(plan.clone()),
+            session_rows: Some(args.max_events),
             api_token: None,
+            judging: true,
         },
-        None,
+        vec![Box::new(QueueSink(tx))],
     )
     .await?;
     let (stop_tx, stop_rx) = signal::channel(false);
@@ -196,15 +199,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &Some(plan.clone()),
         Some(&label),
     );
-    let result = inspect(
-        Some(plan),
-        session,
-        Some(journal),
-        args.max_events,
-        true,
-        reconcile,
-    )
-    .await;
+    let feed = Feed {
+        rx,
+        stats: tap.pipeline_stats(),
+        journal: Some(journal),
+    };
+    let result = inspect(Some(plan), session, feed, args.max_events, reconcile).await;
     let _ = stop_tx.send(true);
     let _ = traffic.await;
     let summary = tap.stop().await;
@@ -224,32 +224,16 @@ fn load_plan(path: Option<&PathBuf>) -> anyhow::Result<Option<Plan>> {
     Ok(path.map(|p| amptap::plan_file::load(p)).transpose()?)
 }
 
+/// Runs the screen over what the judge stage feeds it.
 async fn inspect(
     plan: Option<Plan>,
     session: Session,
-    journal: Option<Arc<JournalStats>>,
+    feed: Feed,
     max_events: usize,
-    follow: bool,
     reconcile: Option<ReconcileSetup>,
 ) -> anyhow::Result<()> {
-    let journals = session.journal.iter().cloned().collect();
-    inspect_journals(
-        plan, session, journals, journal, max_events, follow, reconcile,
-    )
-    .await
-}
-
-async fn inspect_journals(
-    plan: Option<Plan>,
-    session: Session,
-    journals: Vec<PathBuf>,
-    journal: Option<Arc<JournalStats>>,
-    max_events: usize,
-    follow: bool,
-    reconcile: Option<ReconcileSetup>,
-) -> anyhow::Result<()> {
-    let plan = Arc::new(plan.unwrap_or_else(Plan::none));
-    let store = Store::new(max_events, (!plan.events.is_empty()).then_some(&*plan));
+    let plan = plan.unwrap_or_else(Plan::none);
+    let store = Store::new(max_events, (!plan.events.is_empty()).then_some(&plan));
     let history_path = super::config_dir().join("filter-history");
     let history = tui::load_history(&history_path);
     let app = App::new(
@@ -259,32 +243,16 @@ async fn inspect_journals(
         Theme::from_env(),
         time::OffsetDateTime::now_utc(),
     );
-    let (tx, rx) = mpsc::channel(64);
-    let stats = Arc::new(FeedStats::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let follower = feed::spawn(
-        FeedConfig {
-            journals,
-            follow,
-            plan,
-        },
-        tx,
-        stats.clone(),
-        stop.clone(),
-    )?;
-    let result = tui::run(
+    tui::run(
         app,
-        Feed { rx, stats, journal },
+        feed,
         RunOptions {
             history_path: Some(history_path),
             reconcile,
             ..RunOptions::default()
         },
     )
-    .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = tokio::task::spawn_blocking(move || follower.join()).await;
-    result
+    .await
 }
 
 fn print_summary(s: &TapSummary) {

@@ -5,13 +5,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::io::Write;
+
 use amptap::event::BodyLimits;
-use amptap::judge::check_capture;
-use amptap::plan::{Finding, Plan, Severity, Validator};
+use amptap::pipeline::{Item, Sink};
+use amptap::plan::{Finding, Plan, Severity};
 use amptap::report::{expected_actual, NO_TYPE};
 use amptap::sanitize::sanitize;
-use amptap::tap::{Delivery, Mode, Record, RunningTap, SessionConfig, TapConfig, Target, Upstream};
-use tokio::sync::mpsc;
+use amptap::tap::{Delivery, Mode, Record, RunningTap, TapConfig, Target, Upstream};
 
 use crate::cli::ProxyArgs;
 
@@ -21,31 +22,14 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(amptap::plan_file::load)
         .transpose()?;
-    let config = tap_config(&args, plan.as_ref())?;
+    let with_findings = plan.is_some();
+    let config = tap_config(&args, plan)?;
     let mode_text = config.mode.describe();
-    // Deep enough that a burst never outruns the log; if it does, the
-    // journal still has everything and the summary says how many were missed.
-    let (tx, rx) = mpsc::channel(16 * 1024);
-    let mut config = config;
-    let judged_by_session = match config.session.as_mut() {
-        // The session judges every event anyway: print from there, once.
-        Some(session) => {
-            let (quiet, with_findings) = (args.quiet, plan.is_some());
-            session.on_judged = Some(Box::new(
-                move |capture: &Record, findings: &[Vec<Finding>]| {
-                    if !quiet {
-                        eprintln!(
-                            "{}",
-                            request_text(capture, if with_findings { findings } else { &[] })
-                        );
-                    }
-                },
-            ));
-            true
-        }
-        None => false,
-    };
-    let tap = RunningTap::start(config, (!judged_by_session).then_some(tx)).await?;
+    let printer: Box<dyn Sink> = Box::new(Printer {
+        quiet: args.quiet,
+        with_findings,
+    });
+    let tap = RunningTap::start(config, vec![printer]).await?;
     if !tap.addr.ip().is_loopback() {
         eprintln!(
             "amptap: warning: listening on {}, which is not loopback: anyone who can reach it can send events through it (the query API stays loopback-only unless --api-token is set)",
@@ -67,14 +51,11 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         "  point your SDK's serverUrl at http://{}/2/httpapi · Ctrl-C to stop",
         tap.addr
     );
-    let logger = (!judged_by_session).then(|| tokio::spawn(log_requests(rx, plan, args.quiet)));
 
     super::shutdown_signal().await;
     eprintln!("amptap: stopping, finishing requests in flight…");
+    // Joins every stage: each request's line is printed before the summary.
     let summary = tap.stop().await;
-    if let Some(logger) = logger {
-        let _ = logger.await;
-    }
     eprintln!(
         "amptap: {} requests, {} events, {} forward failures, {} undecodable; journal {} ({} bytes)",
         summary.requests,
@@ -84,10 +65,6 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         summary.journal_path.display(),
         summary.journal_bytes
     );
-    let lag = summary.consumer_lag;
-    if lag > 0 {
-        eprintln!("amptap: {lag} requests came too fast to log or check live; they are all in the journal (amptap check reads it)");
-    }
     if summary.journal_failures > 0 {
         eprintln!(
             "amptap: error: {} requests could not be written to the journal (see the log)",
@@ -98,8 +75,38 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints a line per request and, with a plan, a line per finding under
+/// it, on the judge stage's thread, in journal order.
+struct Printer {
+    quiet: bool,
+    with_findings: bool,
+}
+
+impl Sink for Printer {
+    fn accept(&mut self, batch: &[Item]) {
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        for item in batch {
+            if let Item::Judged(judged) = item {
+                let findings: &[Vec<Finding>] = if self.with_findings {
+                    &judged.findings
+                } else {
+                    &[]
+                };
+                let _ = writeln!(err, "{}", request_text(&judged.record, findings));
+            }
+        }
+    }
+
+    fn warn(&mut self, message: &str) {
+        eprintln!("amptap: warning: {message}");
+    }
+}
+
 /// The tap's settings; `plan` judges the live session behind the query API.
-pub fn tap_config(args: &ProxyArgs, plan: Option<&Plan>) -> anyhow::Result<TapConfig> {
+pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapConfig> {
     let mode = if args.offline {
         Mode::Offline
     } else {
@@ -124,32 +131,11 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<&Plan>) -> anyhow::Result<TapCo
             max_body_bytes: args.max_body,
         },
         journal_path,
-        // The session lives as long as the process: leaking its one plan is
-        // simpler than threading a lifetime through the server.
-        session: (args.session_events > 0).then(|| SessionConfig {
-            plan: Box::leak(Box::new(plan.cloned().unwrap_or_else(Plan::none))),
-            cap: args.session_events,
-            on_judged: None,
-        }),
+        plan: Arc::new(plan.unwrap_or_else(Plan::none)),
+        session_rows: (args.session_events > 0).then_some(args.session_events),
         api_token: args.api_token.clone().filter(|t| !t.is_empty()),
+        judging: true,
     })
-}
-
-/// Prints a line per request and, with a plan, a line per finding under it
-/// (the path without a live session: it judges on its own).
-async fn log_requests(mut rx: mpsc::Receiver<Arc<Record>>, plan: Option<Plan>, quiet: bool) {
-    let none = Plan::none();
-    let mut validator = Validator::new(plan.as_ref().unwrap_or(&none));
-    while let Some(capture) = rx.recv().await {
-        let findings = if plan.is_some() {
-            check_capture(&mut validator, &capture)
-        } else {
-            Vec::new()
-        };
-        if !quiet {
-            eprintln!("{}", request_text(&capture, &findings));
-        }
-    }
 }
 
 /// The request line, then one line per finding (none when `findings` is empty).

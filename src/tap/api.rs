@@ -127,7 +127,7 @@ async fn events(
 ) -> Result<Response, Refusal> {
     let session = gate(&tap, &client, &headers)?;
     let filter = parse_filter(&q.q)?;
-    session.caught_up().await;
+    session.caught_up(tap.written_seq()).await;
     let (total, events) = session.query(&filter, q.limit.unwrap_or(100));
     Ok(json_response(
         200,
@@ -215,7 +215,7 @@ async fn summary(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     let session = gate(&tap, &client, &headers)?;
-    session.caught_up().await;
+    session.caught_up(tap.written_seq()).await;
     Ok(json_response(200, &session.summary()))
 }
 
@@ -237,8 +237,11 @@ async fn reset(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     let session = gate(&tap, &client, &headers)?;
-    session.reset().await;
-    Ok(marked(&tap, "reset", None, json!({"reset": true})).await)
+    // The marker goes through the pipeline like any line: once it has
+    // reached the session, the session is empty.
+    let answer = marked(&tap, "reset", None, json!({"reset": true})).await;
+    session.caught_up(tap.written_seq()).await;
+    Ok(answer)
 }
 
 #[derive(Deserialize)]
@@ -275,7 +278,7 @@ async fn metrics(
         return json_response(status, &json!({"error": why}));
     }
     if let Some(session) = &tap.session {
-        session.caught_up().await;
+        session.caught_up(tap.written_seq()).await;
     }
     let bytes = tap
         .journal

@@ -43,6 +43,7 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     upstream: Family<StatusLabel, Counter>,
     forward_failures: Counter,
+    judged: Counter,
     findings: Family<CodeLabel, Counter>,
     latency: Histogram,
     journal_bytes: Gauge,
@@ -62,6 +63,7 @@ impl Metrics {
         let events = Family::<EventLabels, Counter>::default();
         let upstream = Family::<StatusLabel, Counter>::default();
         let forward_failures = Counter::default();
+        let judged = Counter::default();
         let findings = Family::<CodeLabel, Counter>::default();
         // 1 ms to about 16 s.
         let latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
@@ -88,6 +90,11 @@ impl Metrics {
         );
         registry.register("findings", "Validation findings, by code", findings.clone());
         registry.register(
+            "events_judged",
+            "Events the judge stage judged against the plan (each exactly once)",
+            judged.clone(),
+        );
+        registry.register(
             "upstream_latency_seconds",
             "Time the upstream took to answer",
             latency.clone(),
@@ -103,6 +110,7 @@ impl Metrics {
             events,
             upstream,
             forward_failures,
+            judged,
             findings,
             latency,
             journal_bytes,
@@ -169,5 +177,24 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// Counts what the judge stage judged: events by type, findings by code.
+pub struct MetricsSink(pub std::sync::Arc<Metrics>);
+
+impl crate::pipeline::Sink for MetricsSink {
+    fn accept(&mut self, batch: &[crate::pipeline::Item]) {
+        for item in batch {
+            if let crate::pipeline::Item::Judged(judged) = item {
+                let record = &judged.record;
+                let types: Vec<Option<&str>> =
+                    record.events.iter().map(|e| e.event_type()).collect();
+                self.0.events(record.path_label(), &types);
+                self.0.judged.inc_by(types.len() as u64);
+                let findings: Vec<_> = judged.all_findings().cloned().collect();
+                self.0.findings(&findings);
+            }
+        }
     }
 }

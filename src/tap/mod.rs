@@ -88,6 +88,11 @@ pub struct Tap {
 }
 
 impl Tap {
+    /// Sequence number of the last journal line on disk.
+    pub fn written_seq(&self) -> u64 {
+        TapStats::get(&self.journal.stats().last_seq)
+    }
+
     pub fn new(mode: Mode, limits: BodyLimits, journal: Journal) -> Self {
         Tap {
             mode,
@@ -107,20 +112,14 @@ pub struct TapConfig {
     pub mode: Mode,
     pub limits: BodyLimits,
     pub journal_path: std::path::PathBuf,
-    /// Keep a live session for the query API: the plan it judges with and
-    /// how many events it holds.
-    pub session: Option<SessionConfig>,
+    /// What every record is judged with (the empty plan judges ids and times only).
+    pub plan: std::sync::Arc<crate::plan::Plan>,
+    /// Rows the query API's live session holds; `None` keeps none (no query API).
+    pub session_rows: Option<usize>,
     /// Bearer token the query API requires (and then accepts from any client).
     pub api_token: Option<String>,
-}
-
-/// The live session behind the query API.
-pub struct SessionConfig {
-    /// What it judges with; lives as long as the process.
-    pub plan: &'static crate::plan::Plan,
-    /// Most events it holds.
-    pub cap: usize,
-    pub on_judged: Option<session::OnJudged>,
+    /// Run the judge stage (off only to measure the tap without it).
+    pub judging: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,14 +131,17 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the judge stage: {0}")]
+    Pipeline(std::io::Error),
 }
 
-/// A tap serving in the background.
+/// A tap serving in the background, with its judge stage.
 pub struct RunningTap {
     pub addr: std::net::SocketAddr,
     pub tap: std::sync::Arc<Tap>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer: journal::JournalWriterHandle,
+    pipeline: Option<crate::pipeline::Pipeline>,
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -153,16 +155,17 @@ pub struct TapSummary {
     pub journal_failures: u64,
     pub journal_path: std::path::PathBuf,
     pub journal_bytes: u64,
-    /// Requests the live consumer (log, TUI) could not take in time.
-    pub consumer_lag: u64,
+    /// Events the judge stage judged (each once).
+    pub judged_events: u64,
 }
 
 impl RunningTap {
-    /// Opens the journal, binds, and serves. Written captures are offered to
-    /// `consumer` (the log lines of `serve`, the TUI) after they are on disk.
+    /// Opens the journal, starts the judge stage following it (feeding the
+    /// metrics, the query API's session and `sinks`: `serve`'s printer, the
+    /// screen), binds, and serves.
     pub async fn start(
         config: TapConfig,
-        consumer: Option<tokio::sync::mpsc::Sender<std::sync::Arc<Record>>>,
+        sinks: Vec<Box<dyn crate::pipeline::Sink>>,
     ) -> Result<Self, StartError> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -174,12 +177,28 @@ impl RunningTap {
             addr: config.listen,
             source,
         })?;
-        let (journal, writer) = Journal::open(&config.journal_path, consumer)?;
+        let (journal, writer) = Journal::open(&config.journal_path)?;
         let mut tap = Tap::new(config.mode, config.limits, journal);
         tap.session = config
-            .session
-            .map(|s| session::LiveSession::start(s.plan, s.cap, tap.metrics.clone(), s.on_judged));
+            .session_rows
+            .map(|rows| session::LiveSession::new(config.plan.clone(), rows));
         tap.api_token = config.api_token;
+        let mut all: Vec<Box<dyn crate::pipeline::Sink>> =
+            vec![Box::new(metrics::MetricsSink(tap.metrics.clone()))];
+        if let Some(session) = &tap.session {
+            all.push(Box::new(session.sink()));
+        }
+        all.extend(sinks);
+        let source = crate::pipeline::Source::Live {
+            path: tap.journal.path().to_owned(),
+            offset: tap.journal.start_offset(),
+            journal: tap.journal.stats_handle(),
+        };
+        let pipeline = config
+            .judging
+            .then(|| crate::pipeline::Pipeline::start(source, config.plan, all))
+            .transpose()
+            .map_err(StartError::Pipeline)?;
         let tap = std::sync::Arc::new(tap);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(proxy::serve(listener, tap.clone(), async {
@@ -190,12 +209,21 @@ impl RunningTap {
             tap,
             server,
             writer,
+            pipeline,
             stop,
         })
     }
 
+    /// What the judge stage has done so far.
+    pub fn pipeline_stats(&self) -> std::sync::Arc<crate::pipeline::Stats> {
+        self.pipeline
+            .as_ref()
+            .map_or_else(Default::default, crate::pipeline::Pipeline::stats)
+    }
+
     /// Stops accepting, lets in-flight requests finish and reach the
-    /// journal, closes it, and returns the session's counters.
+    /// journal, closes it, lets the judge stage hand every record to its
+    /// sinks, and returns the session's counters.
     pub async fn stop(self) -> TapSummary {
         let _ = self.stop.send(());
         match self.server.await {
@@ -204,25 +232,27 @@ impl RunningTap {
             Ok(Ok(())) => {}
         }
         let stats = &self.tap.stats;
-        let summary = TapSummary {
+        let mut summary = TapSummary {
             requests: TapStats::get(&stats.requests),
             events: TapStats::get(&stats.events),
             forward_failures: TapStats::get(&stats.forward_failures),
             undecodable: TapStats::get(&stats.undecodable),
             journal_failures: TapStats::get(&stats.journal_failures),
             journal_path: self.tap.journal.path().to_owned(),
-            journal_bytes: TapStats::get(&self.tap.journal.stats().bytes),
-            consumer_lag: 0,
+            journal_bytes: 0,
+            judged_events: 0,
         };
         // The writer thread ends once the last Journal handle is gone.
         let journal_stats = self.tap.journal.stats_handle();
         drop(self.tap);
         self.writer.finished().await;
-        TapSummary {
-            // Read after the writer drained its queue: the last records count too.
-            consumer_lag: TapStats::get(&journal_stats.consumer_lag),
-            journal_bytes: TapStats::get(&journal_stats.bytes),
-            ..summary
+        // Everything is on disk now: the stage reads to the end and joins.
+        if let Some(pipeline) = self.pipeline {
+            let judged = pipeline.stats();
+            let _ = tokio::task::spawn_blocking(move || pipeline.finish()).await;
+            summary.judged_events = TapStats::get(&judged.events);
         }
+        summary.journal_bytes = TapStats::get(&journal_stats.bytes);
+        summary
     }
 }

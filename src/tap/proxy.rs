@@ -208,14 +208,10 @@ async fn journal(tap: &Tap, capture: Record) {
         capture.delivery.latency_ms(),
         matches!(capture.delivery, Delivery::Failed { .. }),
     );
+    // The judge stage follows the journal: nothing downstream sees what is
+    // not on disk, and the SDK's answer never waits for judging.
     match tap.journal.append(capture).await {
-        // Journal before session: the query API never shows what is not on disk.
-        Ok(written) => {
-            if let Some(session) = &tap.session {
-                // Judged on the session's own task: the SDK's answer never waits for it.
-                session.offer(written).await;
-            }
-        }
+        Ok(_) => {}
         Err(e) => {
             // The SDK still gets the upstream's answer: the events reached
             // Amplitude, and failing the request would only make it send them twice.

@@ -1,53 +1,61 @@
-//! The live session behind the query API: every request the tap journals is
-//! judged and kept in memory (capped), so tests can ask what arrived and
-//! wait for it instead of sleeping.
+//! The live session behind the query API: every record the pipeline judged
+//! is kept in memory (capped), so tests can ask what arrived and wait for it
+//! instead of sleeping.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use tokio::sync::mpsc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
-use super::metrics::Metrics;
-use super::{Delivery, Record};
+use super::Delivery;
 use crate::filter::{Filter, Status};
-use crate::judge::check_capture;
-use crate::plan::{Finding, Plan, Validator};
-use crate::store::{Checked, Entry, Store};
+use crate::pipeline::{Item, Sink};
+use crate::plan::{Finding, Plan};
+use crate::store::{Entry, Store};
 
 pub struct LiveSession {
     shared: Arc<Shared>,
-    /// Journaled requests on their way to the session's task.
-    queue: mpsc::Sender<Arc<Record>>,
-    /// Requests handed over so far; queries wait until the task has judged them all.
-    offered: AtomicU64,
 }
 
 struct Shared {
-    plan: &'static Plan,
+    plan: Arc<Plan>,
     cap: usize,
-    inner: Mutex<Inner>,
+    store: Mutex<Store>,
     tag: Mutex<Option<String>>,
-    /// Requests judged so far (bumped on every one, so waiters wake).
-    judged: watch::Sender<u64>,
-    metrics: Arc<Metrics>,
-    on_judged: Option<OnJudged>,
+    /// Sequence number of the last journal line taken in (bumped on every
+    /// batch, so waiters wake).
+    taken: watch::Sender<u64>,
 }
 
-/// Called on the session's thread with every request and its findings, in
-/// order (`serve` prints its log lines from here: one judgement, not two).
-pub type OnJudged = Box<dyn Fn(&Record, &[Vec<Finding>]) + Send + Sync>;
+/// Feeds the session from the judge stage.
+pub struct SessionSink(Arc<Shared>);
 
-/// Requests that may wait for the session's task before handlers wait too.
-const QUEUE: usize = 4096;
-
-struct Inner {
-    store: Store,
-    validator: Validator<'static>,
+impl Sink for SessionSink {
+    fn accept(&mut self, batch: &[Item]) {
+        let mut last = None;
+        {
+            let mut store = self.0.lock();
+            for item in batch {
+                match item {
+                    Item::Judged(judged) => {
+                        store.ingest(judged);
+                        last = Some(judged.record.seq);
+                    }
+                    Item::Marker(marker) => {
+                        if marker.marker == "reset" {
+                            *store = self.0.new_store();
+                        }
+                        last = Some(marker.seq);
+                    }
+                }
+            }
+        }
+        if let Some(seq) = last {
+            self.0.taken.send_replace(seq);
+        }
+    }
 }
 
 /// One event as the query API shows it.
@@ -57,8 +65,16 @@ pub struct EventView<'a> {
     pub index: usize,
     pub received: String,
     pub endpoint: &'static str,
+    /// The request as made: `POST /2/httpapi`.
+    pub request: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<&'a str>,
+    /// Why a request carried no readable events (its `event` is then null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<&'a crate::record::Problem>,
+    /// The body as received, for such a request (keys masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<std::borrow::Cow<'a, str>>,
     /// `ok`, `warning` or `error`: the worst finding.
     pub verdict: &'static str,
     pub findings: &'a [Finding],
@@ -70,45 +86,26 @@ pub struct EventView<'a> {
 }
 
 impl LiveSession {
-    /// Starts the session's task. `plan` lives as long as the process (the
-    /// tap loads one); findings and event types are counted into `metrics`.
-    pub fn start(
-        plan: &'static Plan,
-        cap: usize,
-        metrics: Arc<Metrics>,
-        on_judged: Option<OnJudged>,
-    ) -> Self {
-        let shared = Arc::new(Shared {
-            plan,
-            cap,
-            inner: Mutex::new(Inner::new(plan, cap)),
-            tag: Mutex::new(None),
-            judged: watch::channel(0).0,
-            metrics,
-            on_judged,
-        });
-        let (queue, mut rx) = mpsc::channel::<Arc<Record>>(QUEUE);
-        let task = shared.clone();
-        // Its own thread, like the journal's: judging a hundred events is
-        // CPU work that must not hold up the runtime's workers, which answer SDKs.
-        let spawned = std::thread::Builder::new()
-            .name("amptap-session".into())
-            .spawn(move || {
-                while let Some(capture) = rx.blocking_recv() {
-                    task.judge(capture);
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start the query API's session thread: {e}");
-        }
+    /// A session judged with `plan` (by the pipeline), holding at most `cap` rows.
+    pub fn new(plan: Arc<Plan>, cap: usize) -> Self {
+        let store = Mutex::new(Store::new(cap, (!plan.events.is_empty()).then_some(&*plan)));
         LiveSession {
-            shared,
-            queue,
-            offered: AtomicU64::new(0),
+            shared: Arc::new(Shared {
+                plan,
+                cap,
+                store,
+                tag: Mutex::new(None),
+                taken: watch::channel(0).0,
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    /// The sink the pipeline feeds it through.
+    pub fn sink(&self) -> SessionSink {
+        SessionSink(self.shared.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
         self.shared.lock()
     }
 
@@ -124,40 +121,22 @@ impl LiveSession {
         *self.shared.tag.lock().unwrap_or_else(|p| p.into_inner()) = tag;
     }
 
-    /// Hands a journaled request to the session's task. It waits only when
-    /// the task is thousands of requests behind, so the API stays complete.
-    pub async fn offer(&self, capture: Arc<Record>) {
-        self.offered.fetch_add(1, Ordering::Relaxed);
-        if self.queue.send(capture).await.is_err() {
-            // The task is gone (shutdown): nothing will judge it.
-            self.offered.fetch_sub(1, Ordering::Relaxed);
-        }
+    /// Waits (at most 2 s) until the line `seq` of the journal has been
+    /// taken in, so a query right after the SDK's answer sees its events.
+    pub async fn caught_up(&self, seq: u64) {
+        let mut taken = self.shared.taken.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(2), taken.wait_for(|&n| n >= seq)).await;
     }
 
-    /// Waits (at most 2 s) until every request handed over has been judged,
-    /// so a query right after the SDK's answer sees its events.
-    pub async fn caught_up(&self) {
-        let want = self.offered.load(Ordering::Relaxed);
-        let mut judged = self.shared.judged.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(2), judged.wait_for(|&n| n >= want)).await;
-    }
-
-    /// Forgets everything (the journal keeps it, with a marker line).
-    pub async fn reset(&self) {
-        self.caught_up().await;
-        *self.lock() = Inner::new(self.shared.plan, self.shared.cap);
-    }
-
-    /// Wakes whenever a request has been judged.
+    /// Wakes whenever records have been taken in.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.shared.judged.subscribe()
+        self.shared.taken.subscribe()
     }
 
     /// The last `limit` events matching `filter`, oldest first, as JSON.
     pub fn query(&self, filter: &Filter, limit: usize) -> (usize, serde_json::Value) {
-        let inner = self.lock();
-        let matching: Vec<&Entry> = inner
-            .store
+        let store = self.lock();
+        let matching: Vec<&Entry> = store
             .iter()
             .filter(|e| filter.matches(&e.candidate()))
             .collect();
@@ -172,8 +151,7 @@ impl LiveSession {
     /// Matches among the events from id `from` on, and the id to continue
     /// from: a waiter re-checks only what arrived since its last look.
     pub fn count_from(&self, filter: &Filter, from: u64) -> (usize, u64) {
-        let inner = self.lock();
-        let store = &inner.store;
+        let store = self.lock();
         let next = store.iter().next_back().map_or(from, |e| e.id + 1);
         // A reset starts ids again from 0: then look at everything.
         let from = if from > next { 0 } else { from };
@@ -188,8 +166,8 @@ impl LiveSession {
 
     /// Counts by type, verdict, finding code and upstream status.
     pub fn summary(&self) -> serde_json::Value {
-        let inner = self.lock();
-        let c = inner.store.counters();
+        let store = self.lock();
+        let c = store.counters();
         let types: std::collections::BTreeMap<&String, u64> =
             c.by_type.iter().map(|(k, v)| (k, v.events)).collect();
         serde_json::json!({
@@ -207,41 +185,15 @@ impl LiveSession {
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Judges and keeps one request; counts its event types and findings.
-    fn judge(&self, capture: Arc<Record>) {
-        let capture = Arc::try_unwrap(capture).unwrap_or_else(|shared| (*shared).clone());
-        let types: Vec<Option<&str>> = capture.events.iter().map(|e| e.event_type()).collect();
-        self.metrics.events(capture.path_label(), &types);
-        drop(types);
-        let mut inner = self.lock();
-        let findings = check_capture(&mut inner.validator, &capture);
-        for f in &findings {
-            self.metrics.findings(f);
-        }
-        if let Some(on_judged) = &self.on_judged {
-            on_judged(&capture, &findings);
-        }
-        let tag = capture.tag.clone();
-        inner.store.ingest(Checked {
-            capture,
-            findings,
-            tag,
-        });
-        drop(inner);
-        self.judged.send_modify(|n| *n += 1);
-    }
-}
-
-impl Inner {
-    fn new(plan: &'static Plan, cap: usize) -> Self {
-        Inner {
-            store: Store::new(cap, (!plan.events.is_empty()).then_some(plan)),
-            validator: Validator::new(plan),
-        }
+    fn new_store(&self) -> Store {
+        Store::new(
+            self.cap,
+            (!self.plan.events.is_empty()).then_some(&*self.plan),
+        )
     }
 }
 
@@ -255,7 +207,10 @@ fn view(e: &Entry) -> EventView<'_> {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
         endpoint: r.endpoint.map_or("other", crate::event::Endpoint::path),
+        request: format!("{} {}", r.method, r.path),
         tag: r.tag.as_deref(),
+        problem: r.problem.as_ref(),
+        body: r.body.as_ref().map(|b| b.text()),
         verdict: match e.status {
             Status::Ok => "ok",
             Status::Warning => "warning",

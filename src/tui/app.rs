@@ -13,8 +13,8 @@ use super::keymap::{self, Action, Context};
 use super::layout;
 use super::msg::{Effect, Msg};
 use super::theme::Theme;
-use crate::feed::FeedMsg;
 use crate::filter::{Filter, FilterError};
+use crate::pipeline::{Feed as FeedMsg, Item};
 use crate::report::{EventRef, Format, ReportBuilder};
 use crate::store::view::View;
 use crate::store::{Entry, Store};
@@ -144,9 +144,12 @@ impl App {
             Msg::Mouse(mouse) => self.on_mouse(mouse),
             Msg::Resize(w, h) => self.size = Rect::new(0, 0, w, h),
             Msg::Feed(FeedMsg::Batch(batch)) => {
-                for checked in batch {
-                    let ids = self.store.ingest(checked);
-                    self.view.on_append(&self.store, ids);
+                for item in batch {
+                    // The screen shows every session of the journal: markers change nothing.
+                    if let Item::Judged(judged) = item {
+                        let ids = self.store.ingest(&judged);
+                        self.view.on_append(&self.store, ids);
+                    }
                 }
             }
             Msg::Feed(FeedMsg::Warning(w)) => {

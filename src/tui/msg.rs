@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crossterm::event::{KeyEvent, MouseEvent};
 use time::OffsetDateTime;
 
-use crate::feed::FeedMsg;
+use crate::pipeline::Feed as FeedMsg;
 use crate::report::{Format, Report};
 
 #[derive(Debug)]

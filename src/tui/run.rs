@@ -19,9 +19,9 @@ use super::app::App;
 use super::draw::draw;
 use super::msg::{Effect, Msg};
 use crate::export::{ExportClient, Progress};
-use crate::feed::{FeedMsg, FeedStats};
 use crate::journal::JournalStats;
 use crate::mismatch::{self, Job, Source};
+use crate::pipeline::{Feed as FeedMsg, Stats as FeedStats};
 use crate::plan::Plan;
 use tokio::sync::watch;
 

@@ -7,6 +7,34 @@ use crate::plan::{Code, EventContext, Finding, Plan, Severity, Validator};
 use crate::record::{ProblemKind, Record};
 use crate::report::{EventRef, ReportBuilder};
 
+/// A record with its judgement: computed once, shared by every consumer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub record: Record,
+    /// The findings of each event, in event order.
+    pub findings: Vec<Vec<Finding>>,
+    /// The finding of a request without readable events.
+    pub request: Option<Finding>,
+}
+
+impl Judged {
+    /// Judges one record (the validator keeps what it needs across records).
+    pub fn new(validator: &mut Validator<'_>, record: Record) -> Self {
+        let findings = check_capture(validator, &record);
+        let request = request_finding(Some(validator.plan()), &record);
+        Judged {
+            record,
+            findings,
+            request,
+        }
+    }
+
+    /// Every finding, the request's first.
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.request.iter().chain(self.findings.iter().flatten())
+    }
+}
+
 /// The finding a request without readable events earns, if the plan keeps its code.
 /// Without a plan, each code has its default severity.
 pub fn request_finding(plan: Option<&Plan>, record: &Record) -> Option<Finding> {

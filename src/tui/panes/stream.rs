@@ -99,8 +99,18 @@ fn row(e: &Entry, wide: bool, t: Theme) -> Row<'static> {
         time.second(),
         time.millisecond()
     );
-    let event_type = sanitize(e.event.event_type().unwrap_or("(no event_type)")).into_owned();
-    let who = sanitize(e.event.actor().unwrap_or("—")).into_owned();
+    // A request without readable events is a row of its own: what was
+    // asked, and why nothing could be read from it.
+    let (event_type, who) = match &r.problem {
+        Some(problem) => (
+            sanitize(&format!("{} {}", r.method, r.path)).into_owned(),
+            problem.kind.as_str().to_owned(),
+        ),
+        None => (
+            sanitize(e.event.event_type().unwrap_or("(no event_type)")).into_owned(),
+            sanitize(e.event.actor().unwrap_or("—")).into_owned(),
+        ),
+    };
     let n = e.findings.len();
     let (badge, style) = match e.status {
         Status::Ok => ("✓".to_owned(), t.ok()),

@@ -13,8 +13,9 @@ use time::OffsetDateTime;
 
 use crate::event::{Endpoint, Event};
 use crate::filter::{Candidate, Status};
+use crate::judge::Judged;
 use crate::plan::{Code, Finding, Plan};
-use crate::record::{Delivery, Record};
+use crate::record::Delivery;
 
 /// The request an event came in, shared by its events.
 #[derive(Debug)]
@@ -28,7 +29,10 @@ pub struct Request {
     pub answer_body: String,
     pub delivery: Delivery,
     pub api_key: Option<String>,
+    pub method: String,
     pub problem: Option<crate::record::Problem>,
+    /// The body as received, for a request without readable events.
+    pub body: Option<crate::record::KeptBody>,
     pub event_count: usize,
     pub tag: Option<String>,
 }
@@ -54,14 +58,6 @@ impl Entry {
             tag: self.request.tag.as_deref(),
         }
     }
-}
-
-/// A capture with the findings of each of its events, ready to store.
-#[derive(Debug)]
-pub struct Checked {
-    pub capture: Record,
-    pub findings: Vec<Vec<Finding>>,
-    pub tag: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -98,6 +94,11 @@ pub struct Counters {
 
 pub const RATE_WINDOW: usize = 120;
 
+fn null_raw() -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string("null".into())
+        .unwrap_or_else(|_| unreachable!("null is JSON"))
+}
+
 pub struct Store {
     entries: VecDeque<Entry>,
     next_id: u64,
@@ -129,13 +130,10 @@ impl Store {
         }
     }
 
-    /// Stores a checked capture; returns the ids of its events.
-    pub fn ingest(&mut self, checked: Checked) -> std::ops::Range<u64> {
-        let Checked {
-            capture,
-            findings,
-            tag,
-        } = checked;
+    /// Stores a judged record; returns the ids of its rows: one per event,
+    /// or one for a request without readable events.
+    pub fn ingest(&mut self, judged: &Judged) -> std::ops::Range<u64> {
+        let capture = &judged.record;
         let c = &mut self.counters;
         c.requests += 1;
         *c.upstream.entry(capture.answer.status).or_default() += 1;
@@ -149,38 +147,57 @@ impl Store {
             seq: capture.seq,
             received: capture.received,
             endpoint: capture.endpoint,
-            path: capture.path,
-            client: capture.client,
+            path: capture.path.clone(),
+            method: capture.method.clone(),
+            client: capture.client.clone(),
             status: capture.answer.status,
-            answer_body: capture.answer.body,
-            delivery: capture.delivery,
-            api_key: capture.api_key,
-            problem: capture.problem,
+            answer_body: capture.answer.body.clone(),
+            delivery: capture.delivery.clone(),
+            api_key: capture.api_key.clone(),
+            problem: capture.problem.clone(),
+            body: capture.body.clone(),
             event_count: capture.events.len(),
-            tag,
+            tag: capture.tag.clone(),
         });
         let second = request.received.unix_timestamp();
         let first = self.next_id;
-        let mut findings = findings.into_iter();
-        for (index, event) in capture.events.into_iter().enumerate() {
-            let findings = findings.next().unwrap_or_default();
-            self.count_event(&event, &findings, &request, second);
+        if capture.problem.is_some() {
+            // A request without readable events is a row of its own.
+            let findings: Vec<Finding> = judged.request.iter().cloned().collect();
             let status = Status::of(&findings);
-            self.entries.push_back(Entry {
+            self.counters.by_status[status as usize] += 1;
+            self.push(Entry {
                 id: self.next_id,
                 request: request.clone(),
-                index,
-                event,
+                index: 0,
+                event: Event::from_raw(null_raw(), crate::event::Dialect::V2),
                 findings,
                 status,
             });
-            self.next_id += 1;
+        }
+        for (index, event) in capture.events.iter().enumerate() {
+            let findings = judged.findings.get(index).cloned().unwrap_or_default();
+            self.count_event(event, &findings, &request, second);
+            let status = Status::of(&findings);
+            self.push(Entry {
+                id: self.next_id,
+                request: request.clone(),
+                index,
+                event: event.clone(),
+                findings,
+                status,
+            });
         }
         while self.entries.len() > self.cap {
             self.entries.pop_front();
             self.evicted += 1;
         }
         first..self.next_id
+    }
+
+    fn push(&mut self, entry: Entry) {
+        self.entries.push_back(entry);
+        self.next_id += 1;
     }
 
     fn count_event(&mut self, event: &Event, findings: &[Finding], request: &Request, second: i64) {

@@ -207,10 +207,10 @@ mod tests {
     use crate::event::{Dialect, Event};
     use crate::plan::{Code, Finding, Severity};
     use crate::record::{Answer, Record};
-    use crate::store::Checked;
+    use crate::judge::Judged;
     use serde_json::value::RawValue;
 
-    fn checked(types: &[&str], bad: &[bool]) -> Checked {
+    fn checked(types: &[&str], bad: &[bool]) -> Judged {
         let events = types
             .iter()
             .map(|t| {
@@ -237,8 +237,8 @@ mod tests {
                 }
             })
             .collect();
-        Checked {
-            capture: Record {
+        Judged {
+            record: Record {
                 seq: 1,
                 events,
                 answer: Answer::new(200, None, b"{}"),
@@ -250,7 +250,7 @@ mod tests {
                 )
             },
             findings,
-            tag: None,
+            request: None,
         }
     }
 
@@ -258,7 +258,7 @@ mod tests {
     fn follows_filters_pauses_and_keeps_focus_on_an_event() {
         let mut store = Store::new(100, None);
         let mut view = View::new();
-        let ids = store.ingest(checked(&["a", "b", "a"], &[false, true, false]));
+        let ids = store.ingest(&checked(&["a", "b", "a"], &[false, true, false]));
         view.on_append(&store, ids);
         assert_eq!(view.len(), 3);
         assert_eq!(view.focus(), Some(2), "follows the tail");
@@ -266,7 +266,7 @@ mod tests {
         view.move_by(-1);
         assert!(!view.follow);
         assert_eq!(view.focus(), Some(1));
-        let ids = store.ingest(checked(&["c"], &[false]));
+        let ids = store.ingest(&checked(&["c"], &[false]));
         view.on_append(&store, ids);
         assert_eq!(
             view.focus(),
@@ -284,7 +284,7 @@ mod tests {
 
         view.end();
         view.toggle_pause(&store);
-        let ids = store.ingest(checked(&["a", "a"], &[false, false]));
+        let ids = store.ingest(&checked(&["a", "a"], &[false, false]));
         view.on_append(&store, ids);
         assert_eq!(view.paused(), Some(2));
         assert_eq!(view.len(), 3, "paused: nothing new shown");
@@ -302,7 +302,7 @@ mod tests {
         let mut store = Store::new(3, None);
         let mut view = View::new();
         for _ in 0..3 {
-            let ids = store.ingest(checked(&["a", "b"], &[false, false]));
+            let ids = store.ingest(&checked(&["a", "b"], &[false, false]));
             view.on_append(&store, ids);
         }
         assert_eq!(store.len(), 3);
@@ -317,7 +317,7 @@ mod tests {
     fn keep_visible_scrolls_to_the_focus() {
         let mut store = Store::new(100, None);
         let mut view = View::new();
-        let ids = store.ingest(checked(&["a"; 30], &[false; 30]));
+        let ids = store.ingest(&checked(&["a"; 30], &[false; 30]));
         view.on_append(&store, ids);
         view.keep_visible(10);
         assert_eq!(view.offset(), 20);

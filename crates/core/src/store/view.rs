@@ -205,9 +205,9 @@ impl View {
 mod tests {
     use super::*;
     use crate::event::{Dialect, Event};
+    use crate::judge::Judged;
     use crate::plan::{Code, Finding, Severity};
     use crate::record::{Answer, Record};
-    use crate::judge::Judged;
     use serde_json::value::RawValue;
 
     fn checked(types: &[&str], bad: &[bool]) -> Judged {

@@ -1,0 +1,339 @@
+//! The one data path, through the real binary: every request is a record
+//! (decodable or not) that reaches the journal, the query API, `check` and
+//! the screen; each event is judged once; stopping loses no line.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Amptap;
+use serde_json::{json, Value};
+
+fn events(n: usize, tag: &str) -> Value {
+    let events: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"event_type": "Button Clicked", "user_id": format!("user-{tag}-{i:04}"),
+                   "insert_id": format!("{tag}-{i}"), "time": 1_795_559_291_068_i64})
+        })
+        .collect();
+    json!({"api_key": "FAKE_API_KEY_NODE_0123456789", "events": events})
+}
+
+/// Requests a person gets wrong: each must become a record of its own.
+async fn send_bad_requests(base: &str) {
+    let client = reqwest::Client::new();
+    let wrong_path = client
+        .post(format!("{base}/2/httpApi"))
+        .body(r#"{"api_key":"FAKE_API_KEY_NODE_0123456789","events":[]}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(wrong_path.status(), 404);
+    let wrong_method = client
+        .get(format!("{base}/batch"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(wrong_method.status(), 405);
+    let broken = client
+        .post(format!("{base}/2/httpapi"))
+        .body("{\"api_key\": \"FAKE_API_KEY_NODE_0123456789\", \"events\": [\n{\"event_type\": ")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(broken.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_that_do_not_decode_are_records_everywhere() {
+    let tap = Amptap::serve(&["--offline"]);
+    let base = format!("http://{}", tap.addr);
+    send_bad_requests(&base).await;
+
+    // The journal: one line each, with the reason and the body (key masked).
+    let text = std::fs::read_to_string(&tap.journal).expect("journal");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(!text.contains("NODE_0123"), "{text}");
+    let records = tap.captures();
+    let kinds: Vec<_> = records
+        .iter()
+        .map(|r| r.problem.as_ref().map(|p| p.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            Some("wrong_path"),
+            Some("wrong_method"),
+            Some("undecodable")
+        ]
+    );
+
+    // The query API lists them, with their reason.
+    let r: Value = reqwest::get(format!("{base}/_amptap/events"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["count"], 3, "{r}");
+    let requests: Vec<&str> = r["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["request"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        requests,
+        ["POST /2/httpApi", "GET /batch", "POST /2/httpapi"]
+    );
+    assert_eq!(r["events"][0]["problem"]["kind"], "wrong_path");
+    assert_eq!(r["events"][0]["verdict"], "error");
+
+    // check reports them (and fails on them).
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["check", "--format", "json", "--plan"])
+        .arg(&plan)
+        .arg(&tap.journal)
+        .output()
+        .expect("check");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["summary"]["bad_requests"], 3);
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "misrouted_request",
+            "misrouted_request",
+            "undecodable_request"
+        ]
+    );
+}
+
+/// `serve` stopped right after a burst prints every request's line first.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_prints_every_line_before_it_exits() {
+    const REQUESTS: usize = 20;
+    for round in 0..50 {
+        let mut tap = Amptap::serve(&["--offline", "--session-events", "0"]);
+        let url = tap.url("/2/httpapi");
+        let client = reqwest::Client::new();
+        let sends: Vec<_> = (0..REQUESTS)
+            .map(|i| {
+                client
+                    .post(&url)
+                    .json(&events(5, &format!("{round}-{i}")))
+                    .send()
+            })
+            .collect();
+        for answer in futures_util::future::join_all(sends).await {
+            assert_eq!(answer.expect("post").status(), 200);
+        }
+        let rest = tap.interrupt();
+        let is_request = |l: &String| l.contains("/2/httpapi") && l.contains(" events ");
+        let lines = rest.iter().filter(|l| is_request(l)).count();
+        assert_eq!(lines, REQUESTS, "round {round}: {rest:#?}");
+        let summary = rest
+            .iter()
+            .position(|l| l.contains("requests,"))
+            .expect("summary");
+        let last_line = rest.iter().rposition(is_request).expect("line");
+        assert!(last_line < summary, "lines come before the summary");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .arg("-L")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("tmux (the ./test script installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn metric(base: &str, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+}
+
+/// `watch` runs the tap, the query API and the screen over one judge stage:
+/// each event is judged once (the stage's own counter, read from /metrics),
+/// and requests without events show as rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_judges_each_event_once_and_shows_bad_requests() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let work = work.path().to_str().expect("utf-8");
+    let socket = format!("amptap-pipeline-{}", std::process::id());
+    let port = free_port();
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "w",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "-c",
+            work,
+            "sh",
+        ],
+    );
+    let bin = env!("CARGO_BIN_EXE_amptap");
+    let cmd = format!(
+        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} watch --offline --listen 127.0.0.1:{port} --record {work}/w.jsonl"
+    );
+    tmux(&socket, &["send-keys", "-t", "w", "-l", &cmd]);
+    tmux(&socket, &["send-keys", "-t", "w", "Enter"]);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client
+        .get(format!("{base}/_amptap/summary"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "watch did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..3 {
+        let r = client
+            .post(format!("{base}/2/httpapi"))
+            .json(&events(10, &i.to_string()))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200);
+    }
+    send_bad_requests(&base).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let screen = loop {
+        let screen = tmux(&socket, &["capture-pane", "-p", "-t", "w"]);
+        if screen.contains("GET /batch") && screen.contains("POST /2/httpApi") {
+            break screen;
+        }
+        assert!(Instant::now() < deadline, "no bad-request rows:\n{screen}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        screen.contains("wrong_method") && screen.contains("undecodable"),
+        "{screen}"
+    );
+    let judged = metric(&base, "amptap_events_judged_total").await;
+    assert_eq!(
+        judged,
+        Some(30.0),
+        "30 events, judged once each for the API and the screen"
+    );
+    let summary: Value = client
+        .get(format!("{base}/_amptap/summary"))
+        .send()
+        .await
+        .expect("summary")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(summary["events"], 30, "{summary}");
+    tmux(&socket, &["send-keys", "-t", "w", "q"]);
+    tmux(&socket, &["kill-server"]);
+}
+
+/// Pretty-printed JSON, forms, tabs, U+2028, escapes and a 10 MB string:
+/// one journal line per request, and every reader gets the bytes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_with_line_breaks_stay_one_line_and_read_back_byte_for_byte() {
+    let tap = Amptap::serve(&["--offline", "--max-body", "30000000"]);
+    let big = "y".repeat(10 * 1024 * 1024);
+    let pretty_event = format!(
+        "{{\n  \"event_type\": \"pretty\",\r\n  \"user_id\": \"user-00001\",\n  \"tab\":\t\"a\\tb\",\n  \"sep\": \"\u{2028}\",\n  \"jp\": \"\\u3053\\u3093\",\n  \"big\": \"{big}\"\n}}"
+    );
+    let body = format!("{{\n \"api_key\": \"FAKE_API_KEY_NODE_0123456789\",\n \"events\": [\n{pretty_event}\n]\n}}");
+    let client = reqwest::Client::new();
+    let r = client
+        .post(tap.url("/batch"))
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let form_event = "[{\"event_type\":\"form\",\n\"device_id\":\"device-0001\"}]";
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("api_key", "FAKE_API_KEY_NODE_0123456789")
+        .append_pair("event", form_event)
+        .finish();
+    let r = client
+        .post(tap.url("/httpapi"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+
+    let journal = std::fs::read(&tap.journal).expect("journal");
+    assert_eq!(journal.iter().filter(|&&b| b == b'\n').count(), 2);
+    let records = tap.captures();
+    assert_eq!(records[0].events[0].raw().get(), pretty_event);
+    assert_eq!(
+        records[1].events[0].raw().get(),
+        "{\"event_type\":\"form\",\n\"device_id\":\"device-0001\"}"
+    );
+
+    // check and har read every request back.
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["check", "--format", "json", "--plan"])
+        .arg(&plan)
+        .arg(&tap.journal)
+        .output()
+        .expect("check");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        report["summary"]["requests"],
+        2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report["summary"]["events"], 2);
+    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .arg("har")
+        .arg(&tap.journal)
+        .output()
+        .expect("har");
+    let har: Value = serde_json::from_slice(&out.stdout).expect("har json");
+    let text = har["log"]["entries"][0]["request"]["postData"]["text"]
+        .as_str()
+        .expect("text");
+    assert!(text.contains(&pretty_event), "the event's bytes as sent");
+}

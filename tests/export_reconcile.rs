@@ -333,6 +333,37 @@ async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
         md.contains("## missing (3)") && md.contains("## changed on the way (1)"),
         "{md}"
     );
+    // JUnit: a failed test case for each of the four problems, exit 1.
+    let junit = run("junit");
+    assert_eq!(junit.status.code(), Some(1));
+    let xml = String::from_utf8(junit.stdout).expect("utf8");
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut failures, mut cases, mut declared) = (0, 0, None);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"failure" => failures += 1,
+                    b"testcase" => cases += 1,
+                    b"testsuite" => {
+                        declared = e
+                            .try_get_attribute("failures")
+                            .expect("attr")
+                            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(failures, 4, "{xml}");
+    assert_eq!(declared.as_deref(), Some("4"), "{xml}");
+    assert!(
+        cases >= 4 + 5,
+        "a case per problem and per empty class: {xml}"
+    );
     let html = String::from_utf8(run("html").stdout).expect("utf8");
     assert!(
         html.starts_with("<!DOCTYPE html>")

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use amptap::export::{Credentials, Downloaded, ExportClient, Hour, Progress, Window};
 use amptap::mismatch::{self, Job, Source};
-use amptap::report::Format;
 use anyhow::Context;
 use tokio::sync::watch;
 
@@ -119,12 +118,6 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
-    if let Some(format) = args.format {
-        anyhow::ensure!(
-            format != Format::Junit,
-            "reconcile reports come as text, json, csv, md or html"
-        );
-    }
     let plan = match &args.plan {
         Some(p) => Some((p.display().to_string(), amptap::plan_file::load(p)?)),
         None => None,

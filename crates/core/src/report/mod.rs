@@ -9,6 +9,7 @@ mod csv_out;
 mod html;
 mod junit;
 mod markdown;
+mod reconcile_junit;
 mod reconcile_out;
 mod text;
 
@@ -189,7 +190,8 @@ impl Report {
                 Format::Csv => return reconcile_out::csv(self, rec, out),
                 Format::Md => return reconcile_out::markdown(self, rec, out),
                 Format::Html => return reconcile_out::html(self, rec, out),
-                Format::Json | Format::Junit => {}
+                Format::Junit => return reconcile_junit::write(self, rec, fail_on, out),
+                Format::Json => {}
             }
         }
         match format {

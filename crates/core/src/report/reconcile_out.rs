@@ -13,7 +13,7 @@ use crate::sanitize::sanitize;
 /// Problems listed per class in text before "… N more".
 const TEXT_PER_CLASS: usize = 20;
 
-const CLASSES: [Class; 7] = [
+pub(super) const CLASSES: [Class; 7] = [
     Class::Missing,
     Class::Rejected,
     Class::NotForwarded,
@@ -44,7 +44,7 @@ fn count(r: &Reconciliation, class: Class) -> u64 {
     }
 }
 
-fn class_title(class: Class) -> &'static str {
+pub(super) fn class_title(class: Class) -> &'static str {
     match class {
         Class::Matched => "changed on the way",
         other => other.as_str(),
@@ -71,7 +71,7 @@ fn diff_line(d: &Diff) -> String {
 }
 
 /// What the problem says beyond its class.
-fn detail(p: &Problem) -> String {
+pub(super) fn detail(p: &Problem) -> String {
     let mut parts = Vec::new();
     if let Some(c) = &p.captured {
         match &c.outcome {

@@ -240,7 +240,8 @@ async fn watch_judges_each_event_once_and_shows_bad_requests() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let screen = loop {
         let screen = tmux(&socket, &["capture-pane", "-p", "-t", "w"]);
-        if screen.contains("GET /batch") && screen.contains("POST /2/httpApi") {
+        let rows = ["GET /batch", "POST /2/httpApi", "undecodable"];
+        if rows.iter().all(|r| screen.contains(r)) {
             break screen;
         }
         assert!(Instant::now() < deadline, "no bad-request rows:\n{screen}");

@@ -184,11 +184,12 @@ impl Amptap {
         }
     }
 
-    /// Sends SIGINT and waits for exit; returns the rest of stderr.
+    /// Sends SIGINT and waits for exit; returns the rest of stderr (all of
+    /// it: the reader thread ends at the pipe's end of file).
     pub fn interrupt(&mut self) -> Vec<String> {
         signal(self.child.id(), "-INT");
         let _ = self.child.wait();
-        self.stderr.try_iter().collect()
+        self.stderr.iter().collect()
     }
 
     pub fn kill9(&mut self) {

@@ -67,6 +67,16 @@ codes! {
     RefusedRequest = "refused_request", Error, "a request refused before it was read: too large, or cut off";
 }
 
+impl Code {
+    /// Codes about a whole request (one that carried no readable events).
+    pub fn is_request_level(self) -> bool {
+        matches!(
+            self,
+            Code::UndecodableRequest | Code::MisroutedRequest | Code::RefusedRequest
+        )
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

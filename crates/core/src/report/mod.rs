@@ -212,9 +212,12 @@ impl Report {
         let mut map: std::collections::HashMap<&str, Vec<&FindingEntry>> =
             std::collections::HashMap::new();
         for f in &self.findings {
-            map.entry(f.finding.event_type.as_deref().unwrap_or(NO_TYPE))
-                .or_default()
-                .push(f);
+            let name = if f.finding.code.is_request_level() {
+                BAD_REQUESTS
+            } else {
+                f.finding.event_type.as_deref().unwrap_or(NO_TYPE)
+            };
+            map.entry(name).or_default().push(f);
         }
         ByType(map)
     }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{expected_actual, Report};
+use super::{expected_actual, Report, BAD_REQUESTS};
 use crate::plan::Severity;
 use crate::sanitize::sanitize;
 
@@ -12,9 +12,14 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let s = &r.summary;
     writeln!(
         out,
-        "amptap check: {} in {} · {} with findings · {}, {}{}",
+        "amptap check: {} in {}{} · {} with findings · {}, {}{}",
         plural(s.events, "event"),
         plural(s.requests, "request"),
+        if s.bad_requests > 0 {
+            format!(" ({} without readable events)", s.bad_requests)
+        } else {
+            String::new()
+        },
         s.events_with_findings,
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),
@@ -32,11 +37,12 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         let name = sanitize(&t.event_type);
         let status = match (t.events, t.events_with_findings, t.in_plan) {
+            _ if t.event_type == BAD_REQUESTS => plural(t.events_with_findings, "request"),
             (0, _, true) => "planned, never seen".to_owned(),
             (n, 0, _) => format!("{}, clean ✓", plural(n, "event")),
             (n, k, _) => format!("{}, {k} with findings", plural(n, "event")),
         };
-        let unplanned = if t.in_plan || r.plan.is_none() {
+        let unplanned = if t.in_plan || r.plan.is_none() || t.event_type == BAD_REQUESTS {
             ""
         } else {
             " (not in plan)"

@@ -28,6 +28,16 @@ pub enum Item {
     Marker(Marker),
 }
 
+impl Item {
+    /// The journal line it came from.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Item::Judged(j) => j.record.seq,
+            Item::Marker(m) => m.seq,
+        }
+    }
+}
+
 /// A consumer of judged records. `accept` runs on the stage's thread, in
 /// journal order; a sink that queues elsewhere uses a bounded queue, and
 /// when it is full the stage waits (behind the file, never the tap).
@@ -46,8 +56,6 @@ pub struct Stats {
     pub records: AtomicU64,
     /// Events judged: each exactly once.
     pub events: AtomicU64,
-    /// Sequence number of the last line handed to the sinks.
-    pub last_seq: AtomicU64,
 }
 
 /// Where the stage reads from.
@@ -260,13 +268,6 @@ impl Stage {
     fn flush(&mut self) {
         for sink in &mut self.sinks {
             sink.accept(&self.batch);
-        }
-        if let Some(last) = self.batch.last() {
-            let seq = match last {
-                Item::Judged(j) => j.record.seq,
-                Item::Marker(m) => m.seq,
-            };
-            self.stats.last_seq.store(seq, Ordering::Relaxed);
         }
         self.batch.clear();
     }

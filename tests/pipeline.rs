@@ -20,6 +20,17 @@ fn events(n: usize, tag: &str) -> Value {
     json!({"api_key": "FAKE_API_KEY_NODE_0123456789", "events": events})
 }
 
+/// `amptap check --format json` with the example plan.
+fn check_json(journal: &std::path::Path) -> std::process::Output {
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
+    Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["check", "--format", "json", "--plan"])
+        .arg(&plan)
+        .arg(journal)
+        .output()
+        .expect("check")
+}
+
 /// Requests a person gets wrong: each must become a record of its own.
 async fn send_bad_requests(base: &str) {
     let client = reqwest::Client::new();
@@ -91,13 +102,7 @@ async fn requests_that_do_not_decode_are_records_everywhere() {
     assert_eq!(r["events"][0]["verdict"], "error");
 
     // check reports them (and fails on them).
-    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
-        .args(["check", "--format", "json", "--plan"])
-        .arg(&plan)
-        .arg(&tap.journal)
-        .output()
-        .expect("check");
+    let out = check_json(&tap.journal);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -312,13 +317,7 @@ async fn events_with_line_breaks_stay_one_line_and_read_back_byte_for_byte() {
     );
 
     // check and har read every request back.
-    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
-        .args(["check", "--format", "json", "--plan"])
-        .arg(&plan)
-        .arg(&tap.journal)
-        .output()
-        .expect("check");
+    let out = check_json(&tap.journal);
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(
         report["summary"]["requests"],

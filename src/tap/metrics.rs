@@ -159,7 +159,7 @@ impl Metrics {
         }
     }
 
-    pub fn findings(&self, findings: &[Finding]) {
+    pub fn findings<'a>(&self, findings: impl IntoIterator<Item = &'a Finding>) {
         for f in findings {
             self.findings
                 .get_or_create(&CodeLabel {
@@ -192,8 +192,7 @@ impl crate::pipeline::Sink for MetricsSink {
                     record.events.iter().map(|e| e.event_type()).collect();
                 self.0.events(record.path_label(), &types);
                 self.0.judged.inc_by(types.len() as u64);
-                let findings: Vec<_> = judged.all_findings().cloned().collect();
-                self.0.findings(&findings);
+                self.0.findings(judged.all_findings());
             }
         }
     }

@@ -155,8 +155,6 @@ pub struct TapSummary {
     pub journal_failures: u64,
     pub journal_path: std::path::PathBuf,
     pub journal_bytes: u64,
-    /// Events the judge stage judged (each once).
-    pub judged_events: u64,
 }
 
 impl RunningTap {
@@ -240,7 +238,6 @@ impl RunningTap {
             journal_failures: TapStats::get(&stats.journal_failures),
             journal_path: self.tap.journal.path().to_owned(),
             journal_bytes: 0,
-            judged_events: 0,
         };
         // The writer thread ends once the last Journal handle is gone.
         let journal_stats = self.tap.journal.stats_handle();
@@ -248,9 +245,7 @@ impl RunningTap {
         self.writer.finished().await;
         // Everything is on disk now: the stage reads to the end and joins.
         if let Some(pipeline) = self.pipeline {
-            let judged = pipeline.stats();
             let _ = tokio::task::spawn_blocking(move || pipeline.finish()).await;
-            summary.judged_events = TapStats::get(&judged.events);
         }
         summary.journal_bytes = TapStats::get(&journal_stats.bytes);
         summary

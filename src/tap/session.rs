@@ -34,26 +34,22 @@ pub struct SessionSink(Arc<Shared>);
 
 impl Sink for SessionSink {
     fn accept(&mut self, batch: &[Item]) {
-        let mut last = None;
         {
             let mut store = self.0.lock();
             for item in batch {
                 match item {
                     Item::Judged(judged) => {
                         store.ingest(judged);
-                        last = Some(judged.record.seq);
                     }
-                    Item::Marker(marker) => {
-                        if marker.marker == "reset" {
-                            *store = self.0.new_store();
-                        }
-                        last = Some(marker.seq);
+                    Item::Marker(marker) if marker.marker == "reset" => {
+                        *store = self.0.new_store();
                     }
+                    Item::Marker(_) => {}
                 }
             }
         }
-        if let Some(seq) = last {
-            self.0.taken.send_replace(seq);
+        if let Some(last) = batch.last() {
+            self.0.taken.send_replace(last.seq());
         }
     }
 }
@@ -88,15 +84,16 @@ pub struct EventView<'a> {
 impl LiveSession {
     /// A session judged with `plan` (by the pipeline), holding at most `cap` rows.
     pub fn new(plan: Arc<Plan>, cap: usize) -> Self {
-        let store = Mutex::new(Store::new(cap, (!plan.events.is_empty()).then_some(&*plan)));
+        let shared = Shared {
+            plan,
+            cap,
+            store: Mutex::new(Store::new(1, None)),
+            tag: Mutex::new(None),
+            taken: watch::channel(0).0,
+        };
+        *shared.lock() = shared.new_store();
         LiveSession {
-            shared: Arc::new(Shared {
-                plan,
-                cap,
-                store,
-                tag: Mutex::new(None),
-                taken: watch::channel(0).0,
-            }),
+            shared: Arc::new(shared),
         }
     }
 

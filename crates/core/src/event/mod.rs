@@ -262,7 +262,12 @@ pub struct Batch {
 impl Batch {
     /// `options.min_id_length`, which overrides Amplitude's minimum id length of 5.
     pub fn min_id_length(&self) -> Option<usize> {
-        let n = self.options.as_ref()?.get("min_id_length")?.as_u64()?;
-        usize::try_from(n).ok()
+        min_id_length(self.options.as_ref())
     }
+}
+
+/// `min_id_length` of a request's `options` (HTTP V2 / Batch bodies).
+pub fn min_id_length(options: Option<&Value>) -> Option<usize> {
+    let n = options?.get("min_id_length")?.as_u64()?;
+    usize::try_from(n).ok()
 }

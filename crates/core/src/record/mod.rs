@@ -10,6 +10,7 @@ use crate::event::{Endpoint, Event};
 
 pub mod line;
 mod mask;
+mod stored;
 
 pub use line::{JournalReader, JournalWarning, Marker};
 pub use mask::{is_secret_name, mask_api_key, mask_body, mask_query};
@@ -94,8 +95,7 @@ impl Record {
 
     /// `options.min_id_length` of an HTTP V2 / Batch body.
     pub fn min_id_length(&self) -> Option<usize> {
-        let n = self.options.as_ref()?.get("min_id_length")?.as_u64()?;
-        usize::try_from(n).ok()
+        crate::event::min_id_length(self.options.as_ref())
     }
 
     /// The endpoint's path, or `other` for a path Amplitude does not serve:

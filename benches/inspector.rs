@@ -64,6 +64,7 @@ fn main() {
                 record: capture(seq, per_request),
                 findings: vec![vec![]; per_request],
                 request: None,
+                at: None,
             }))]
         })
         .collect();

@@ -215,7 +215,7 @@ fn main() {
                 journal_path: dir.path().join("bench.jsonl"),
                 // The tap alone: journal on, judging off.
                 plan: Arc::new(amptap::plan::Plan::none()),
-                session_rows: None,
+                session_memory: None,
                 api_token: None,
                 judging: false,
             },
@@ -232,7 +232,7 @@ fn main() {
                 limits: BodyLimits::default(),
                 journal_path: dir.path().join("bench-session.jsonl"),
                 plan: Arc::new(amptap::plan::Plan::none()),
-                session_rows: Some(200_000),
+                session_memory: Some(128 << 20),
                 api_token: None,
                 judging: true,
             },

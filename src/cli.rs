@@ -89,9 +89,9 @@ pub struct ProxyArgs {
         hide_env_values = true
     )]
     pub api_token: Option<String>,
-    /// Most events the query API keeps in memory (the journal keeps them all); 0 turns the API's session off.
-    #[arg(long, default_value_t = 200_000, value_name = "N")]
-    pub session_events: usize,
+    /// Memory the query API's session may hold, e.g. 128MiB or 1GiB (oldest events leave first; the journal keeps them all); 0 turns the session off.
+    #[arg(long, default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub session_memory: usize,
     /// Validate events as they arrive against this plan (TOML or CSV) and log findings.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
@@ -166,9 +166,9 @@ pub struct WatchArgs {
     /// Where the Reconcile view (r) asks for the export: URL/api/2/export (default: the --region's host).
     #[arg(long, value_name = "URL")]
     pub export_endpoint: Option<String>,
-    /// Most events held in memory (the journal keeps them all).
-    #[arg(long, default_value_t = 200_000, value_name = "N")]
-    pub max_events: usize,
+    /// Memory the inspector may hold, e.g. 128MiB (over a million events; the oldest leave first, the journal keeps them all).
+    #[arg(long, default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_memory: usize,
 }
 
 #[derive(Args, Debug)]
@@ -179,8 +179,9 @@ pub struct OpenArgs {
     /// Judge the events against this plan (TOML or CSV).
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
-    #[arg(long, default_value_t = 200_000, value_name = "N")]
-    pub max_events: usize,
+    /// Memory the inspector may hold, e.g. 128MiB (over a million events).
+    #[arg(long, default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_memory: usize,
     /// The project's data centre, for the Reconcile view (r).
     #[arg(long, value_parser = region_parser(), default_value = "us")]
     pub region: Region,
@@ -197,8 +198,9 @@ pub struct DemoArgs {
     /// Journal file; default: a new file under the data directory.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    #[arg(long, default_value_t = 200_000, value_name = "N")]
-    pub max_events: usize,
+    /// Memory the inspector may hold, e.g. 128MiB (over a million events).
+    #[arg(long, default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_memory: usize,
 }
 
 /// Where the Export API is, and how patiently to talk to it.
@@ -282,4 +284,40 @@ fn region_parser() -> impl clap::builder::TypedValueParser<Value = Region> {
 fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(Format::NAMES).try_map(|s| s.parse::<Format>())
+}
+
+/// `128MiB`, `512M`, `1GiB`, `64k`; a plain number is MiB.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size: use e.g. 128MiB or 1GiB"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "m" | "mb" | "mib" => 20,
+        "k" | "kb" | "kib" => 10,
+        "g" | "gb" | "gib" => 30,
+        "b" => 0,
+        other => return Err(format!("unknown unit {other:?}: use KiB, MiB or GiB")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(parse_size("128MiB"), Ok(128 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("64 KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("200"), Ok(200 << 20));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+    }
 }

@@ -11,6 +11,7 @@ pub mod export;
 pub mod fake_amplitude;
 pub mod har;
 pub mod journal;
+pub mod lines;
 pub mod mismatch;
 pub mod pipeline;
 pub mod plan_file;

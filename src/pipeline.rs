@@ -18,7 +18,7 @@ use crate::journal::JournalStats;
 use crate::judge::Judged;
 use crate::plan::{Plan, Validator};
 use crate::record::line::Line;
-use crate::record::{JournalReader, Marker};
+use crate::record::{JournalReader, LineAt, Marker};
 
 /// What flows from the stage to its sinks.
 #[derive(Debug, Clone)]
@@ -59,6 +59,7 @@ pub struct Stats {
 }
 
 /// Where the stage reads from.
+#[derive(Debug, Clone)]
 pub enum Source {
     /// Saved journals, read once in order.
     Files(Vec<PathBuf>),
@@ -68,6 +69,16 @@ pub enum Source {
         offset: u64,
         journal: Arc<JournalStats>,
     },
+}
+
+impl Source {
+    /// The journals, in the order [`LineAt::file`] numbers them.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            Source::Files(paths) => paths.clone(),
+            Source::Live { path, .. } => vec![path.clone()],
+        }
+    }
 }
 
 pub struct Pipeline {
@@ -157,12 +168,13 @@ impl Stage {
         let mut validator = Validator::new(&plan);
         match source {
             Source::Files(paths) => {
-                for path in paths {
-                    match File::open(&path) {
+                for (index, path) in paths.iter().enumerate() {
+                    match File::open(path) {
                         Ok(file) => {
                             let name = path.display().to_string();
                             let reader = JournalReader::new(file);
-                            if !self.read(reader, &name, &mut validator, None) {
+                            let file = u32::try_from(index).unwrap_or(u32::MAX);
+                            if !self.read(reader, &name, file, &mut validator, None) {
                                 return;
                             }
                         }
@@ -186,7 +198,7 @@ impl Stage {
                     Ok(file) => {
                         let reader = JournalReader::starting_at(file, offset).following();
                         let name = path.display().to_string();
-                        self.read(reader, &name, &mut validator, Some(&journal));
+                        self.read(reader, &name, 0, &mut validator, Some(&journal));
                     }
                     Err(e) => self.warn(&format!("{}: {e}", path.display())),
                 }
@@ -206,6 +218,7 @@ impl Stage {
         &mut self,
         mut reader: JournalReader<File>,
         name: &str,
+        file: u32,
         validator: &mut Validator<'_>,
         live: Option<&JournalStats>,
     ) -> bool {
@@ -228,7 +241,12 @@ impl Stage {
             warned = reader.warnings().len();
             let at_end = next.is_none();
             if let Some(located) = next {
-                self.take(located.line, validator);
+                let at = LineAt {
+                    file,
+                    offset: located.offset,
+                    len: located.len,
+                };
+                self.take(located.line, at, validator);
             }
             if (at_end || self.batch.len() >= BATCH) && !self.batch.is_empty() {
                 self.flush();
@@ -244,10 +262,10 @@ impl Stage {
         }
     }
 
-    fn take(&mut self, line: Line, validator: &mut Validator<'_>) {
+    fn take(&mut self, line: Line, at: LineAt, validator: &mut Validator<'_>) {
         let item = match line {
             Line::Record(record) => {
-                let judged = Judged::new(validator, *record);
+                let judged = Judged::new(validator, *record).at(at);
                 self.stats.records.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .events

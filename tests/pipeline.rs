@@ -132,7 +132,7 @@ async fn requests_that_do_not_decode_are_records_everywhere() {
 async fn serve_prints_every_line_before_it_exits() {
     const REQUESTS: usize = 20;
     for round in 0..50 {
-        let mut tap = Amptap::serve(&["--offline", "--session-events", "0"]);
+        let mut tap = Amptap::serve(&["--offline", "--session-memory", "0"]);
         let url = tap.url("/2/httpapi");
         let client = reqwest::Client::new();
         let sends: Vec<_> = (0..REQUESTS)

@@ -634,7 +634,7 @@ async fn without_a_session_serve_still_logs_and_the_api_says_why_it_is_off() {
     let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
     let mut tap = Amptap::serve(&[
         "--offline",
-        "--session-events",
+        "--session-memory",
         "0",
         "--plan",
         plan.to_str().expect("plan"),

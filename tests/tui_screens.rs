@@ -3,16 +3,20 @@
 //! escape sequences and bidi overrides in its strings.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use amptap::event::{decode_request, BodyLimits, Endpoint};
 use amptap::judge::Judged;
 use amptap::pipeline::Item;
 use amptap::plan::{self, Validator};
-use amptap::store::Store;
+use amptap::record::line::write_record;
+use amptap::record::LineAt;
+use amptap::store::{load_record, MemoryLines, Store, DEFAULT_BUDGET};
 use amptap::tap::{Answer, Delivery, Record};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
-use amptap::tui::msg::Msg;
+use amptap::tui::msg::{Effect, Msg};
 use amptap::tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
@@ -99,7 +103,7 @@ fn app(width: u16, height: u16) -> App {
         journal: Some("/tmp/capture.jsonl".into()),
         inputs: Vec::new(),
     };
-    let store = Store::new(1000, Some(&plan));
+    let store = Store::new(DEFAULT_BUDGET, Some(&plan));
     let mut app = App::new(
         store,
         session,
@@ -108,9 +112,10 @@ fn app(width: u16, height: u16) -> App {
         datetime!(2026-11-24 10:00:30 UTC),
     );
     let mut validator = Validator::new(&plan);
-    let batch = captures()
+    let batch = journal()
+        .1
         .into_iter()
-        .map(|capture| Item::Judged(std::sync::Arc::new(Judged::new(&mut validator, capture))))
+        .map(|(capture, at)| Item::Judged(Arc::new(Judged::new(&mut validator, capture).at(at))))
         .collect();
     app.update(Msg::Resize(width, height));
     app.update(Msg::Feed(amptap::pipeline::Feed::Batch(batch)));
@@ -121,8 +126,57 @@ fn app(width: u16, height: u16) -> App {
     app
 }
 
+/// The captures as journal lines, and each record with where its line is.
+fn journal() -> (MemoryLines, Vec<(Record, LineAt)>) {
+    let mut bytes = Vec::new();
+    let records = captures()
+        .into_iter()
+        .map(|record| {
+            let offset = bytes.len() as u64;
+            write_record(&record, &mut bytes).expect("line");
+            let len = bytes.len() as u64 - offset;
+            (
+                record,
+                LineAt {
+                    file: 0,
+                    offset,
+                    len,
+                },
+            )
+        })
+        .collect();
+    (MemoryLines(vec![bytes]), records)
+}
+
+/// Does what the loop does with effects that read the journal, at once.
+fn perform(app: &mut App, effects: Vec<Effect>) {
+    static LINES: OnceLock<MemoryLines> = OnceLock::new();
+    let lines = LINES.get_or_init(|| journal().0);
+    for effect in effects {
+        let more = match effect {
+            Effect::Load { id, seq, at } => {
+                let record = load_record(lines, at, seq)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                app.update(Msg::Loaded { id, record })
+            }
+            Effect::Scan(scan) => {
+                let verdicts = scan.verdicts(lines, &scan.requests);
+                app.update(Msg::Bodies {
+                    generation: scan.generation,
+                    verdicts,
+                })
+            }
+            _ => Vec::new(),
+        };
+        perform(app, more);
+    }
+    while app.work(Duration::from_secs(1)) {}
+}
+
 fn key(app: &mut App, code: KeyCode) {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let effects = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    perform(app, effects);
 }
 
 fn typed(app: &mut App, text: &str) {
@@ -169,7 +223,7 @@ fn detail_of_an_event_with_findings() {
         key(app, KeyCode::Enter);
         key(app, KeyCode::Enter);
     });
-    let mut a = app(80, 24);
+    let mut a = app(160, 48);
     typed(&mut a, "/code:unmapped_field");
     key(&mut a, KeyCode::Enter);
     key(&mut a, KeyCode::Enter);

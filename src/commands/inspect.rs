@@ -48,7 +48,8 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         stats: tap.pipeline_stats(),
         journal: Some(journal),
     };
-    let result = inspect(plan, session, feed, args.max_events, reconcile).await;
+    let journals = vec![tap.tap.journal.path().to_owned()];
+    let result = inspect(plan, session, feed, args.max_memory, reconcile, journals).await;
     let summary = tap.stop().await;
     print_summary(&summary);
     result.map(|()| ExitCode::SUCCESS)
@@ -121,7 +122,7 @@ pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
     let (tx, rx) = mpsc::channel(FEED_QUEUE);
     let judge_with = Arc::new(plan.clone().unwrap_or_else(Plan::none));
     let pipeline = Pipeline::start(
-        Source::Files(journals),
+        Source::Files(journals.clone()),
         judge_with,
         vec![Box::new(QueueSink(tx))],
     )?;
@@ -130,7 +131,7 @@ pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
         stats: pipeline.stats(),
         journal: None,
     };
-    let result = inspect(plan, session, feed, args.max_events, reconcile).await;
+    let result = inspect(plan, session, feed, args.max_memory, reconcile, journals).await;
     // Closing the screen stops the reading (dropping the pipeline joins it).
     drop(pipeline);
     result.map(|()| ExitCode::SUCCESS)
@@ -160,7 +161,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             limits: BodyLimits::default(),
             journal_path,
             plan: Arc::new(plan.clone()),
-            session_rows: Some(args.max_events),
+            session_memory: Some(args.max_memory),
             api_token: None,
             judging: true,
         },
@@ -204,7 +205,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         stats: tap.pipeline_stats(),
         journal: Some(journal),
     };
-    let result = inspect(Some(plan), session, feed, args.max_events, reconcile).await;
+    let journals = vec![tap.tap.journal.path().to_owned()];
+    let result = inspect(
+        Some(plan),
+        session,
+        feed,
+        args.max_memory,
+        reconcile,
+        journals,
+    )
+    .await;
     let _ = stop_tx.send(true);
     let _ = traffic.await;
     let summary = tap.stop().await;
@@ -229,11 +239,12 @@ async fn inspect(
     plan: Option<Plan>,
     session: Session,
     feed: Feed,
-    max_events: usize,
+    max_memory: usize,
     reconcile: Option<ReconcileSetup>,
+    journals: Vec<PathBuf>,
 ) -> anyhow::Result<()> {
     let plan = plan.unwrap_or_else(Plan::none);
-    let store = Store::new(max_events, (!plan.events.is_empty()).then_some(&plan));
+    let store = Store::new(max_memory, (!plan.events.is_empty()).then_some(&plan));
     let history_path = super::config_dir().join("filter-history");
     let history = tui::load_history(&history_path);
     let app = App::new(
@@ -249,6 +260,7 @@ async fn inspect(
         RunOptions {
             history_path: Some(history_path),
             reconcile,
+            lines: Some(Arc::new(amptap::lines::FileLines::new(journals))),
             ..RunOptions::default()
         },
     )

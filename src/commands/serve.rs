@@ -132,7 +132,7 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         },
         journal_path,
         plan: Arc::new(plan.unwrap_or_else(Plan::none)),
-        session_rows: (args.session_events > 0).then_some(args.session_events),
+        session_memory: (args.session_memory > 0).then_some(args.session_memory),
         api_token: args.api_token.clone().filter(|t| !t.is_empty()),
         judging: true,
     })

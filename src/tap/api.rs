@@ -128,7 +128,7 @@ async fn events(
     let session = gate(&tap, &client, &headers)?;
     let filter = parse_filter(&q.q)?;
     session.caught_up(tap.written_seq()).await;
-    let (total, events) = session.query(&filter, q.limit.unwrap_or(100));
+    let (total, events) = session.query(&filter, q.limit.unwrap_or(100)).await;
     Ok(json_response(
         200,
         &json!({"count": total, "events": events}),
@@ -179,14 +179,14 @@ async fn wait(
     let (mut seen, mut from) = (0, 0);
     loop {
         arrivals.borrow_and_update();
-        let (more, next) = session.count_from(&filter, from);
+        let (more, next) = session.count_from(&filter, from).await;
         if next < from {
             seen = 0; // the session was reset meanwhile
         }
         seen += more;
         from = next;
         if seen >= want {
-            let (total, events) = session.query(&filter, want.max(100));
+            let (total, events) = session.query(&filter, want.max(100)).await;
             return Ok(json_response(
                 200,
                 &json!({"count": total, "events": events}),
@@ -196,7 +196,7 @@ async fn wait(
             .await
             .is_err()
         {
-            let (total, events) = session.query(&filter, 100);
+            let (total, events) = session.query(&filter, 100).await;
             let why = format!(
                 "{total} of {want} matching events arrived within {}s",
                 timeout.as_secs_f64()

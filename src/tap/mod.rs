@@ -6,6 +6,7 @@ pub mod forward;
 pub mod metrics;
 pub mod offline;
 pub mod proxy;
+mod query;
 pub mod session;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,8 +115,8 @@ pub struct TapConfig {
     pub journal_path: std::path::PathBuf,
     /// What every record is judged with (the empty plan judges ids and times only).
     pub plan: std::sync::Arc<crate::plan::Plan>,
-    /// Rows the query API's live session holds; `None` keeps none (no query API).
-    pub session_rows: Option<usize>,
+    /// Bytes the query API's live session may hold; `None` keeps none (no query API).
+    pub session_memory: Option<usize>,
     /// Bearer token the query API requires (and then accepts from any client).
     pub api_token: Option<String>,
     /// Run the judge stage (off only to measure the tap without it).
@@ -177,9 +178,14 @@ impl RunningTap {
         })?;
         let (journal, writer) = Journal::open(&config.journal_path)?;
         let mut tap = Tap::new(config.mode, config.limits, journal);
+        let lines = || {
+            std::sync::Arc::new(crate::lines::FileLines::new(vec![config
+                .journal_path
+                .clone()]))
+        };
         tap.session = config
-            .session_rows
-            .map(|rows| session::LiveSession::new(config.plan.clone(), rows));
+            .session_memory
+            .map(|bytes| session::LiveSession::new(config.plan.clone(), bytes, lines()));
         tap.api_token = config.api_token;
         let mut all: Vec<Box<dyn crate::pipeline::Sink>> =
             vec![Box::new(metrics::MetricsSink(tap.metrics.clone()))];

@@ -5,24 +5,24 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
-use serde_json::value::RawValue;
 use tokio::sync::watch;
 
-use super::Delivery;
-use crate::filter::{Filter, Status};
+use crate::filter::Filter;
 use crate::pipeline::{Item, Sink};
-use crate::plan::{Finding, Plan};
-use crate::store::{Entry, Store};
+use crate::plan::Plan;
+use crate::store::{Lines, Store};
 
+#[derive(Clone)]
 pub struct LiveSession {
     shared: Arc<Shared>,
 }
 
-struct Shared {
+pub(super) struct Shared {
     plan: Arc<Plan>,
-    cap: usize,
-    store: Mutex<Store>,
+    budget: usize,
+    pub(super) store: Mutex<Store>,
+    /// Reads the journal lines back: the store keeps only where they are.
+    pub(super) lines: Arc<dyn Lines>,
     tag: Mutex<Option<String>>,
     /// Sequence number of the last journal line taken in (bumped on every
     /// batch, so waiters wake).
@@ -54,39 +54,14 @@ impl Sink for SessionSink {
     }
 }
 
-/// One event as the query API shows it.
-#[derive(Serialize)]
-pub struct EventView<'a> {
-    pub seq: u64,
-    pub index: usize,
-    pub received: String,
-    pub endpoint: &'static str,
-    /// The request as made: `POST /2/httpapi`.
-    pub request: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<&'a str>,
-    /// Why a request carried no readable events (its `event` is then null).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<&'a crate::record::Problem>,
-    /// The body as received, for such a request (keys masked).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<std::borrow::Cow<'a, str>>,
-    /// `ok`, `warning` or `error`: the worst finding.
-    pub verdict: &'static str,
-    pub findings: &'a [Finding],
-    /// What Amplitude (or the offline stand-in) answered its request.
-    pub upstream_status: u16,
-    /// `forwarded`, `offline`, `failed` or `refused`.
-    pub delivery: &'static str,
-    pub event: &'a RawValue,
-}
-
 impl LiveSession {
-    /// A session judged with `plan` (by the pipeline), holding at most `cap` rows.
-    pub fn new(plan: Arc<Plan>, cap: usize) -> Self {
+    /// A session judged with `plan` (by the pipeline), within `budget`
+    /// bytes, reading events back through `lines`.
+    pub fn new(plan: Arc<Plan>, budget: usize, lines: Arc<dyn Lines>) -> Self {
         let shared = Shared {
             plan,
-            cap,
+            budget,
+            lines,
             store: Mutex::new(Store::new(1, None)),
             tag: Mutex::new(None),
             taken: watch::channel(0).0,
@@ -130,35 +105,23 @@ impl LiveSession {
         self.shared.taken.subscribe()
     }
 
-    /// The last `limit` events matching `filter`, oldest first, as JSON.
-    pub fn query(&self, filter: &Filter, limit: usize) -> (usize, serde_json::Value) {
-        let store = self.lock();
-        let matching: Vec<&Entry> = store
-            .iter()
-            .filter(|e| filter.matches(&e.candidate()))
-            .collect();
-        let total = matching.len();
-        let shown: Vec<EventView> = matching[total.saturating_sub(limit)..]
-            .iter()
-            .map(|e| view(e))
-            .collect();
-        (total, serde_json::to_value(shown).unwrap_or_default())
+    /// The last `limit` events matching `filter`, oldest first, as JSON,
+    /// with how many match in all. Runs off the async workers: a filter on
+    /// the events' JSON reads their journal lines.
+    pub async fn query(&self, filter: &Filter, limit: usize) -> (usize, serde_json::Value) {
+        let (shared, filter) = (self.shared.clone(), filter.clone());
+        tokio::task::spawn_blocking(move || super::query::query(&shared, &filter, limit))
+            .await
+            .unwrap_or_default()
     }
 
     /// Matches among the events from id `from` on, and the id to continue
     /// from: a waiter re-checks only what arrived since its last look.
-    pub fn count_from(&self, filter: &Filter, from: u64) -> (usize, u64) {
-        let store = self.lock();
-        let next = store.iter().next_back().map_or(from, |e| e.id + 1);
-        // A reset starts ids again from 0: then look at everything.
-        let from = if from > next { 0 } else { from };
-        let skip = usize::try_from(from.saturating_sub(store.first_id())).unwrap_or(usize::MAX);
-        let n = store
-            .iter()
-            .skip(skip)
-            .filter(|e| filter.matches(&e.candidate()))
-            .count();
-        (n, next)
+    pub async fn count_from(&self, filter: &Filter, from: u64) -> (usize, u64) {
+        let (shared, filter) = (self.shared.clone(), filter.clone());
+        tokio::task::spawn_blocking(move || super::query::count_from(&shared, &filter, from))
+            .await
+            .unwrap_or((0, from))
     }
 
     /// Counts by type, verdict, finding code and upstream status.
@@ -182,45 +145,14 @@ impl LiveSession {
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn new_store(&self) -> Store {
         Store::new(
-            self.cap,
+            self.budget,
             (!self.plan.events.is_empty()).then_some(&*self.plan),
         )
-    }
-}
-
-fn view(e: &Entry) -> EventView<'_> {
-    let r = &e.request;
-    EventView {
-        seq: r.seq,
-        index: e.index,
-        received: r
-            .received
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        endpoint: r.endpoint.map_or("other", crate::event::Endpoint::path),
-        request: format!("{} {}", r.method, r.path),
-        tag: r.tag.as_deref(),
-        problem: r.problem.as_ref(),
-        body: r.body.as_ref().map(|b| b.text()),
-        verdict: match e.status {
-            Status::Ok => "ok",
-            Status::Warning => "warning",
-            Status::Error => "error",
-        },
-        findings: &e.findings,
-        upstream_status: r.status,
-        delivery: match r.delivery {
-            Delivery::Forwarded { .. } => "forwarded",
-            Delivery::Offline => "offline",
-            Delivery::Failed { .. } => "failed",
-            Delivery::Refused { .. } => "refused",
-        },
-        event: e.event.raw(),
     }
 }

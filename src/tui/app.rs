@@ -1,23 +1,24 @@
 //! The application state and its one entry point, `update(msg) -> effects`.
 //! Drawing only reads this state (see `draw`).
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::input::{edit, quote_word, Input, InputKind};
 use super::keymap::{self, Action, Context};
 use super::layout;
 use super::msg::{Effect, Msg};
 use super::theme::Theme;
 use crate::filter::{Filter, FilterError};
 use crate::pipeline::{Feed as FeedMsg, Item};
-use crate::report::{EventRef, Format, ReportBuilder};
-use crate::store::view::View;
-use crate::store::{Entry, Store};
+use crate::record::Record;
+use crate::report::Format;
+use crate::store::view::{BodyScan, View};
+use crate::store::{RowRef, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -41,24 +42,6 @@ pub struct ReconcileState {
     pub row: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputKind {
-    Filter,
-    Export,
-}
-
-/// The line being typed: a filter (applied as you type) or an export path.
-#[derive(Debug, Clone)]
-pub struct Input {
-    pub kind: InputKind,
-    pub text: String,
-    /// Cursor position in characters.
-    pub cursor: usize,
-    pub error: Option<FilterError>,
-    /// The filter before editing began, restored by Esc.
-    before: String,
-}
-
 /// What the status line says about where events come from and go.
 #[derive(Debug, Clone, Default)]
 pub struct Session {
@@ -70,9 +53,20 @@ pub struct Session {
     pub inputs: Vec<String>,
 }
 
+/// The focused row's request, read back from its journal line.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub id: u64,
+    pub record: Result<Arc<Record>, String>,
+}
+
 pub struct App {
     pub store: Store,
     pub view: View,
+    /// What the detail view shows, once read (reading never blocks a frame).
+    pub detail: Option<Detail>,
+    /// The row whose line is being read.
+    loading: Option<u64>,
     pub screen: Screen,
     back_to: Screen,
     pub input: Option<Input>,
@@ -109,6 +103,8 @@ impl App {
         App {
             store,
             view: View::new(),
+            detail: None,
+            loading: None,
             screen: Screen::Stream,
             back_to: Screen::Stream,
             input: None,
@@ -132,9 +128,61 @@ impl App {
         }
     }
 
-    /// The event the stream focuses (and the detail shows).
-    pub fn focused(&self) -> Option<&Entry> {
+    /// The row the stream focuses (and the detail shows).
+    pub fn focused(&self) -> Option<RowRef<'_>> {
         self.store.get(self.view.focus()?)
+    }
+
+    /// The focused row's request, when it has been read back.
+    pub fn focused_record(&self) -> Option<&Result<Arc<Record>, String>> {
+        let detail = self.detail.as_ref()?;
+        (Some(detail.id) == self.view.focus()).then_some(&detail.record)
+    }
+
+    /// Runs the filter job for at most `budget`; true while it goes on.
+    pub fn work(&mut self, budget: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
+        let before = self.view.progress();
+        let mut running = true;
+        while running && started.elapsed() < budget {
+            running = self.view.work(&self.store, 16_384);
+            if self.view.progress() == before {
+                break; // waiting for journal lines
+            }
+        }
+        if self.view.progress() != before {
+            self.view.keep_visible(layout::stream_rows(self.size));
+            self.dirty = true;
+        }
+        running
+    }
+
+    fn scan(&mut self, scan: Option<BodyScan>, effects: &mut Vec<Effect>) {
+        if let Some(scan) = scan {
+            effects.push(Effect::Scan(scan));
+        }
+    }
+
+    /// Asks for the focused row's line when the detail view needs it.
+    fn load_focused(&mut self, effects: &mut Vec<Effect>) {
+        if self.screen != Screen::Detail {
+            return;
+        }
+        let Some(r) = self.focused() else { return };
+        let id = r.id;
+        if self.detail.as_ref().is_some_and(|d| d.id == id) || self.loading == Some(id) {
+            return;
+        }
+        let (seq, at) = (r.request.seq, r.request.at);
+        // Rows of one request share a line: no need to read it again.
+        if let Some(d) = &self.detail {
+            if d.record.as_ref().is_ok_and(|rec| rec.seq == seq) {
+                self.detail = Some(Detail { id, ..d.clone() });
+                return;
+            }
+        }
+        self.loading = Some(id);
+        effects.push(Effect::Load { id, seq, at });
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -148,7 +196,7 @@ impl App {
                     // The screen shows every session of the journal: markers change nothing.
                     if let Item::Judged(judged) = item {
                         let ids = self.store.ingest(&judged);
-                        self.view.on_append(&self.store, ids);
+                        self.view.on_ingest(&self.store, ids, &judged);
                     }
                 }
             }
@@ -191,6 +239,16 @@ impl App {
                     Err(e) => r.error = Some(e),
                 }
             }
+            Msg::Loaded { id, record } => {
+                if self.loading == Some(id) {
+                    self.loading = None;
+                }
+                self.detail = Some(Detail { id, record });
+            }
+            Msg::Bodies {
+                generation,
+                verdicts,
+            } => self.view.take_bodies(generation, verdicts),
             Msg::ExportDone(result) => {
                 self.message = Some(match result {
                     Ok(path) => format!("report written to {}", path.display()),
@@ -199,6 +257,7 @@ impl App {
             }
         }
         self.view.keep_visible(layout::stream_rows(self.size));
+        self.load_focused(&mut effects);
         self.dirty = true;
         effects
     }
@@ -296,9 +355,18 @@ impl App {
                 });
                 self.history_pos = None;
             }
-            (Action::ClearFilter, _) => self.view.set_filter(Filter::default(), &self.store),
-            (Action::ToggleProblems, _) => self.view.toggle_only_problems(&self.store),
-            (Action::TogglePause, _) => self.view.toggle_pause(&self.store),
+            (Action::ClearFilter, _) => {
+                let scan = self.view.set_filter(Filter::default(), &self.store);
+                self.scan(scan, effects);
+            }
+            (Action::ToggleProblems, _) => {
+                let scan = self.view.toggle_only_problems(&self.store);
+                self.scan(scan, effects);
+            }
+            (Action::TogglePause, _) => {
+                let scan = self.view.toggle_pause(&self.store);
+                self.scan(scan, effects);
+            }
             (Action::Export, _) => {
                 let t = self.now;
                 let path = format!(
@@ -352,21 +420,29 @@ impl App {
             (Action::FilterToType, _) => {
                 if let Some(t) = self
                     .focused()
-                    .and_then(|e| e.event.event_type())
+                    .and_then(|e| e.event_type())
                     .map(str::to_owned)
                 {
                     let words = format!("type:{}", quote_word(&regex::escape(&t)));
-                    self.apply_filter_text(&words);
+                    self.apply_filter_text(&words, effects);
                     self.remember(words, effects);
                     self.screen = Screen::Stream;
                 }
             }
             (Action::Copy, _) => {
-                if let Some(e) = self.focused() {
-                    let pretty = serde_json::to_string_pretty(e.event.json())
-                        .unwrap_or_else(|_| e.event.raw().get().to_owned());
-                    effects.push(Effect::Copy(pretty));
-                    self.message = Some("event JSON copied (OSC 52)".into());
+                let index = self.focused().map(|r| r.index());
+                let event = match (self.focused_record(), index) {
+                    (Some(Ok(record)), Some(i)) => record.events.get(i),
+                    _ => None,
+                };
+                match event {
+                    Some(e) => {
+                        let pretty = serde_json::to_string_pretty(e.json())
+                            .unwrap_or_else(|_| e.raw().get().to_owned());
+                        effects.push(Effect::Copy(pretty));
+                        self.message = Some("event JSON copied (OSC 52)".into());
+                    }
+                    None => self.message = Some("open the event (Enter) to copy it".into()),
                 }
             }
             (Action::Up, Screen::Coverage) => {
@@ -386,7 +462,7 @@ impl App {
                     .cloned()
                 {
                     let words = format!("type:{}", quote_word(&regex::escape(&t)));
-                    self.apply_filter_text(&words);
+                    self.apply_filter_text(&words, effects);
                     self.remember(words, effects);
                     self.screen = Screen::Stream;
                 }
@@ -400,10 +476,14 @@ impl App {
         effects.push(Effect::Quit);
     }
 
-    fn apply_filter_text(&mut self, text: &str) -> Option<FilterError> {
+    fn apply_filter_text(&mut self, text: &str, effects: &mut Vec<Effect>) -> Option<FilterError> {
         match Filter::parse(text) {
             Ok(filter) => {
-                self.view.set_filter(filter, &self.store);
+                // Typing the same filter again (a space) need not start over.
+                if filter.as_str() != self.view.filter().as_str() || self.view.is_empty() {
+                    let scan = self.view.set_filter(filter, &self.store);
+                    self.scan(scan, effects);
+                }
                 None
             }
             Err(e) => Some(e),
@@ -429,7 +509,7 @@ impl App {
         match keymap::lookup(Context::Input, &key) {
             Some(Action::Cancel) => {
                 if input.kind == InputKind::Filter {
-                    self.apply_filter_text(&input.before);
+                    self.apply_filter_text(&input.before, effects);
                 }
                 return;
             }
@@ -470,7 +550,7 @@ impl App {
             _ => edit(&mut input, key),
         }
         if input.kind == InputKind::Filter {
-            input.error = self.apply_filter_text(&input.text);
+            input.error = self.apply_filter_text(&input.text, effects);
         }
         self.input = Some(input);
     }
@@ -494,46 +574,12 @@ impl App {
             });
             return;
         }
-        let planned = self.session.plan.clone().map(|label| {
-            (
-                label,
-                self.store.counters().coverage.keys().cloned().collect(),
-            )
-        });
-        let inputs = match &self.session.journal {
-            Some(j) => vec![j.display().to_string()],
-            None => self.session.inputs.clone(),
-        };
-        let mut builder = ReportBuilder::new(
-            inputs,
-            planned,
-            self.now.format(&Rfc3339).unwrap_or_default(),
-        );
-        let mut requests = BTreeSet::new();
-        for id in self.view.ids() {
-            let Some(e) = self.store.get(id) else {
-                continue;
-            };
-            if requests.insert(e.request.seq) {
-                builder.add_request();
-            }
-            let event_ref = EventRef {
-                insert_id: e.event.insert_id().map(str::to_owned),
-                seq: e.request.seq,
-                index: e.index,
-                received: e.request.received.format(&Rfc3339).unwrap_or_default(),
-                user_id: e.event.user_id().map(str::to_owned),
-                device_id: e.event.device_id().map(str::to_owned),
-                capture: None,
-                tag: e.request.tag.clone(),
-            };
-            builder.add_event(e.event.event_type(), event_ref, e.findings.clone());
-        }
+        let report = super::export::stream_report(self);
         self.message = Some(format!("writing {}…", path.display()));
         effects.push(Effect::Export {
             path,
             format,
-            report: Box::new(builder.finish()),
+            report: Box::new(report),
         });
     }
 
@@ -562,48 +608,5 @@ impl App {
             }
             _ => {}
         }
-    }
-}
-
-/// Quotes a filter word that holds spaces.
-fn quote_word(w: &str) -> String {
-    if w.chars().any(char::is_whitespace) {
-        format!("\"{w}\"")
-    } else {
-        w.to_owned()
-    }
-}
-
-/// Line editing: characters, Backspace, Delete, ←, →, Home, End.
-fn edit(input: &mut Input, key: KeyEvent) {
-    let byte_at = |text: &str, chars: usize| {
-        text.char_indices()
-            .nth(chars)
-            .map_or(text.len(), |(i, _)| i)
-    };
-    match key.code {
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            let at = byte_at(&input.text, input.cursor);
-            input.text.insert(at, c);
-            input.cursor += 1;
-        }
-        KeyCode::Char('u') => {
-            input.text.clear();
-            input.cursor = 0;
-        }
-        KeyCode::Backspace if input.cursor > 0 => {
-            let at = byte_at(&input.text, input.cursor - 1);
-            input.text.remove(at);
-            input.cursor -= 1;
-        }
-        KeyCode::Delete if input.cursor < input.text.chars().count() => {
-            let at = byte_at(&input.text, input.cursor);
-            input.text.remove(at);
-        }
-        KeyCode::Left => input.cursor = input.cursor.saturating_sub(1),
-        KeyCode::Right => input.cursor = (input.cursor + 1).min(input.text.chars().count()),
-        KeyCode::Home => input.cursor = 0,
-        KeyCode::End => input.cursor = input.text.chars().count(),
-        _ => {}
     }
 }

@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::app::{App, InputKind, Screen};
+use super::app::{App, Screen};
+use super::input::InputKind;
 use super::layout;
 use super::panes;
 use crate::sanitize::sanitize;

@@ -4,10 +4,13 @@
 
 pub mod app;
 pub mod draw;
+mod export;
+pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod panes;
+mod reader;
 mod run;
 pub mod theme;
 

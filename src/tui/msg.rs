@@ -5,8 +5,12 @@ use std::path::PathBuf;
 use crossterm::event::{KeyEvent, MouseEvent};
 use time::OffsetDateTime;
 
+use std::sync::Arc;
+
 use crate::pipeline::Feed as FeedMsg;
+use crate::record::{LineAt, Record};
 use crate::report::{Format, Report};
+use crate::store::view::BodyScan;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -26,6 +30,17 @@ pub enum Msg {
     ReconcileProgress(crate::export::Progress),
     /// The background reconcile finished: its report and notes, or why it failed.
     ReconcileDone(Result<(Box<Report>, Vec<String>), String>),
+    /// A row's request, read back from its journal line for the detail view.
+    Loaded {
+        id: u64,
+        record: Result<Arc<Record>, String>,
+    },
+    /// Verdicts of a filter's body half, read from journal lines, for the
+    /// filter job of `generation`: (request number, one verdict per row).
+    Bodies {
+        generation: u64,
+        verdicts: Vec<(u64, Vec<bool>)>,
+    },
 }
 
 /// Work `update` asks the loop to do (it never does I/O itself).
@@ -44,4 +59,12 @@ pub enum Effect {
     SaveHistory(Vec<String>),
     /// Run reconcile in the background (the newest request wins).
     Reconcile,
+    /// Read a row's journal line (answered by `Msg::Loaded`).
+    Load {
+        id: u64,
+        seq: u64,
+        at: Option<LineAt>,
+    },
+    /// Read the lines a filter's body half needs (answered by `Msg::Bodies`).
+    Scan(BodyScan),
 }

@@ -18,11 +18,13 @@ use tokio::sync::mpsc;
 use super::app::App;
 use super::draw::draw;
 use super::msg::{Effect, Msg};
+use super::reader::Reader;
 use crate::export::{ExportClient, Progress};
 use crate::journal::JournalStats;
 use crate::mismatch::{self, Job, Source};
 use crate::pipeline::{Feed as FeedMsg, Stats as FeedStats};
 use crate::plan::Plan;
+use crate::store::Lines;
 use tokio::sync::watch;
 
 /// Where events come from.
@@ -39,6 +41,8 @@ pub struct RunOptions {
     pub history_path: Option<PathBuf>,
     /// What the Reconcile view needs; `None` when it cannot run here.
     pub reconcile: Option<ReconcileSetup>,
+    /// Reads the journal lines the store points at (detail view, free text).
+    pub lines: Option<Arc<dyn Lines>>,
 }
 
 impl Default for RunOptions {
@@ -47,6 +51,7 @@ impl Default for RunOptions {
             frame: Duration::from_millis(33),
             history_path: None,
             reconcile: None,
+            lines: None,
         }
     }
 }
@@ -66,10 +71,13 @@ struct Jobs {
     exports: mpsc::Sender<Result<PathBuf, String>>,
     results: mpsc::Sender<Msg>,
     progress: Option<watch::Receiver<Progress>>,
+    reader: Option<Reader>,
 }
 
 /// Most time spent taking in events per frame, so keys stay responsive in a flood.
 const FEED_BUDGET: Duration = Duration::from_millis(12);
+/// Most time a frame gives a running filter job.
+const FILTER_BUDGET: Duration = Duration::from_millis(10);
 
 pub async fn run(mut app: App, mut feed: Feed, options: RunOptions) -> anyhow::Result<()> {
     let mut terminal = ratatui::init();
@@ -98,10 +106,15 @@ async fn event_loop(
     let input_thread = spawn_input(input_tx, stop.clone())?;
     let (done_tx, mut done_rx) = mpsc::channel(4);
     let (results_tx, mut results_rx) = mpsc::channel(4);
+    let reader = match &options.lines {
+        Some(lines) => Some(Reader::start(lines.clone(), results_tx.clone())?),
+        None => None,
+    };
     let mut jobs = Jobs {
         exports: done_tx,
         results: results_tx,
         progress: None,
+        reader,
     };
     let mut frames = tokio::time::interval(options.frame);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -110,18 +123,21 @@ async fn event_loop(
         tokio::select! {
             _ = frames.tick() => {
                 let started = Instant::now();
+                let mut effects = Vec::new();
                 while started.elapsed() < FEED_BUDGET {
                     match feed.rx.try_recv() {
-                        Ok(msg) => { app.update(Msg::Feed(msg)); }
+                        Ok(msg) => effects.extend(app.update(Msg::Feed(msg))),
                         Err(_) => break,
                     }
                 }
+                perform(effects, options, &mut jobs);
                 if let Some(rx) = jobs.progress.as_mut() {
                     if rx.has_changed().unwrap_or(false) {
                         let p = rx.borrow_and_update().clone();
                         app.update(Msg::ReconcileProgress(p));
                     }
                 }
+                app.work(FILTER_BUDGET);
                 let read = feed.stats.records.load(Ordering::Relaxed);
                 let (written, journal_bytes) = feed.journal.as_ref().map_or((read, 0), |j| {
                     (j.records.load(Ordering::Relaxed), j.bytes.load(Ordering::Relaxed))
@@ -140,7 +156,10 @@ async fn event_loop(
                 }
             }
             Some(done) = done_rx.recv() => { app.update(Msg::ExportDone(done)); }
-            Some(msg) = results_rx.recv() => { app.update(msg); }
+            Some(msg) = results_rx.recv() => {
+                let effects = app.update(msg);
+                perform(effects, options, &mut jobs);
+            }
             _ = sigterm.recv() => break Ok(()),
         }
     };
@@ -173,6 +192,18 @@ fn perform(effects: Vec<Effect>, options: &RunOptions, jobs: &mut Jobs) -> bool 
                         .map_err(|e| format!("{}: {e}", path.display()));
                     let _ = done.blocking_send(result);
                 });
+            }
+            Effect::Load { id, seq, at } => match &jobs.reader {
+                Some(reader) => reader.load(id, seq, at),
+                None => {
+                    let record = Err("no journal to read it from".to_owned());
+                    let _ = jobs.results.try_send(Msg::Loaded { id, record });
+                }
+            },
+            Effect::Scan(scan) => {
+                if let Some(reader) = &jobs.reader {
+                    reader.scan(scan);
+                }
             }
             Effect::Copy(text) => {
                 use base64::Engine;

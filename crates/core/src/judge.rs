@@ -4,6 +4,7 @@
 use time::format_description::well_known::Rfc3339;
 
 use crate::plan::{Code, EventContext, Finding, Plan, Severity, Validator};
+use crate::record::line::LineAt;
 use crate::record::{ProblemKind, Record};
 use crate::report::{EventRef, ReportBuilder};
 
@@ -15,6 +16,8 @@ pub struct Judged {
     pub findings: Vec<Vec<Finding>>,
     /// The finding of a request without readable events.
     pub request: Option<Finding>,
+    /// Where its journal line is, when it was read from one.
+    pub at: Option<LineAt>,
 }
 
 impl Judged {
@@ -26,7 +29,14 @@ impl Judged {
             record,
             findings,
             request,
+            at: None,
         }
+    }
+
+    /// Notes where the record's journal line is.
+    pub fn at(mut self, at: LineAt) -> Self {
+        self.at = Some(at);
+        self
     }
 
     /// Every finding, the request's first.

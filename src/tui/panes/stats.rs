@@ -125,9 +125,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     )));
     lines.push(Line::raw(""));
     lines.push(Line::raw(format!(
-        "in memory: {} events (cap {}, {} older dropped; the journal has them)",
+        "in memory: {} rows in {:.1} of {:.0} MiB ({} older left memory; the journal has them)",
         app.store.len(),
-        app.store.cap(),
+        app.store.bytes() as f64 / 1048576.0,
+        app.store.budget() as f64 / 1048576.0,
         app.store.evicted()
     )));
     if let Some(j) = &app.session.journal {

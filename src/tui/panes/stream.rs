@@ -7,8 +7,7 @@ use ratatui::Frame;
 
 use crate::filter::Status;
 use crate::sanitize::sanitize;
-use crate::store::Entry;
-use crate::tap::Delivery;
+use crate::store::RowRef;
 use crate::tui::app::App;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
@@ -23,9 +22,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .view
         .rows(offset..offset + rows_visible)
         .filter_map(|id| app.store.get(id))
-        .map(|e| {
-            let row = row(e, wide, t);
-            if Some(e.id) == focus {
+        .map(|r| {
+            let row = row(&r, wide, t);
+            if Some(r.id) == focus {
                 row.style(t.selected())
             } else {
                 row
@@ -35,7 +34,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let mut widths = vec![
         Constraint::Length(12),
         Constraint::Fill(2),
-        Constraint::Length(if wide { 24 } else { 16 }),
+        Constraint::Length(if wide { 36 } else { 16 }),
         Constraint::Length(5),
         Constraint::Length(6),
         Constraint::Length(5),
@@ -51,13 +50,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     if wide {
         widths.insert(2, Constraint::Length(14));
         header.insert(2, "endpoint");
-        widths.push(Constraint::Length(38));
-        header.push("insert_id");
     }
     let total = app.store.counters().events;
     let mut title = format!(" Events {total} ");
     if app.view.len() as u64 != total {
         title.push_str(&format!("· showing {} ", app.view.len()));
+    }
+    if let Some(p) = app.view.progress() {
+        let percent = (p.done * 100).checked_div(p.total).unwrap_or(100);
+        title.push_str(&format!("· filtering {percent}%… "));
     }
     if app.store.evicted() > 0 {
         title.push_str(&format!("· oldest {} not in memory ", app.store.evicted()));
@@ -89,9 +90,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-fn row(e: &Entry, wide: bool, t: Theme) -> Row<'static> {
-    let r = &e.request;
-    let time = r.received;
+fn row(r: &RowRef<'_>, wide: bool, t: Theme) -> Row<'static> {
+    let request = r.request;
+    let time = request.received;
     let when = format!(
         "{:02}:{:02}:{:02}.{:03}",
         time.hour(),
@@ -101,40 +102,37 @@ fn row(e: &Entry, wide: bool, t: Theme) -> Row<'static> {
     );
     // A request without readable events is a row of its own: what was
     // asked, and why nothing could be read from it.
-    let (event_type, who) = match &r.problem {
-        Some(problem) => (
-            sanitize(&format!("{} {}", r.method, r.path)).into_owned(),
-            problem.kind.as_str().to_owned(),
+    let (event_type, who) = match request.problem {
+        Some(kind) => (
+            sanitize(&format!("{} {}", r.method(), r.path())).into_owned(),
+            kind.as_str().to_owned(),
         ),
         None => (
-            sanitize(e.event.event_type().unwrap_or("(no event_type)")).into_owned(),
-            sanitize(e.event.actor().unwrap_or("—")).into_owned(),
+            sanitize(r.event_type().unwrap_or("(no event_type)")).into_owned(),
+            sanitize(r.actor().unwrap_or("—")).into_owned(),
         ),
     };
-    let n = e.findings.len();
-    let (badge, style) = match e.status {
+    let n = r.findings().len();
+    let (badge, style) = match r.row.status {
         Status::Ok => ("✓".to_owned(), t.ok()),
         Status::Warning => (format!("⚠ {n}"), t.warning()),
         Status::Error => (format!("✗ {n}"), t.error()),
     };
-    let sent = match &r.delivery {
-        Delivery::Failed { .. } => Cell::from(Span::styled(format!("{}!", r.status), t.error())),
-        _ if r.status >= 400 => Cell::from(Span::styled(r.status.to_string(), t.warning())),
-        _ => Cell::from(r.status.to_string()),
+    let sent = match request.status {
+        s if request.failed => Cell::from(Span::styled(format!("{s}!"), t.error())),
+        s if s >= 400 => Cell::from(Span::styled(s.to_string(), t.warning())),
+        s => Cell::from(s.to_string()),
     };
     let mut cells = vec![
         Cell::from(when),
         Cell::from(event_type),
         Cell::from(who),
-        Cell::from(format!("{:>5}", e.event.property_count())),
+        Cell::from(format!("{:>5}", r.row.properties)),
         Cell::from(Span::styled(badge, style)),
         sent,
     ];
     if wide {
-        cells.insert(2, Cell::from(sanitize(&r.path).into_owned()));
-        cells.push(Cell::from(
-            sanitize(e.event.insert_id().unwrap_or("")).into_owned(),
-        ));
+        cells.insert(2, Cell::from(sanitize(r.path()).into_owned()));
     }
     Row::new(cells)
 }

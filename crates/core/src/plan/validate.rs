@@ -133,7 +133,7 @@ impl fmt::Display for Severity {
 }
 
 /// One problem with one event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Finding {
     pub code: Code,
     pub severity: Severity,

@@ -84,6 +84,17 @@ pub struct Located {
     pub line: Line,
 }
 
+/// Where a line is: which of the journals being read, and its bytes there.
+/// Stores keep this instead of the line and read it back on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LineAt {
+    /// Index of the journal among those being read (0 for a live tap).
+    pub file: u32,
+    pub offset: u64,
+    /// Length, newline included.
+    pub len: u64,
+}
+
 /// Streams lines back from a journal, one at a time.
 ///
 /// Lines that are neither records nor markers are skipped and reported in

@@ -12,7 +12,7 @@ pub mod line;
 mod mask;
 mod stored;
 
-pub use line::{JournalReader, JournalWarning, Marker};
+pub use line::{JournalReader, JournalWarning, LineAt, Marker};
 pub use mask::{is_secret_name, mask_api_key, mask_body, mask_query};
 
 /// One request the tap answered, with what it carried, what was answered

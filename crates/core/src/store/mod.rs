@@ -1,273 +1,290 @@
-//! The in-memory session: events with their findings, in arrival order,
-//! with counters kept on ingest so no pane ever scans the whole store.
+//! The in-memory session: one compact row per event (or per request that
+//! carried none), in arrival order, with counters kept on ingest so no pane
+//! ever scans the whole store.
 //!
-//! Memory is capped: past `cap` events the oldest leave (the journal keeps
-//! them all). Every event has a stable id; views and focus hold ids.
+//! A row is a handful of numbers: its event type, user and device interned,
+//! its findings interned as a list, its status and finding codes, and the
+//! request it came in. The event's JSON stays in the journal: a request
+//! keeps where its line is ([`LineAt`]) and a [`Lines`] reader brings it
+//! back for the detail view and free-text search. Memory is capped in
+//! bytes: past the budget the oldest rows leave (the journal keeps them).
 
+mod counters;
+mod intern;
+mod lines;
+mod matcher;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Arc;
+pub use counters::{Counters, PropertyCounts, TypeCounts, RATE_WINDOW};
+pub use intern::Sym;
+pub use lines::{load_record, LineError, Lines, MemoryLines};
+pub use matcher::{body_verdicts, Matcher};
+
+use std::collections::VecDeque;
+use std::ops::Range;
 
 use time::OffsetDateTime;
 
-use crate::event::{Endpoint, Event};
-use crate::filter::{Candidate, Status};
+use crate::filter::{CodeSet, Columns, Status};
 use crate::judge::Judged;
-use crate::plan::{Code, Finding, Plan};
-use crate::record::Delivery;
+use crate::plan::{Finding, Plan};
+use crate::record::{Delivery, LineAt, ProblemKind};
+use intern::Table;
 
-/// The request an event came in, shared by its events.
-#[derive(Debug)]
-pub struct Request {
-    pub seq: u64,
-    pub received: OffsetDateTime,
-    pub endpoint: Option<Endpoint>,
-    pub path: String,
-    pub client: String,
-    pub status: u16,
-    pub answer_body: String,
-    pub delivery: Delivery,
-    pub api_key: Option<String>,
-    pub method: String,
-    pub problem: Option<crate::record::Problem>,
-    /// The body as received, for a request without readable events.
-    pub body: Option<crate::record::KeptBody>,
-    pub event_count: usize,
-    pub tag: Option<String>,
-}
-
-/// One stored event.
-#[derive(Debug)]
-pub struct Entry {
-    pub id: u64,
-    pub request: Arc<Request>,
-    /// Position in its request's events.
-    pub index: usize,
-    pub event: Event,
-    pub findings: Vec<Finding>,
+/// One row of the stream: an event, or a request without readable events.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    /// Number of its request in the store (see [`Store::request`]).
+    pub request: u64,
+    pub event_type: Sym,
+    pub user: Sym,
+    pub device: Sym,
+    pub findings: Sym,
+    pub codes: CodeSet,
+    /// Position among its request's events (0 for a request without events).
+    pub index: u32,
+    pub properties: u16,
     pub status: Status,
 }
 
-impl Entry {
-    pub fn candidate(&self) -> Candidate<'_> {
-        Candidate {
-            event: &self.event,
-            findings: &self.findings,
-            status: self.status,
-            tag: self.request.tag.as_deref(),
-        }
-    }
+/// What the store keeps of a request: enough to draw and filter its rows.
+/// The rest (answer, delivery, body, the events) is in its journal line.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub seq: u64,
+    pub received: OffsetDateTime,
+    pub at: Option<LineAt>,
+    pub method: Sym,
+    pub path: Sym,
+    pub tag: Sym,
+    pub status: u16,
+    /// It could not be forwarded.
+    pub failed: bool,
+    pub problem: Option<ProblemKind>,
+    pub events: u32,
+    /// Id of its first row.
+    pub first_row: u64,
 }
 
-#[derive(Debug, Default, Clone)]
-pub struct TypeCounts {
-    pub events: u64,
-    pub with_findings: u64,
-    pub last_seen: Option<OffsetDateTime>,
-}
-
-/// Per planned property: how often it came, null, or mistyped.
-#[derive(Debug, Default, Clone)]
-pub struct PropertyCounts {
-    pub present: u64,
-    pub null: u64,
-    pub type_errors: u64,
-}
-
-/// Counters kept as events arrive (never recomputed by scanning).
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub requests: u64,
-    pub events: u64,
-    pub by_status: [u64; 3],
-    pub by_type: HashMap<String, TypeCounts>,
-    pub by_code: BTreeMap<Code, u64>,
-    pub upstream: BTreeMap<u16, u64>,
-    pub forward_failures: u64,
-    pub undecodable: u64,
-    /// Events per second of receipt, the last [`RATE_WINDOW`] seconds.
-    pub per_second: VecDeque<(i64, u64)>,
-    /// Planned type → property → counts.
-    pub coverage: BTreeMap<String, BTreeMap<String, PropertyCounts>>,
-}
-
-pub const RATE_WINDOW: usize = 120;
-
-fn null_raw() -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string("null".into())
-        .unwrap_or_else(|_| unreachable!("null is JSON"))
-}
+/// The default memory budget: more than a million realistic events.
+pub const DEFAULT_BUDGET: usize = 128 << 20;
+/// Never evicted, whatever the budget: the newest rows.
+const KEEP_AT_LEAST: usize = 1_000;
 
 pub struct Store {
-    entries: VecDeque<Entry>,
-    next_id: u64,
-    cap: usize,
+    rows: VecDeque<Row>,
+    /// Id of `rows[0]`.
+    first_row: u64,
+    requests: VecDeque<Request>,
+    first_request: u64,
+    strings: Table<str>,
+    findings: Table<[Finding]>,
+    budget: usize,
     evicted: u64,
     counters: Counters,
+    /// Bumped when the tables are rebuilt: handles held elsewhere are stale.
+    epoch: u64,
 }
 
 impl Store {
-    /// `plan` seeds the coverage table with every planned type and property.
-    pub fn new(cap: usize, plan: Option<&Plan>) -> Self {
-        let mut counters = Counters::default();
-        if let Some(plan) = plan {
-            for (name, spec) in &plan.events {
-                let props = spec
-                    .properties
-                    .keys()
-                    .map(|p| (p.clone(), PropertyCounts::default()))
-                    .collect();
-                counters.coverage.insert(name.clone(), props);
-            }
-        }
+    /// A store within `budget` bytes; `plan` seeds the coverage table.
+    pub fn new(budget: usize, plan: Option<&Plan>) -> Self {
         Store {
-            entries: VecDeque::new(),
-            next_id: 0,
-            cap: cap.max(1),
+            rows: VecDeque::new(),
+            first_row: 0,
+            requests: VecDeque::new(),
+            first_request: 0,
+            strings: Table::default(),
+            findings: Table::default(),
+            budget,
             evicted: 0,
-            counters,
+            counters: Counters::new(plan),
+            epoch: 0,
         }
     }
 
     /// Stores a judged record; returns the ids of its rows: one per event,
     /// or one for a request without readable events.
-    pub fn ingest(&mut self, judged: &Judged) -> std::ops::Range<u64> {
-        let capture = &judged.record;
+    pub fn ingest(&mut self, judged: &Judged) -> Range<u64> {
+        let record = &judged.record;
         let c = &mut self.counters;
         c.requests += 1;
-        *c.upstream.entry(capture.answer.status).or_default() += 1;
-        if matches!(capture.delivery, Delivery::Failed { .. }) {
-            c.forward_failures += 1;
-        }
-        if capture.problem.is_some() {
-            c.undecodable += 1;
-        }
-        let request = Arc::new(Request {
-            seq: capture.seq,
-            received: capture.received,
-            endpoint: capture.endpoint,
-            path: capture.path.clone(),
-            method: capture.method.clone(),
-            client: capture.client.clone(),
-            status: capture.answer.status,
-            answer_body: capture.answer.body.clone(),
-            delivery: capture.delivery.clone(),
-            api_key: capture.api_key.clone(),
-            problem: capture.problem.clone(),
-            body: capture.body.clone(),
-            event_count: capture.events.len(),
-            tag: capture.tag.clone(),
-        });
-        let second = request.received.unix_timestamp();
-        let first = self.next_id;
-        if capture.problem.is_some() {
-            // A request without readable events is a row of its own.
-            let findings: Vec<Finding> = judged.request.iter().cloned().collect();
-            let status = Status::of(&findings);
-            self.counters.by_status[status as usize] += 1;
-            self.push(Entry {
-                id: self.next_id,
-                request: request.clone(),
-                index: 0,
-                event: Event::from_raw(null_raw(), crate::event::Dialect::V2),
-                findings,
-                status,
-            });
-        }
-        for (index, event) in capture.events.iter().enumerate() {
-            let findings = judged.findings.get(index).cloned().unwrap_or_default();
-            self.count_event(event, &findings, &request, second);
-            let status = Status::of(&findings);
-            self.push(Entry {
-                id: self.next_id,
-                request: request.clone(),
-                index,
-                event: event.clone(),
-                findings,
-                status,
-            });
-        }
-        while self.entries.len() > self.cap {
-            self.entries.pop_front();
-            self.evicted += 1;
-        }
-        first..self.next_id
-    }
-
-    fn push(&mut self, entry: Entry) {
-        self.entries.push_back(entry);
-        self.next_id += 1;
-    }
-
-    fn count_event(&mut self, event: &Event, findings: &[Finding], request: &Request, second: i64) {
-        let c = &mut self.counters;
-        c.events += 1;
-        let status = Status::of(findings);
-        c.by_status[status as usize] += 1;
-        for f in findings {
-            *c.by_code.entry(f.code).or_default() += 1;
-        }
-        let name = event.event_type().unwrap_or("(no event_type)");
-        let t = match c.by_type.get_mut(name) {
-            Some(t) => t,
-            None => c.by_type.entry(name.to_owned()).or_default(),
+        *c.upstream.entry(record.answer.status).or_default() += 1;
+        let failed = matches!(record.delivery, Delivery::Failed { .. });
+        c.forward_failures += u64::from(failed);
+        c.undecodable += u64::from(record.problem.is_some());
+        let first = self.next_id();
+        let number = self.first_request + self.requests.len() as u64;
+        let request = Request {
+            seq: record.seq,
+            received: record.received,
+            at: judged.at,
+            method: self.strings.intern(Some(&record.method)),
+            path: self.strings.intern(Some(&record.path)),
+            tag: self.strings.intern(record.tag.as_deref()),
+            status: record.answer.status,
+            failed,
+            problem: record.problem.as_ref().map(|p| p.kind),
+            events: u32::try_from(record.events.len()).unwrap_or(u32::MAX),
+            first_row: first,
         };
-        t.events += 1;
-        t.with_findings += u64::from(!findings.is_empty());
-        t.last_seen = Some(request.received);
-        match c.per_second.back_mut() {
-            Some((s, n)) if *s == second => *n += 1,
-            _ => {
-                c.per_second.push_back((second, 1));
-                while c.per_second.len() > RATE_WINDOW {
-                    c.per_second.pop_front();
+        push(&mut self.requests, request);
+        if record.problem.is_some() {
+            let findings: Vec<Finding> = judged.request.iter().cloned().collect();
+            self.counters.by_status[Status::of(&findings) as usize] += 1;
+            let row = self.row(number, 0, None, &findings);
+            push(&mut self.rows, row);
+        }
+        for (index, event) in record.events.iter().enumerate() {
+            let findings = judged.findings.get(index).map_or(&[][..], Vec::as_slice);
+            self.counters.count_event(event, findings, record.received);
+            let row = self.row(number, index, Some(event), findings);
+            push(&mut self.rows, row);
+        }
+        self.evict();
+        first..self.next_id()
+    }
+
+    fn row(
+        &mut self,
+        request: u64,
+        index: usize,
+        event: Option<&crate::event::Event>,
+        findings: &[Finding],
+    ) -> Row {
+        let s = &mut self.strings;
+        Row {
+            request,
+            event_type: s.intern(event.and_then(|e| e.event_type())),
+            user: s.intern(event.and_then(|e| e.user_id())),
+            device: s.intern(event.and_then(|e| e.device_id())),
+            findings: self.findings.intern(findings),
+            codes: CodeSet::of(findings),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            properties: event.map_or(0, |e| u16::try_from(e.property_count()).unwrap_or(u16::MAX)),
+            status: Status::of(findings),
+        }
+    }
+
+    /// Bytes held: rows, requests and the tables of distinct values.
+    pub fn bytes(&self) -> usize {
+        self.rows.capacity() * std::mem::size_of::<Row>()
+            + self.requests.capacity() * std::mem::size_of::<Request>()
+            + self.strings.bytes()
+            + self.findings.bytes()
+    }
+
+    fn evict(&mut self) {
+        while self.bytes() > self.budget && self.rows.len() > KEEP_AT_LEAST {
+            let Some(row) = self.rows.pop_front() else {
+                break;
+            };
+            self.first_row += 1;
+            self.evicted += 1;
+            for sym in [row.event_type, row.user, row.device] {
+                self.strings.release(sym);
+            }
+            self.findings.release(row.findings);
+            // A request stays while any of its rows does.
+            let oldest = self.rows.front().map_or(u64::MAX, |r| r.request);
+            while self.first_request < oldest {
+                let Some(r) = self.requests.pop_front() else {
+                    break;
+                };
+                self.first_request += 1;
+                for sym in [r.method, r.path, r.tag] {
+                    self.strings.release(sym);
                 }
             }
-        }
-        if let Some(props) = c.coverage.get_mut(name) {
-            let sent = event.event_properties();
-            for (prop, counts) in props.iter_mut() {
-                match sent.and_then(|s| s.get(prop)) {
-                    Some(v) if v.is_null() => {
-                        counts.present += 1;
-                        counts.null += 1;
-                    }
-                    Some(_) => counts.present += 1,
-                    None => {}
-                }
-                let mistyped = findings.iter().any(|f| {
-                    f.code == Code::TypeMismatch
-                        && f.path.strip_prefix("event_properties.") == Some(prop.as_str())
-                });
-                if mistyped {
-                    counts.type_errors += 1;
-                }
+            if self.rows.len() * 2 < self.rows.capacity() {
+                self.rows.shrink_to(self.rows.len() + self.rows.len() / 4);
+                self.requests.shrink_to_fit();
             }
         }
+        if self.strings.sparse() || self.findings.sparse() {
+            self.compact();
+        }
     }
 
-    pub fn get(&self, id: u64) -> Option<&Entry> {
-        let first = self.entries.front()?.id;
-        let index = usize::try_from(id.checked_sub(first)?).ok()?;
-        self.entries.get(index)
+    /// Renumbers the tables when most of their slots are dead (values only
+    /// evicted rows held: unique findings, one-off users).
+    fn compact(&mut self) {
+        let mut strings: Table<str> = Table::default();
+        let mut findings: Table<[Finding]> = Table::default();
+        let old = &self.strings;
+        for r in &mut self.requests {
+            r.method = strings.intern(old.get(r.method));
+            r.path = strings.intern(old.get(r.path));
+            r.tag = strings.intern(old.get(r.tag));
+        }
+        for row in &mut self.rows {
+            row.event_type = strings.intern(old.get(row.event_type));
+            row.user = strings.intern(old.get(row.user));
+            row.device = strings.intern(old.get(row.device));
+            row.findings = findings.intern(self.findings.findings(row.findings));
+        }
+        self.strings = strings;
+        self.findings = findings;
+        self.epoch += 1;
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Entry> {
-        self.entries.iter()
+    /// Changes whenever handles ([`Sym`]) are renumbered.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
-    /// Id of the oldest event still held.
+    pub fn get(&self, id: u64) -> Option<RowRef<'_>> {
+        let index = usize::try_from(id.checked_sub(self.first_row)?).ok()?;
+        let row = self.rows.get(index)?;
+        Some(RowRef {
+            id,
+            row,
+            request: self.request(row.request)?,
+            store: self,
+        })
+    }
+
+    pub fn request(&self, number: u64) -> Option<&Request> {
+        let index = usize::try_from(number.checked_sub(self.first_request)?).ok()?;
+        self.requests.get(index)
+    }
+
+    /// Requests held, newest first, with their numbers.
+    pub fn requests_newest_first(&self) -> impl Iterator<Item = (u64, &Request)> {
+        let first = self.first_request;
+        self.requests
+            .iter()
+            .enumerate()
+            .rev()
+            .map(move |(i, r)| (first + i as u64, r))
+    }
+
+    pub fn string(&self, sym: Sym) -> Option<&str> {
+        self.strings.get(sym)
+    }
+
+    pub fn findings(&self, sym: Sym) -> &[Finding] {
+        self.findings.findings(sym)
+    }
+
+    /// Id of the oldest row still held.
     pub fn first_id(&self) -> u64 {
-        self.entries.front().map_or(self.next_id, |e| e.id)
+        self.first_row
+    }
+
+    /// Id the next row will get.
+    pub fn next_id(&self) -> u64 {
+        self.first_row + self.rows.len() as u64
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.rows.is_empty()
     }
 
     pub fn evicted(&self) -> u64 {
@@ -278,7 +295,74 @@ impl Store {
         &self.counters
     }
 
-    pub fn cap(&self) -> usize {
-        self.cap
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+}
+
+/// Grows by a quarter, not double: a budget in bytes should not jump.
+fn push<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.len() == queue.capacity() {
+        queue.reserve_exact((queue.len() / 4).max(1024));
+    }
+    queue.push_back(item);
+}
+
+/// A row with what it refers to.
+#[derive(Clone, Copy)]
+pub struct RowRef<'a> {
+    pub id: u64,
+    pub row: &'a Row,
+    pub request: &'a Request,
+    store: &'a Store,
+}
+
+impl<'a> RowRef<'a> {
+    pub fn event_type(&self) -> Option<&'a str> {
+        self.store.string(self.row.event_type)
+    }
+
+    pub fn user(&self) -> Option<&'a str> {
+        self.store.string(self.row.user)
+    }
+
+    pub fn device(&self) -> Option<&'a str> {
+        self.store.string(self.row.device)
+    }
+
+    /// The user, else the device: who sent it, for display.
+    pub fn actor(&self) -> Option<&'a str> {
+        self.user().or_else(|| self.device())
+    }
+
+    pub fn findings(&self) -> &'a [Finding] {
+        self.store.findings(self.row.findings)
+    }
+
+    pub fn tag(&self) -> Option<&'a str> {
+        self.store.string(self.request.tag)
+    }
+
+    pub fn method(&self) -> &'a str {
+        self.store.string(self.request.method).unwrap_or("")
+    }
+
+    pub fn path(&self) -> &'a str {
+        self.store.string(self.request.path).unwrap_or("")
+    }
+
+    pub fn index(&self) -> usize {
+        self.row.index as usize
+    }
+
+    pub fn columns(&self) -> Columns<'a> {
+        Columns {
+            event_type: self.event_type(),
+            user: self.user(),
+            device: self.device(),
+            status: self.row.status,
+            codes: self.row.codes,
+            tag: self.tag(),
+        }
     }
 }

@@ -1,19 +1,32 @@
 //! A window over the store: filter, follow, pause and a focus that follows
-//! an event (by id), not a row number. New events are matched as they
-//! arrive; only a filter change rescans what the store holds.
+//! an event (by id), not a row number.
+//!
+//! New rows are matched as they arrive. A new filter never blocks: it
+//! starts a *job* that walks the store from the newest row down, a slice at
+//! a time ([`View::work`]), so the screen shows the newest matches at once
+//! and the rest as they are found. When the filter reads the events' JSON,
+//! whoever owns the journal reads their lines ([`BodyScan`]) and hands the
+//! verdicts back ([`View::take_bodies`]); the job waits for them, in order.
+//! A newer filter replaces the job (its generation tells late answers).
 
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use super::{Entry, Store};
-use crate::filter::{Filter, Status};
+use rustc_hash::FxHashMap;
+
+use super::matcher::body_verdicts;
+use super::{load_record, Lines, Matcher, Store};
+use crate::filter::Filter;
+use crate::judge::Judged;
+use crate::record::LineAt;
 
 #[derive(Debug, Default)]
 pub struct View {
-    filter: Filter,
-    only_problems: bool,
-    /// Ids of matching events, ascending.
+    matcher: Matcher,
+    /// Ids of matching rows, ascending.
     matches: VecDeque<u64>,
+    job: Option<Job>,
+    generation: u64,
     /// Follow the tail: focus the newest match as it arrives.
     pub follow: bool,
     /// While paused, arrivals are counted but not shown.
@@ -22,6 +35,53 @@ pub struct View {
     focus: Option<u64>,
     /// First visible row (kept by `keep_visible`).
     offset: usize,
+}
+
+#[derive(Debug)]
+struct Job {
+    /// Rows below this id are still to be looked at (newest first).
+    next: u64,
+    start: u64,
+    /// Verdicts of the filter's body half by request number.
+    bodies: FxHashMap<u64, Vec<bool>>,
+}
+
+/// Journal lines a filter needs read: the requests still held, newest
+/// first; answer with [`View::take_bodies`] and the same generation.
+#[derive(Debug, Clone)]
+pub struct BodyScan {
+    pub generation: u64,
+    pub filter: Filter,
+    /// Request number, request seq and where its line is.
+    pub requests: Vec<(u64, u64, LineAt)>,
+}
+
+impl BodyScan {
+    /// Reads `requests` (a slice of [`BodyScan::requests`]) and judges
+    /// their events with the filter's body half; a line that cannot be
+    /// read matches nothing.
+    pub fn verdicts(
+        &self,
+        lines: &dyn Lines,
+        requests: &[(u64, u64, LineAt)],
+    ) -> Vec<(u64, Vec<bool>)> {
+        requests
+            .iter()
+            .map(|&(number, seq, at)| {
+                let found = load_record(lines, Some(at), seq)
+                    .map(|record| body_verdicts(&self.filter, &record))
+                    .unwrap_or_default();
+                (number, found)
+            })
+            .collect()
+    }
+}
+
+/// Where a running filter job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
 }
 
 impl View {
@@ -33,40 +93,120 @@ impl View {
     }
 
     pub fn filter(&self) -> &Filter {
-        &self.filter
+        self.matcher.filter()
     }
 
     pub fn only_problems(&self) -> bool {
-        self.only_problems
+        self.matcher.only_problems()
     }
 
-    fn accepts(&self, e: &Entry) -> bool {
-        (!self.only_problems || e.status != Status::Ok) && self.filter.matches(&e.candidate())
+    /// Sets the filter and starts looking; focus stays on its event if it
+    /// still matches. Returns the journal lines to read, if the filter needs them.
+    pub fn set_filter(&mut self, filter: Filter, store: &Store) -> Option<BodyScan> {
+        self.matcher = Matcher::new(filter, self.matcher.only_problems());
+        self.restart(store)
     }
 
-    /// Sets the filter and rescans; focus stays on its event if it still matches.
-    pub fn set_filter(&mut self, filter: Filter, store: &Store) {
-        self.filter = filter;
-        self.refilter(store);
+    pub fn toggle_only_problems(&mut self, store: &Store) -> Option<BodyScan> {
+        let filter = self.matcher.filter().clone();
+        self.matcher = Matcher::new(filter, !self.matcher.only_problems());
+        self.restart(store)
     }
 
-    pub fn toggle_only_problems(&mut self, store: &Store) {
-        self.only_problems = !self.only_problems;
-        self.refilter(store);
-    }
-
-    fn refilter(&mut self, store: &Store) {
-        let upto = self.paused_at.unwrap_or(u64::MAX);
-        self.matches = store
-            .iter()
-            .filter(|e| e.id < upto && self.accepts(e))
-            .map(|e| e.id)
+    fn restart(&mut self, store: &Store) -> Option<BodyScan> {
+        self.generation += 1;
+        self.matches.clear();
+        let start = self
+            .paused_at
+            .unwrap_or(store.next_id())
+            .min(store.next_id());
+        self.job = Some(Job {
+            next: start,
+            start,
+            bodies: FxHashMap::default(),
+        });
+        // Small stores are done at once; big ones go on in `work`.
+        self.work(store, 4096);
+        if !self.matcher.needs_body() {
+            return None;
+        }
+        let requests = store
+            .requests_newest_first()
+            .filter(|(_, r)| r.first_row < start)
+            .filter_map(|(n, r)| Some((n, r.seq, r.at?)))
             .collect();
-        self.refocus();
+        Some(BodyScan {
+            generation: self.generation,
+            filter: self.matcher.filter().clone(),
+            requests,
+        })
     }
 
-    /// New events arrived (ids in `ids`); old ones may have left the store.
-    pub fn on_append(&mut self, store: &Store, ids: Range<u64>) {
+    /// Verdicts read from the journal for the job of `generation`.
+    pub fn take_bodies(&mut self, generation: u64, verdicts: Vec<(u64, Vec<bool>)>) {
+        if generation != self.generation {
+            return;
+        }
+        if let Some(job) = &mut self.job {
+            job.bodies.extend(verdicts);
+        }
+    }
+
+    /// Looks at up to `budget` more rows of a running job; returns whether
+    /// it still runs (it may be waiting for journal lines).
+    pub fn work(&mut self, store: &Store, budget: usize) -> bool {
+        let Some(job) = &mut self.job else {
+            return false;
+        };
+        let needs_body = self.matcher.needs_body();
+        let first = store.first_id();
+        let mut looked = 0;
+        while job.next > first && looked < budget {
+            let id = job.next - 1;
+            let Some(r) = store.get(id) else { break };
+            let mut hit = self.matcher.columns(store, &r);
+            if needs_body {
+                if r.request.at.is_none() {
+                    hit = false;
+                } else if hit {
+                    let Some(verdicts) = job.bodies.get(&r.row.request) else {
+                        break; // its line has not been read yet
+                    };
+                    hit = verdicts.get(r.index()).copied().unwrap_or(false);
+                }
+                if id == r.request.first_row {
+                    job.bodies.remove(&r.row.request);
+                }
+            }
+            if hit {
+                self.matches.push_front(id);
+            }
+            job.next = id;
+            looked += 1;
+        }
+        let done = job.next <= first;
+        if done {
+            self.job = None;
+        }
+        self.refocus();
+        !done
+    }
+
+    /// How far the running job is, if one runs.
+    pub fn progress(&self) -> Option<Progress> {
+        let job = self.job.as_ref()?;
+        Some(Progress {
+            done: job.start - job.next,
+            total: job.start,
+        })
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// `judged` was stored as rows `ids`; old rows may have left the store.
+    pub fn on_ingest(&mut self, store: &Store, ids: Range<u64>, judged: &Judged) {
         let first = store.first_id();
         while self.matches.front().is_some_and(|&id| id < first) {
             self.matches.pop_front();
@@ -75,24 +215,33 @@ impl View {
             self.arrived_while_paused += ids.end - ids.start;
             return;
         }
+        let verdicts = self
+            .matcher
+            .needs_body()
+            .then(|| body_verdicts(self.matcher.filter(), &judged.record));
         for id in ids {
-            if store.get(id).is_some_and(|e| self.accepts(e)) {
+            let Some(r) = store.get(id) else { continue };
+            let body = verdicts
+                .as_ref()
+                .is_none_or(|v| v.get(r.index()).copied().unwrap_or(false));
+            if body && self.matcher.columns(store, &r) {
                 self.matches.push_back(id);
             }
         }
         self.refocus();
     }
 
-    /// Pauses or resumes; resuming shows what arrived meanwhile.
-    pub fn toggle_pause(&mut self, store: &Store) {
+    /// Pauses or resumes; resuming looks again at everything (what arrived
+    /// meanwhile included).
+    pub fn toggle_pause(&mut self, store: &Store) -> Option<BodyScan> {
         match self.paused_at.take() {
-            Some(from) => {
-                let upto = store.iter().next_back().map_or(from, |e| e.id + 1);
+            Some(_) => {
                 self.arrived_while_paused = 0;
-                self.on_append(store, from.max(store.first_id())..upto);
+                self.restart(store)
             }
             None => {
-                self.paused_at = Some(store.iter().next_back().map_or(0, |e| e.id + 1));
+                self.paused_at = Some(store.next_id());
+                None
             }
         }
     }
@@ -108,6 +257,9 @@ impl View {
         }
         // Keep the focused event; if it is gone, the nearest one before it.
         if let Some(id) = self.focus {
+            if self.job.is_some() && self.matches.front().is_none_or(|&m| m > id) {
+                return; // not reached yet: keep waiting for it
+            }
             let pos = self.matches.partition_point(|&m| m <= id);
             self.focus = match pos {
                 0 => self.matches.front().copied(),
@@ -142,8 +294,8 @@ impl View {
         if self.matches.is_empty() {
             return;
         }
-        let row = self.focus_row().unwrap_or(self.matches.len() - 1);
         let last = self.matches.len() - 1;
+        let row = self.focus_row().unwrap_or(last);
         let target = row.saturating_add_signed(delta).min(last);
         if delta < 0 || target != last {
             self.follow = false;
@@ -188,7 +340,7 @@ impl View {
     pub fn keep_visible(&mut self, height: usize) {
         let height = height.max(1);
         let Some(row) = self.focus_row() else {
-            self.offset = 0;
+            self.offset = self.offset.min(self.matches.len().saturating_sub(height));
             return;
         };
         if row < self.offset {
@@ -198,134 +350,5 @@ impl View {
         }
         let max_offset = self.matches.len().saturating_sub(height);
         self.offset = self.offset.min(max_offset);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::{Dialect, Event};
-    use crate::judge::Judged;
-    use crate::plan::{Code, Finding, Severity};
-    use crate::record::{Answer, Record};
-    use serde_json::value::RawValue;
-
-    fn checked(types: &[&str], bad: &[bool]) -> Judged {
-        let events = types
-            .iter()
-            .map(|t| {
-                let raw =
-                    RawValue::from_string(format!(r#"{{"event_type":"{t}","user_id":"user-1"}}"#))
-                        .expect("json");
-                Event::from_raw(raw, Dialect::V2)
-            })
-            .collect();
-        let findings = bad
-            .iter()
-            .map(|&b| {
-                if b {
-                    vec![Finding {
-                        code: Code::MissingProperty,
-                        severity: Severity::Error,
-                        event_type: None,
-                        path: "p".into(),
-                        expected: None,
-                        actual: None,
-                    }]
-                } else {
-                    vec![]
-                }
-            })
-            .collect();
-        Judged {
-            record: Record {
-                seq: 1,
-                events,
-                answer: Answer::new(200, None, b"{}"),
-                ..Record::new(
-                    "POST",
-                    "/2/httpapi",
-                    time::OffsetDateTime::UNIX_EPOCH,
-                    "127.0.0.1:1".into(),
-                )
-            },
-            findings,
-            request: None,
-        }
-    }
-
-    #[test]
-    fn follows_filters_pauses_and_keeps_focus_on_an_event() {
-        let mut store = Store::new(100, None);
-        let mut view = View::new();
-        let ids = store.ingest(&checked(&["a", "b", "a"], &[false, true, false]));
-        view.on_append(&store, ids);
-        assert_eq!(view.len(), 3);
-        assert_eq!(view.focus(), Some(2), "follows the tail");
-
-        view.move_by(-1);
-        assert!(!view.follow);
-        assert_eq!(view.focus(), Some(1));
-        let ids = store.ingest(&checked(&["c"], &[false]));
-        view.on_append(&store, ids);
-        assert_eq!(
-            view.focus(),
-            Some(1),
-            "focus stays on its event while not following"
-        );
-
-        view.set_filter(Filter::parse("type:a|c").expect("filter"), &store);
-        assert_eq!(view.ids().collect::<Vec<_>>(), [0, 2, 3]);
-        assert_eq!(
-            view.focus(),
-            Some(0),
-            "the focused event left: nearest before it"
-        );
-
-        view.end();
-        view.toggle_pause(&store);
-        let ids = store.ingest(&checked(&["a", "a"], &[false, false]));
-        view.on_append(&store, ids);
-        assert_eq!(view.paused(), Some(2));
-        assert_eq!(view.len(), 3, "paused: nothing new shown");
-        view.toggle_pause(&store);
-        assert_eq!(view.len(), 5);
-        assert_eq!(view.focus(), Some(5));
-
-        view.set_filter(Filter::default(), &store);
-        view.toggle_only_problems(&store);
-        assert_eq!(view.ids().collect::<Vec<_>>(), [1]);
-    }
-
-    #[test]
-    fn the_memory_cap_drops_the_oldest() {
-        let mut store = Store::new(3, None);
-        let mut view = View::new();
-        for _ in 0..3 {
-            let ids = store.ingest(&checked(&["a", "b"], &[false, false]));
-            view.on_append(&store, ids);
-        }
-        assert_eq!(store.len(), 3);
-        assert_eq!(store.evicted(), 3);
-        assert_eq!(store.first_id(), 3);
-        assert_eq!(view.ids().collect::<Vec<_>>(), [3, 4, 5]);
-        assert!(store.get(2).is_none() && store.get(5).is_some());
-        assert_eq!(store.counters().events, 6, "counters keep counting");
-    }
-
-    #[test]
-    fn keep_visible_scrolls_to_the_focus() {
-        let mut store = Store::new(100, None);
-        let mut view = View::new();
-        let ids = store.ingest(&checked(&["a"; 30], &[false; 30]));
-        view.on_append(&store, ids);
-        view.keep_visible(10);
-        assert_eq!(view.offset(), 20);
-        view.home();
-        view.keep_visible(10);
-        assert_eq!(view.offset(), 0);
-        view.move_by(15);
-        view.keep_visible(10);
-        assert_eq!(view.offset(), 6);
     }
 }

@@ -1,0 +1,142 @@
+use super::*;
+use crate::event::Dialect;
+use serde_json::value::RawValue;
+
+fn ev(json: &str) -> Event {
+    Event::from_raw(
+        RawValue::from_string(json.to_owned()).expect("json"),
+        Dialect::V2,
+    )
+}
+
+fn finding(code: Code, severity: Severity) -> Finding {
+    Finding {
+        code,
+        severity,
+        event_type: None,
+        path: String::new(),
+        expected: None,
+        actual: None,
+    }
+}
+
+fn matches(filter: &str, event: &Event, findings: &[Finding]) -> bool {
+    let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    let columns = Columns::of(event, findings, Some("checkout"));
+    let both = f.matches(&columns, Body::Event(event));
+    assert_eq!(
+        both,
+        f.matches_columns(&columns) && f.matches_body(Body::Event(event)),
+        "{filter}: the halves agree with the whole"
+    );
+    both
+}
+
+#[test]
+fn every_form() {
+    let e = ev(
+        r#"{"event_type":"dify_user_query","user_id":"user-42","device_id":"dev-1","event_properties":{"model":"gpt-4o","n":3,"nested":{"a":true},"empty":null,"q":"reset my password"}}"#,
+    );
+    let missing = [finding(Code::MissingProperty, Severity::Error)];
+    for (filter, want) in [
+        ("", true),
+        ("type:dify_user_query", true),
+        ("type:dify_.*", true),
+        ("type:dify", false),
+        ("type:other|dify_user_query", true),
+        ("user:user-4.", true),
+        ("device:dev-2", false),
+        ("status:error", true),
+        ("status:ok|warning", false),
+        ("code:missing_property", true),
+        ("code:null_property", false),
+        ("has:model", true),
+        ("has:nested.a", true),
+        ("has:empty", false),
+        ("missing:empty", true),
+        ("missing:model", false),
+        ("prop.model=gpt-4o", true),
+        ("prop.model=claude|gpt-4o", true),
+        ("prop.n=3", true),
+        ("prop.nested.a=true", true),
+        ("prop.q=\"reset my password\"", true),
+        ("-type:dify_user_query", false),
+        ("-status:ok", true),
+        ("GPT-4O", true),
+        ("password -user:nobody", true),
+        ("type:dify_.* status:error code:missing_property", true),
+        ("type:dify_.* status:ok", false),
+        ("tag:checkout", true),
+        ("tag:other", false),
+    ] {
+        assert_eq!(matches(filter, &e, &missing), want, "{filter}");
+    }
+}
+
+#[test]
+fn free_text_matches_decoded_strings() {
+    // The official Python SDK escapes every non-ASCII character.
+    let escaped = ev(
+        r#"{"event_type":"greet","event_properties":{"text":"\u3053\u3093\u306b\u3061\u306f"}}"#,
+    );
+    let plain = ev(r#"{"event_type":"greet","event_properties":{"text":"こんにちは"}}"#);
+    for e in [&escaped, &plain] {
+        assert!(matches("こんにちは", e, &[]), "{}", e.raw().get());
+        assert!(matches("んにち", e, &[]));
+        assert!(!matches("-こんにちは", e, &[]));
+        assert!(!matches("さようなら", e, &[]));
+    }
+    assert!(
+        matches(r#"\u3053"#, &escaped, &[]),
+        "the raw text matches too"
+    );
+    let filter = Filter::parse("password").expect("filter");
+    assert!(filter.needs_body());
+    assert!(filter.matches_body(Body::Request("{\"password\":1}")));
+    assert!(!Filter::parse("type:x code:bad_time")
+        .expect("f")
+        .needs_body());
+}
+
+#[test]
+fn code_sets_hold_every_code() {
+    let all: Vec<Finding> = Code::ALL
+        .iter()
+        .map(|&c| finding(c, Severity::Warning))
+        .collect();
+    let set = CodeSet::of(&all);
+    assert!(Code::ALL.iter().all(|&c| set.contains(c)));
+    let one = CodeSet::of(&all[3..4]);
+    assert_eq!(Code::ALL.iter().filter(|&&c| one.contains(c)).count(), 1);
+}
+
+#[test]
+fn bad_input_is_an_error_with_a_position() {
+    let e = Filter::parse("type:ok user:(unclosed").expect_err("bad regex");
+    assert_eq!(e.position, 9);
+    assert!(e.message.contains("bad regex in user"), "{e}");
+    assert!(Filter::parse("status:fine")
+        .expect_err("status")
+        .message
+        .contains("ok, warning or error"));
+    assert!(Filter::parse("code:nope")
+        .expect_err("code")
+        .message
+        .contains("unknown finding code"));
+    assert!(Filter::parse("type:").is_err());
+    assert!(Filter::parse("prop.=x").is_err());
+    // Unknown prefixes are free text, not errors: URLs and times contain colons.
+    assert!(Filter::parse("https://x 10:30").is_ok());
+}
+
+#[test]
+fn status_is_the_worst_finding() {
+    assert_eq!(Status::of(&[]), Status::Ok);
+    assert_eq!(
+        Status::of(&[
+            finding(Code::BadTime, Severity::Warning),
+            finding(Code::MissingId, Severity::Error)
+        ]),
+        Status::Error
+    );
+}

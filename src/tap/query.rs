@@ -1,0 +1,171 @@
+//! The query API's searches over the live session: the column half of a
+//! filter under the store's lock, the body half (free text, `has:`,
+//! `prop.`) over journal lines read after the lock is released, so the
+//! judge stage never waits on a search.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::session::Shared;
+use super::Delivery;
+use crate::filter::{Filter, Status};
+use crate::plan::Finding;
+use crate::record::{LineAt, Problem, Record};
+use crate::store::{body_verdicts, load_record, Lines, Matcher};
+
+/// A row that passed the column half.
+struct Candidate {
+    seq: u64,
+    at: Option<LineAt>,
+    index: usize,
+    status: Status,
+    findings: Vec<Finding>,
+}
+
+/// One event as the query API shows it.
+#[derive(Serialize)]
+struct EventView {
+    seq: u64,
+    index: usize,
+    received: String,
+    endpoint: &'static str,
+    /// The request as made: `POST /2/httpapi`.
+    request: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<String>,
+    /// Why a request carried no readable events (its `event` is then null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<Problem>,
+    /// The body as received, for such a request (keys masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    /// `ok`, `warning` or `error`: the worst finding.
+    verdict: &'static str,
+    findings: Vec<Finding>,
+    /// What Amplitude (or the offline stand-in) answered its request.
+    upstream_status: u16,
+    /// `forwarded`, `offline`, `failed` or `refused`.
+    delivery: &'static str,
+    event: Option<Box<RawValue>>,
+}
+
+/// Rows from id `from` on that pass the column half, and the next id.
+fn candidates(shared: &Shared, filter: &Filter, from: u64) -> (Vec<Candidate>, u64) {
+    let store = shared.lock();
+    let next = store.next_id();
+    // A reset starts ids again from 0: then look at everything.
+    let from = if from > next { 0 } else { from };
+    let mut matcher = Matcher::new(filter.clone(), false);
+    let mut out = Vec::new();
+    for id in from.max(store.first_id())..next {
+        let Some(r) = store.get(id) else { continue };
+        if matcher.columns(&store, &r) {
+            out.push(Candidate {
+                seq: r.request.seq,
+                at: r.request.at,
+                index: r.index(),
+                status: r.row.status,
+                findings: r.findings().to_vec(),
+            });
+        }
+    }
+    (out, next)
+}
+
+/// Reads each request's line once, in order, for consecutive rows.
+struct Reader<'a> {
+    lines: &'a dyn Lines,
+    last: Option<(u64, Option<Record>)>,
+}
+
+impl Reader<'_> {
+    fn record(&mut self, c: &Candidate) -> Option<&Record> {
+        if self.last.as_ref().map(|(seq, _)| *seq) != Some(c.seq) {
+            let loaded = load_record(self.lines, c.at, c.seq)
+                .map_err(|e| tracing::warn!("query API: request #{}: {e}", c.seq))
+                .ok();
+            self.last = Some((c.seq, loaded));
+        }
+        self.last.as_ref()?.1.as_ref()
+    }
+}
+
+/// The candidates that pass the body half too.
+fn confirm(shared: &Shared, filter: &Filter, candidates: Vec<Candidate>) -> Vec<Candidate> {
+    if !filter.needs_body() {
+        return candidates;
+    }
+    let mut reader = Reader {
+        lines: &*shared.lines,
+        last: None,
+    };
+    let mut verdicts: Option<(u64, Vec<bool>)> = None;
+    candidates
+        .into_iter()
+        .filter(|c| {
+            if verdicts.as_ref().map(|(seq, _)| *seq) != Some(c.seq) {
+                let v = reader
+                    .record(c)
+                    .map(|r| body_verdicts(filter, r))
+                    .unwrap_or_default();
+                verdicts = Some((c.seq, v));
+            }
+            verdicts
+                .as_ref()
+                .and_then(|(_, v)| v.get(c.index).copied())
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// The last `limit` matching events, oldest first, and how many match.
+pub fn query(shared: &Shared, filter: &Filter, limit: usize) -> (usize, serde_json::Value) {
+    let (found, _) = candidates(shared, filter, 0);
+    let found = confirm(shared, filter, found);
+    let total = found.len();
+    let mut reader = Reader {
+        lines: &*shared.lines,
+        last: None,
+    };
+    let shown: Vec<EventView> = found[total.saturating_sub(limit)..]
+        .iter()
+        .filter_map(|c| Some(view(c, reader.record(c)?)))
+        .collect();
+    (total, serde_json::to_value(shown).unwrap_or_default())
+}
+
+/// Matches among rows from id `from` on, and the id to go on from.
+pub fn count_from(shared: &Shared, filter: &Filter, from: u64) -> (usize, u64) {
+    let (found, next) = candidates(shared, filter, from);
+    (confirm(shared, filter, found).len(), next)
+}
+
+fn view(c: &Candidate, r: &Record) -> EventView {
+    EventView {
+        seq: r.seq,
+        index: c.index,
+        received: r
+            .received
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        endpoint: r.endpoint.map_or("other", crate::event::Endpoint::path),
+        request: format!("{} {}", r.method, r.path),
+        tag: r.tag.clone(),
+        problem: r.problem.clone(),
+        body: r.body.as_ref().map(|b| b.text().into_owned()),
+        verdict: match c.status {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Error => "error",
+        },
+        findings: c.findings.clone(),
+        upstream_status: r.answer.status,
+        delivery: match r.delivery {
+            Delivery::Forwarded { .. } => "forwarded",
+            Delivery::Offline => "offline",
+            Delivery::Failed { .. } => "failed",
+            Delivery::Refused { .. } => "refused",
+        },
+        event: r.events.get(c.index).map(|e| e.raw().to_owned()),
+    }
+}

@@ -249,3 +249,46 @@ async fn python_sdk_splits_after_413() {
         "split into smaller batches"
     );
 }
+
+/// The Python SDK escapes non-ASCII (`"\u3053\u3093…"`); free text still
+/// finds `こんにちは`, in the query API and on the screen.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_sdk_unicode_is_found_by_free_text_in_the_api_and_the_tui() {
+    let (_upstream, tap) = setup().await;
+    let results = Sdk::Python.run(tap.url("/2/httpapi"), "unicode").await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    let raw: Vec<String> = tap
+        .captures()
+        .iter()
+        .flat_map(|c| c.events.iter().map(|e| e.raw().get().to_owned()))
+        .collect();
+    assert!(
+        raw.iter().any(|r| r.contains(r"\u3053\u3093")),
+        "the SDK sent escapes: {raw:?}"
+    );
+
+    let url = format!(
+        "{}?q={}",
+        tap.url("/_amptap/events"),
+        "%E3%81%93%E3%82%93%E3%81%AB%E3%81%A1%E3%81%AF"
+    );
+    let answer: Value = reqwest::get(url)
+        .await
+        .expect("query")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["count"], 1, "{answer}");
+    assert_eq!(
+        answer["events"][0]["event"]["event_properties"]["lang"],
+        "ja"
+    );
+
+    let journal = tap.journal.clone();
+    let screen =
+        tokio::task::spawn_blocking(move || common::screen_with_filter(&journal, "こんにちは"))
+            .await
+            .expect("screen");
+    assert!(screen.contains("Events 2 · showing 1"), "{screen}");
+    assert!(screen.contains("Greeting Sent"), "{screen}");
+}

@@ -2,9 +2,10 @@
 //! fixed session: clean events, events with findings, and one carrying
 //! escape sequences and bidi overrides in its strings.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use amptap::event::{decode_request, BodyLimits, Endpoint};
 use amptap::judge::Judged;
@@ -12,11 +13,11 @@ use amptap::pipeline::Item;
 use amptap::plan::{self, Validator};
 use amptap::record::line::write_record;
 use amptap::record::LineAt;
-use amptap::store::{load_record, MemoryLines, Store, DEFAULT_BUDGET};
+use amptap::store::{MemoryLines, Store, DEFAULT_BUDGET};
 use amptap::tap::{Answer, Delivery, Record};
 use amptap::tui::app::{App, Session};
 use amptap::tui::draw::draw;
-use amptap::tui::msg::{Effect, Msg};
+use amptap::tui::msg::Msg;
 use amptap::tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
@@ -148,35 +149,15 @@ fn journal() -> (MemoryLines, Vec<(Record, LineAt)>) {
     (MemoryLines(vec![bytes]), records)
 }
 
-/// Does what the loop does with effects that read the journal, at once.
-fn perform(app: &mut App, effects: Vec<Effect>) {
+/// The captures' journal lines, made once.
+fn lines() -> &'static MemoryLines {
     static LINES: OnceLock<MemoryLines> = OnceLock::new();
-    let lines = LINES.get_or_init(|| journal().0);
-    for effect in effects {
-        let more = match effect {
-            Effect::Load { id, seq, at } => {
-                let record = load_record(lines, at, seq)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string());
-                app.update(Msg::Loaded { id, record })
-            }
-            Effect::Scan(scan) => {
-                let verdicts = scan.verdicts(lines, &scan.requests);
-                app.update(Msg::Bodies {
-                    generation: scan.generation,
-                    verdicts,
-                })
-            }
-            _ => Vec::new(),
-        };
-        perform(app, more);
-    }
-    while app.work(Duration::from_secs(1)) {}
+    LINES.get_or_init(|| journal().0)
 }
 
 fn key(app: &mut App, code: KeyCode) {
     let effects = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    perform(app, effects);
+    common::perform(app, effects, lines());
 }
 
 fn typed(app: &mut App, text: &str) {

@@ -250,3 +250,78 @@ pub fn run_node_sdk(url: &str, scenario: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `amptap open JOURNAL` on ratatui's TestBackend (120×30): the journal read
+/// through the real pipeline, `/FILTER` typed, the journal lines the
+/// filter needs read back as the loop's reader threads would; the screen.
+pub fn screen_with_filter(journal: &std::path::Path, filter: &str) -> String {
+    use amptap::pipeline::{Pipeline, QueueSink, Source};
+    use amptap::store::{Store, DEFAULT_BUDGET};
+    use amptap::tui::app::{App, Session};
+    use amptap::tui::msg::Msg;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let plan = std::sync::Arc::new(amptap::plan::Plan::none());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let source = Source::Files(vec![journal.to_owned()]);
+    let lines = amptap::lines::FileLines::new(source.paths());
+    let pipeline = Pipeline::start(source, plan, vec![Box::new(QueueSink(tx))]).expect("pipeline");
+    let mut app = App::new(
+        Store::new(DEFAULT_BUDGET, None),
+        Session::default(),
+        Vec::new(),
+        amptap::tui::theme::Theme { color: false },
+        time::OffsetDateTime::UNIX_EPOCH,
+    );
+    app.update(Msg::Resize(120, 30));
+    while let Some(feed) = rx.blocking_recv() {
+        let done = matches!(feed, amptap::pipeline::Feed::Done);
+        let effects = app.update(Msg::Feed(feed));
+        perform(&mut app, effects, &lines);
+        if done {
+            break;
+        }
+    }
+    pipeline.finish();
+    for c in std::iter::once('/').chain(filter.chars()) {
+        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let effects = app.update(Msg::Key(key));
+        perform(&mut app, effects, &lines);
+    }
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).expect("terminal");
+    terminal
+        .draw(|f| amptap::tui::draw::draw(f, &app))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+/// Does at once what the screen's loop does with effects that read the
+/// journal (load a row, scan for a filter), then runs the filter job out.
+pub fn perform(
+    app: &mut amptap::tui::app::App,
+    effects: Vec<amptap::tui::msg::Effect>,
+    lines: &dyn amptap::store::Lines,
+) {
+    use amptap::tui::msg::{Effect, Msg};
+    for effect in effects {
+        let more = match effect {
+            Effect::Load { id, seq, at } => {
+                let record = amptap::store::load_record(lines, at, seq)
+                    .map(std::sync::Arc::new)
+                    .map_err(|e| e.to_string());
+                app.update(Msg::Loaded { id, record })
+            }
+            Effect::Scan(scan) => {
+                let verdicts = scan.verdicts(lines, &scan.requests);
+                app.update(Msg::Bodies {
+                    generation: scan.generation,
+                    verdicts,
+                })
+            }
+            _ => Vec::new(),
+        };
+        perform(app, more, lines);
+    }
+    while app.work(Duration::from_secs(1)) {}
+}

@@ -3,8 +3,9 @@ and prints what the SDK itself reported for every event, as one JSON line.
 
     python send.py SERVER_URL SCENARIO
 
-Scenarios: basic (track, identify, revenue, flush), retry (six events in one
-batch; the SDK retries or splits on its own).
+Scenarios: basic (track, identify, revenue, flush), unicode (a Japanese
+greeting and an English one), retry (six events in one batch; the SDK
+retries or splits on its own).
 """
 import json
 import sys
@@ -39,6 +40,11 @@ if scenario == "basic":
     client.identify(Identify().set("plan", "premium").set_once("signup", "2024-01-01"), EventOptions(**user))
     client.revenue(Revenue(price=19.99, quantity=3, product_id="prod-42", revenue_type="purchase"), EventOptions(**user))
     expected = 5
+elif scenario == "unicode":
+    # The SDK serialises with json.dumps: every non-ASCII character leaves as \uXXXX.
+    client.track(BaseEvent("Greeting Sent", event_properties={"text": "こんにちは", "lang": "ja"}, **user))
+    client.track(BaseEvent("Greeting Sent", event_properties={"text": "hello", "lang": "en"}, **user))
+    expected = 2
 elif scenario == "retry":
     for i in range(6):
         client.track(BaseEvent(f"Retry Event {i}", event_properties={"i": i}, **user))

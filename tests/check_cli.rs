@@ -421,3 +421,37 @@ fn plan_lint_reports_problems_and_exits_1_on_errors() {
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("error signup.age: min 18 is greater than max 10"));
 }
+
+/// JSON and CSV are written as findings come: a reader that stops after
+/// the first line (`| head -1`) gets it, and the exit code still says
+/// there were errors. The streamed JSON reads back as a whole report.
+#[tokio::test(flavor = "multi_thread")]
+async fn streamed_reports_survive_a_closed_pipe_and_read_back_whole() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("dir");
+    let (journal, _) = journal_with_known_problems(dir.path()).await;
+    let plan = asset("dify-plan.toml");
+    let (p, j) = (plan.to_str().expect("p"), journal.to_str().expect("j"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["check", "--plan", p, j, "--format", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    assert!(first.starts_with("severity,code,"), "{first}");
+    assert_eq!(child.wait().expect("exit").code(), Some(1));
+
+    let out = amptap(&["check", "--plan", p, j, "--format", "json"]);
+    let report: Report = serde_json::from_slice(&out.stdout).expect("one JSON report");
+    assert_eq!(
+        report.findings.len() as u64,
+        report.summary.errors + report.summary.warnings + report.summary.infos
+    );
+    assert_eq!(report.omitted, 0);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,32 +1,96 @@
 //! `amptap check`: journals × plan → a report; exit 1 on findings at or above `--fail-on`.
+//!
+//! JSON and CSV are written as the findings come (nothing held); the other
+//! formats list a few examples of each kind of finding and count them all.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use amptap::check::check_journals;
+use amptap::check::{builder, check_journals, InputWarning};
+use amptap::report::{Format, Keep, Report, StreamOut};
+use anyhow::Context;
 
 use crate::cli::CheckArgs;
+
+/// Examples listed per (event type, code, path) in text, Markdown, HTML, JUnit.
+const EXAMPLES: usize = 20;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let plan = amptap::plan_file::load(&args.plan)?;
     let paths: Vec<&Path> = args.captures.iter().map(PathBuf::as_path).collect();
     let label = args.plan.display().to_string();
-    let (report, warnings) =
-        check_journals(&plan, Some(&label), &paths, time::OffsetDateTime::now_utc())?;
-    for w in &warnings {
+    let now = time::OffsetDateTime::now_utc();
+    let format = args
+        .format
+        .or_else(|| args.out.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Text);
+    let fail_on = args.fail_on.threshold();
+    if !matches!(format, Format::Json | Format::Csv) {
+        let mut b = builder(&plan, Some(&label), &paths, now, Keep::Examples(EXAMPLES));
+        let warnings = check_journals(&mut b, &plan, &paths, &mut |_| Ok(()))?;
+        print_warnings(&warnings);
+        return super::emit_report(
+            &b.finish(),
+            Some(format),
+            args.out.as_deref(),
+            fail_on,
+            summary,
+        );
+    }
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut b = builder(&plan, Some(&label), &paths, now, Keep::Stream);
+    let mut stream = StreamOut::begin(format, b.head(), &mut out)?.context("a streamed format")?;
+    // `| head` closing stdout stops the writing, not the check: the exit code still stands.
+    let to_stdout = args.out.is_none();
+    let closed = std::cell::Cell::new(false);
+    let keep_going = |result: std::io::Result<()>| match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe && to_stdout => {
+            closed.set(true);
+            Ok(())
+        }
+        other => other,
+    };
+    let warnings = check_journals(&mut b, &plan, &paths, &mut |entry| {
+        if closed.get() {
+            return Ok(());
+        }
+        keep_going(stream.finding(entry))
+    })?;
+    let report = b.finish();
+    if !closed.get() {
+        keep_going(stream.end(&report))?;
+    }
+    print_warnings(&warnings);
+    if let Some(path) = &args.out {
+        eprintln!(
+            "amptap: {}; report written to {}",
+            summary(&report),
+            path.display()
+        );
+    }
+    Ok(if report.fails(fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_warnings(warnings: &[InputWarning]) {
+    for w in warnings {
         eprintln!("amptap: warning: {}: {}", w.file, w.warning);
     }
-    super::emit_report(
-        &report,
-        args.format,
-        args.out.as_deref(),
-        args.fail_on.threshold(),
-        |r| {
-            let s = &r.summary;
-            format!(
-                "{} events, {} errors, {} warnings",
-                s.events, s.errors, s.warnings
-            )
-        },
+}
+
+fn summary(r: &Report) -> String {
+    let s = &r.summary;
+    format!(
+        "{} events, {} errors, {} warnings",
+        s.events, s.errors, s.warnings
     )
 }

@@ -10,23 +10,9 @@ use crate::cli::Cli;
 
 /// Streams every journal's records into one archive on stdout.
 pub fn har(captures: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let mut readers = Vec::new();
-    for path in captures {
-        readers.push((path, amptap::journal::open_reader(path)?));
-    }
+    let records = super::records(captures)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::new(stdout);
-    let records = readers.iter_mut().flat_map(|(path, reader)| {
-        std::iter::from_fn(move || {
-            let next = reader.next();
-            if next.is_none() {
-                for w in reader.warnings() {
-                    eprintln!("amptap: warning: {}: {w}", path.display());
-                }
-            }
-            next
-        })
-    });
     amptap::har::write_archive(records, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)

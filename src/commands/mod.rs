@@ -54,6 +54,29 @@ pub fn emit_report(
     })
 }
 
+/// Every record of `paths`, in order, read as a stream; lines a journal
+/// skips are warned about on stderr when it ends. All are opened first,
+/// so a missing file fails before any output.
+pub fn records(
+    paths: &[PathBuf],
+) -> anyhow::Result<impl Iterator<Item = amptap::record::Record>> {
+    let mut readers = Vec::new();
+    for path in paths {
+        readers.push((path.clone(), amptap::journal::open_reader(path)?));
+    }
+    Ok(readers.into_iter().flat_map(|(path, mut reader)| {
+        std::iter::from_fn(move || {
+            let next = reader.next();
+            if next.is_none() {
+                for w in reader.warnings() {
+                    eprintln!("amptap: warning: {}: {w}", path.display());
+                }
+            }
+            next
+        })
+    }))
+}
+
 /// Where captures and the log go: `$AMPTAP_DATA_DIR`, else the platform's data directory.
 pub fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("AMPTAP_DATA_DIR") {

@@ -9,23 +9,20 @@ use crate::cli::PlanCommand;
 pub fn run(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PlanCommand::Infer { captures } => {
-            let mut events = Vec::new();
-            let mut requests = 0;
-            for path in &captures {
-                let mut reader = amptap::journal::open_reader(path)?;
-                for capture in reader.by_ref() {
-                    requests += 1;
-                    events.extend(capture.events);
-                }
-                for w in reader.warnings() {
-                    eprintln!("amptap: warning: {}: {w}", path.display());
-                }
-            }
-            let drafted = plan::infer(&events);
+            // Events stream through: memory grows with types, properties
+            // and the values kept as examples, not with events.
+            let stream = super::records(&captures)?;
+            let (requests, events) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+            let drafted = plan::infer(stream.flat_map(|record| {
+                requests.set(requests.get() + 1);
+                events.set(events.get() + record.events.len());
+                record.events
+            }));
             let names: Vec<String> = captures.iter().map(|p| p.display().to_string()).collect();
             let header = format!(
-                "Drafted by `amptap plan infer` from {} events in {requests} requests ({}).\nReview it: mark what is really required, add patterns, ranges and sources.",
-                events.len(),
+                "Drafted by `amptap plan infer` from {} events in {} requests ({}).\nReview it: mark what is really required, add patterns, ranges and sources.",
+                events.get(),
+                requests.get(),
                 names.join(", ")
             );
             print!("{}", plan::to_toml(&drafted, &header));

@@ -66,12 +66,13 @@ impl Seen {
 
 /// Drafts a plan: unified types, required = present every time, nullable =
 /// seen null, enums for a few short strings that repeat.
-pub fn infer<'a>(events: impl IntoIterator<Item = &'a Event>) -> Plan {
+pub fn infer<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>) -> Plan {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut props: BTreeMap<String, BTreeMap<String, Seen>> = BTreeMap::new();
     let mut user_props: BTreeMap<String, Seen> = BTreeMap::new();
     let mut user_occurrences = 0;
     for event in events {
+        let event = event.borrow();
         if let Some(up) = event.user_properties() {
             user_occurrences += 1;
             for (name, value) in flatten_user_properties(up) {

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::Report;
+use super::{FindingEntry, Report};
 
 pub const COLUMNS: [&str; 14] = [
     "severity",
@@ -25,24 +25,30 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
     for e in &r.findings {
-        let f = &e.finding;
-        let v = &e.event;
-        w.write_record([
-            f.severity.as_str(),
-            f.code.as_str(),
-            f.event_type.as_deref().unwrap_or(""),
-            &f.path,
-            f.expected.as_deref().unwrap_or(""),
-            f.actual.as_deref().unwrap_or(""),
-            v.insert_id.as_deref().unwrap_or(""),
-            &v.seq.to_string(),
-            &v.index.to_string(),
-            &v.received,
-            v.user_id.as_deref().unwrap_or(""),
-            v.device_id.as_deref().unwrap_or(""),
-            v.capture.as_deref().unwrap_or(""),
-            v.tag.as_deref().unwrap_or(""),
-        ])?;
+        write_row(&mut w, e)?;
     }
     w.flush()
+}
+
+/// One finding as a row.
+pub fn write_row<W: Write>(w: &mut csv::Writer<W>, e: &FindingEntry) -> io::Result<()> {
+    let f = &e.finding;
+    let v = &e.event;
+    w.write_record([
+        f.severity.as_str(),
+        f.code.as_str(),
+        f.event_type.as_deref().unwrap_or(""),
+        &f.path,
+        f.expected.as_deref().unwrap_or(""),
+        f.actual.as_deref().unwrap_or(""),
+        v.insert_id.as_deref().unwrap_or(""),
+        &v.seq.to_string(),
+        &v.index.to_string(),
+        &v.received,
+        v.user_id.as_deref().unwrap_or(""),
+        v.device_id.as_deref().unwrap_or(""),
+        v.capture.as_deref().unwrap_or(""),
+        v.tag.as_deref().unwrap_or(""),
+    ])?;
+    Ok(())
 }

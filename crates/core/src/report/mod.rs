@@ -11,7 +11,10 @@ mod junit;
 mod markdown;
 mod reconcile_junit;
 mod reconcile_out;
+mod stream;
 mod text;
+
+pub use stream::StreamOut;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -159,17 +162,33 @@ pub struct Report {
     /// The plan held against the exported rows (their `event.capture` is `"export"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exported_findings: Vec<FindingEntry>,
+    /// Findings counted in the summary but not listed: past the examples
+    /// kept of each (type, code, path), or written out as they came.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Report {
     /// Whether any finding or reconcile problem is at or above `threshold`
     /// (`None`: never fail).
     pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        let s = &self.summary;
+        let counted = |t: Severity| match t {
+            Severity::Error => s.errors,
+            Severity::Warning => s.errors + s.warnings,
+            Severity::Info => s.errors + s.warnings + s.infos,
+        };
         threshold.is_some_and(|t| {
-            self.findings
-                .iter()
-                .chain(&self.exported_findings)
-                .any(|f| f.finding.severity >= t)
+            counted(t) > 0
+                || self
+                    .findings
+                    .iter()
+                    .chain(&self.exported_findings)
+                    .any(|f| f.finding.severity >= t)
                 || self
                     .reconcile
                     .as_ref()
@@ -239,10 +258,25 @@ pub const NO_TYPE: &str = "(no event_type)";
 /// Where requests without readable events are listed, beside the event types.
 pub const BAD_REQUESTS: &str = "(requests without events)";
 
+/// Which findings a [`ReportBuilder`] lists (all are counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every finding: for reports of what is on screen.
+    All,
+    /// At most this many of each (event type, code, path): memory grows
+    /// with the kinds of problems, not with events.
+    Examples(usize),
+    /// None kept: each is handed out by [`ReportBuilder::drain`] to be
+    /// written as it comes.
+    Stream,
+}
+
 /// Collects events and their findings into a [`Report`].
 pub struct ReportBuilder {
     report: Report,
     types: BTreeMap<String, TypeSummary>,
+    keep: Keep,
+    kept: rustc_hash::FxHashMap<(String, Code, String), usize>,
 }
 
 impl ReportBuilder {
@@ -277,9 +311,34 @@ impl ReportBuilder {
                 findings: Vec::new(),
                 reconcile: None,
                 exported_findings: Vec::new(),
+                omitted: 0,
             },
             types,
+            keep: Keep::All,
+            kept: rustc_hash::FxHashMap::default(),
         }
+    }
+
+    /// Which findings to list (default: all).
+    pub fn keep(mut self, keep: Keep) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// The report's head (schema, inputs, plan): what a streaming writer
+    /// writes before the findings.
+    pub fn head(&self) -> &Report {
+        &self.report
+    }
+
+    /// With [`Keep::Stream`]: the findings added since the last call
+    /// (otherwise none: the others keep theirs for the report).
+    pub fn drain(&mut self) -> std::vec::Drain<'_, FindingEntry> {
+        let n = match self.keep {
+            Keep::Stream => self.report.findings.len(),
+            Keep::All | Keep::Examples(_) => 0,
+        };
+        self.report.findings.drain(..n)
     }
 
     pub fn add_request(&mut self) {
@@ -319,23 +378,42 @@ impl ReportBuilder {
         for finding in &findings {
             *ty.by_code.entry(finding.code).or_default() += 1;
         }
-        let s = &mut self.report.summary;
-        s.events_with_findings += 1;
+        self.report.summary.events_with_findings += 1;
         for finding in findings {
+            let s = &mut self.report.summary;
             *s.by_code.entry(finding.code).or_default() += 1;
             match finding.severity {
                 Severity::Error => s.errors += 1,
                 Severity::Warning => s.warnings += 1,
                 Severity::Info => s.infos += 1,
             }
-            self.report.findings.push(FindingEntry {
-                finding,
-                event: event.clone(),
-            });
+            if self.listed(type_name, &finding) {
+                self.report.findings.push(FindingEntry {
+                    finding,
+                    event: event.clone(),
+                });
+            } else {
+                self.report.omitted += 1;
+            }
         }
     }
 
+    fn listed(&mut self, type_name: &str, f: &Finding) -> bool {
+        let limit = match self.keep {
+            Keep::All | Keep::Stream => return true,
+            Keep::Examples(n) => n,
+        };
+        let key = (type_name.to_owned(), f.code, f.path.clone());
+        let n = self.kept.entry(key).or_default();
+        *n += 1;
+        *n <= limit
+    }
+
     pub fn finish(mut self) -> Report {
+        if self.keep == Keep::Stream {
+            self.report.omitted += self.report.findings.len() as u64;
+            self.report.findings.clear();
+        }
         // Worst first: types with errors, then by volume.
         let mut types: Vec<TypeSummary> = self.types.into_values().collect();
         types.sort_by(|a, b| {

@@ -57,9 +57,7 @@ pub fn emit_report(
 /// Every record of `paths`, in order, read as a stream; lines a journal
 /// skips are warned about on stderr when it ends. All are opened first,
 /// so a missing file fails before any output.
-pub fn records(
-    paths: &[PathBuf],
-) -> anyhow::Result<impl Iterator<Item = amptap::record::Record>> {
+pub fn records(paths: &[PathBuf]) -> anyhow::Result<impl Iterator<Item = amptap::record::Record>> {
     let mut readers = Vec::new();
     for path in paths {
         readers.push((path.clone(), amptap::journal::open_reader(path)?));

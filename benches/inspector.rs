@@ -79,7 +79,7 @@ fn open(path: &Path) -> App {
     journal::reset_peak();
     let before = journal::rss_mib();
     let started = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(amptap::pipeline::SCREEN_QUEUE);
     let source = Source::Files(vec![path.to_owned()]);
     let pipeline = Pipeline::start(
         source,

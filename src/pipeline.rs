@@ -97,6 +97,9 @@ struct Control {
 
 /// Records per batch: large enough to amortise, small enough to stay live.
 const BATCH: usize = 256;
+/// Events per batch at most: judged events carry their parsed JSON, so a
+/// queue of batches is bounded by what they hold, not only by their count.
+const BATCH_EVENTS: usize = 2048;
 /// Longest wait between looks at a live journal when no bell rings.
 const IDLE: Duration = Duration::from_millis(100);
 
@@ -114,6 +117,7 @@ impl Pipeline {
             control: control.clone(),
             stats: stats.clone(),
             batch: Vec::with_capacity(BATCH),
+            batch_events: 0,
         };
         let thread = std::thread::Builder::new()
             .name("amptap-judge".into())
@@ -160,6 +164,7 @@ struct Stage {
     control: Arc<Control>,
     stats: Arc<Stats>,
     batch: Vec<Item>,
+    batch_events: usize,
 }
 
 impl Stage {
@@ -248,7 +253,8 @@ impl Stage {
                 };
                 self.take(located.line, at, validator);
             }
-            if (at_end || self.batch.len() >= BATCH) && !self.batch.is_empty() {
+            let full = self.batch.len() >= BATCH || self.batch_events >= BATCH_EVENTS;
+            if (at_end || full) && !self.batch.is_empty() {
                 self.flush();
             }
             if at_end {
@@ -266,6 +272,7 @@ impl Stage {
         let item = match line {
             Line::Record(record) => {
                 let judged = Judged::new(validator, *record).at(at);
+                self.batch_events += judged.record.events.len();
                 self.stats.records.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .events
@@ -288,8 +295,13 @@ impl Stage {
             sink.accept(&self.batch);
         }
         self.batch.clear();
+        self.batch_events = 0;
     }
 }
+
+/// Batches waiting for the screen before the judge stage waits too: with
+/// [`BATCH_EVENTS`] per batch, a few tens of MB at most.
+pub const SCREEN_QUEUE: usize = 4;
 
 /// What a queue sink sends.
 #[derive(Debug)]

@@ -449,3 +449,52 @@ fn reconcile_view() {
     let effects = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     assert!(effects.iter().any(|e| matches!(e, amptap::tui::msg::Effect::Export { report, .. } if report.reconcile.is_some())));
 }
+
+#[test]
+fn an_open_event_stays_put_while_events_arrive_and_y_copies_from_the_stream() {
+    let mut a = app(160, 48);
+    key(&mut a, KeyCode::Enter);
+    let title = |a: &App| {
+        let text = screen(a);
+        text.lines()
+            .find(|l| l.contains("request #"))
+            .map(str::to_owned)
+    };
+    let before = title(&a).expect("detail title");
+    assert!(before.contains("request #5"), "{before}");
+    let none = plan::Plan::none();
+    let mut validator = Validator::new(&none);
+    let judged = Judged::new(
+        &mut validator,
+        request(9, json!([query(9, json!({}))]), 200),
+    );
+    a.update(Msg::Feed(amptap::pipeline::Feed::Batch(vec![
+        Item::Judged(Arc::new(judged)),
+    ])));
+    assert_eq!(title(&a), Some(before), "the open event stays");
+
+    let mut b = app(80, 24);
+    let effects = b.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('y'),
+        KeyModifiers::NONE,
+    )));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, amptap::tui::msg::Effect::Load { .. })),
+        "y reads the focused event's line first"
+    );
+    let mut copied = Vec::new();
+    for effect in effects {
+        if let amptap::tui::msg::Effect::Load { id, seq, at } = effect {
+            let record = amptap::store::load_record(lines(), at, seq)
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            copied.extend(b.update(Msg::Loaded { id, record }));
+        }
+    }
+    assert!(
+        copied.iter().any(|e| matches!(e, amptap::tui::msg::Effect::Copy(text) if text.contains("dify_user_query"))),
+        "then copies it"
+    );
+}

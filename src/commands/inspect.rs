@@ -55,8 +55,7 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
-/// Judged batches waiting for the screen before the judge stage waits too.
-const FEED_QUEUE: usize = 64;
+use amptap::pipeline::SCREEN_QUEUE as FEED_QUEUE;
 
 type MakeClient = Box<dyn Fn() -> Result<ExportClient, String> + Send + Sync>;
 

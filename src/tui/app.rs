@@ -67,6 +67,8 @@ pub struct App {
     pub detail: Option<Detail>,
     /// The row whose line is being read.
     loading: Option<u64>,
+    /// The row to copy once its line is read (`y`).
+    copy_wanted: Option<u64>,
     pub screen: Screen,
     back_to: Screen,
     pub input: Option<Input>,
@@ -105,6 +107,7 @@ impl App {
             view: View::new(),
             detail: None,
             loading: None,
+            copy_wanted: None,
             screen: Screen::Stream,
             back_to: Screen::Stream,
             input: None,
@@ -163,9 +166,47 @@ impl App {
         }
     }
 
-    /// Asks for the focused row's line when the detail view needs it.
+    /// Opens the focused row: it stays put while new events arrive.
+    fn open_detail(&mut self) {
+        self.view.follow = false;
+        self.screen = Screen::Detail;
+        self.detail_scroll = 0;
+    }
+
+    /// Copies the focused event's JSON (a bad request's body), once its
+    /// line has been read back.
+    fn copy_focused(&mut self, effects: &mut Vec<Effect>) {
+        if self.copy_wanted.is_none() || self.copy_wanted != self.view.focus() {
+            return;
+        }
+        let index = self.focused().map(|r| r.index());
+        let text = match (self.focused_record(), index) {
+            (Some(Ok(record)), Some(i)) => match (record.events.get(i), &record.body) {
+                (Some(e), _) => Some((
+                    serde_json::to_string_pretty(e.json())
+                        .unwrap_or_else(|_| e.raw().get().to_owned()),
+                    "event JSON",
+                )),
+                (None, Some(body)) => Some((body.text().into_owned(), "request body")),
+                (None, None) => Some((String::new(), "empty body")),
+            },
+            (Some(Err(e)), _) => {
+                self.message = Some(format!("cannot copy: {e}"));
+                self.copy_wanted = None;
+                return;
+            }
+            _ => None, // not read yet: copied when it arrives
+        };
+        if let Some((text, what)) = text {
+            effects.push(Effect::Copy(text));
+            self.message = Some(format!("{what} copied (OSC 52)"));
+            self.copy_wanted = None;
+        }
+    }
+
+    /// Asks for the focused row's line when the detail view (or a copy) needs it.
     fn load_focused(&mut self, effects: &mut Vec<Effect>) {
-        if self.screen != Screen::Detail {
+        if self.screen != Screen::Detail && self.copy_wanted.is_none() {
             return;
         }
         let Some(r) = self.focused() else { return };
@@ -244,6 +285,7 @@ impl App {
                     self.loading = None;
                 }
                 self.detail = Some(Detail { id, record });
+                self.copy_focused(&mut effects);
             }
             Msg::Bodies {
                 generation,
@@ -392,10 +434,7 @@ impl App {
             (Action::PageDown, Screen::Stream) => self.view.move_by(page),
             (Action::Home, Screen::Stream) => self.view.home(),
             (Action::End, Screen::Stream) => self.view.end(),
-            (Action::Open, Screen::Stream) if self.view.focus().is_some() => {
-                self.screen = Screen::Detail;
-                self.detail_scroll = 0;
-            }
+            (Action::Open, Screen::Stream) if self.view.focus().is_some() => self.open_detail(),
             (Action::Up, Screen::Detail) => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1)
             }
@@ -430,20 +469,8 @@ impl App {
                 }
             }
             (Action::Copy, _) => {
-                let index = self.focused().map(|r| r.index());
-                let event = match (self.focused_record(), index) {
-                    (Some(Ok(record)), Some(i)) => record.events.get(i),
-                    _ => None,
-                };
-                match event {
-                    Some(e) => {
-                        let pretty = serde_json::to_string_pretty(e.json())
-                            .unwrap_or_else(|_| e.raw().get().to_owned());
-                        effects.push(Effect::Copy(pretty));
-                        self.message = Some("event JSON copied (OSC 52)".into());
-                    }
-                    None => self.message = Some("open the event (Enter) to copy it".into()),
-                }
+                self.copy_wanted = self.view.focus();
+                self.copy_focused(effects);
             }
             (Action::Up, Screen::Coverage) => {
                 self.coverage_row = self.coverage_row.saturating_sub(1)
@@ -602,8 +629,7 @@ impl App {
                 self.view.select_row(row);
                 // A click on the selected row opens it.
                 if was == Some(row) && self.view.focus().is_some() {
-                    self.screen = Screen::Detail;
-                    self.detail_scroll = 0;
+                    self.open_detail();
                 }
             }
             _ => {}

@@ -71,6 +71,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let json_block = Block::bordered().title(Span::styled(title, t.title()));
     let json_pane = Paragraph::new(body)
         .block(json_block)
+        .wrap(Wrap { trim: false })
         .scroll((app.detail_scroll, 0));
     let findings_pane = Paragraph::new(findings)
         .block(Block::bordered().title(" Findings "))

@@ -51,8 +51,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         widths.insert(2, Constraint::Length(14));
         header.insert(2, "endpoint");
     }
-    let total = app.store.counters().events;
-    let mut title = format!(" Events {total} ");
+    let c = app.store.counters();
+    let mut title = format!(" Events {} ", c.events);
+    if c.undecodable > 0 {
+        title.push_str(&format!("· {} bad requests ", c.undecodable));
+    }
+    // Rows are events and requests without events; the evicted are counted too.
+    let total = c.events + c.undecodable;
     if app.view.len() as u64 != total {
         title.push_str(&format!("· showing {} ", app.view.len()));
     }

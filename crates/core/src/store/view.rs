@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::matcher::body_verdicts;
 use super::{load_record, Lines, Matcher, Store};
-use crate::filter::Filter;
+use crate::filter::{Filter, Status};
 use crate::judge::Judged;
 use crate::record::LineAt;
 
@@ -109,7 +109,16 @@ impl View {
 
     pub fn toggle_only_problems(&mut self, store: &Store) -> Option<BodyScan> {
         let filter = self.matcher.filter().clone();
-        self.matcher = Matcher::new(filter, !self.matcher.only_problems());
+        let on = !self.matcher.only_problems();
+        self.matcher = Matcher::new(filter, on);
+        if on && self.job.is_none() {
+            // A narrowing of what is shown: no need to look at the store again.
+            self.generation += 1;
+            self.matches
+                .retain(|&id| store.get(id).is_some_and(|r| r.row.status != Status::Ok));
+            self.refocus();
+            return None;
+        }
         self.restart(store)
     }
 

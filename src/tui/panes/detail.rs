@@ -114,13 +114,12 @@ fn problem_lines(record: &Record, t: Theme) -> Vec<Line<'static>> {
     }
     match &record.body {
         Some(body) => {
-            let note = if body.truncated {
-                " (cut at 64 KiB)"
-            } else {
-                ""
-            };
+            let note = if body.truncated { ", cut at 64 KiB" } else { "" };
             lines.push(Line::styled(
-                format!("body as received, {} bytes{note}:", body.bytes.len()),
+                format!(
+                    "body as received ({} bytes{note}; api keys masked):",
+                    record.body_bytes
+                ),
                 t.dim(),
             ));
             lines.extend(

@@ -114,7 +114,11 @@ fn problem_lines(record: &Record, t: Theme) -> Vec<Line<'static>> {
     }
     match &record.body {
         Some(body) => {
-            let note = if body.truncated { ", cut at 64 KiB" } else { "" };
+            let note = if body.truncated {
+                ", cut at 64 KiB"
+            } else {
+                ""
+            };
             lines.push(Line::styled(
                 format!(
                     "body as received ({} bytes{note}; api keys masked):",

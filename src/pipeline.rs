@@ -195,6 +195,7 @@ impl Stage {
                 offset,
                 journal,
             } => {
+                yield_to_the_tap();
                 let opened = File::open(&path).and_then(|mut f| {
                     f.seek(SeekFrom::Start(offset))?;
                     Ok(f)
@@ -302,6 +303,28 @@ impl Stage {
 /// Batches waiting for the screen before the judge stage waits too: with
 /// [`BATCH_EVENTS`] per batch, a few tens of MB at most.
 pub const SCREEN_QUEUE: usize = 4;
+
+/// Behind a live tap the stage runs only when the tap leaves a core idle
+/// (Linux `SCHED_IDLE`): judging never competes with answering the SDKs,
+/// and the stage catches up from the journal when the flood ends.
+fn yield_to_the_tap() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+            ThreadSchedulePolicy,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        let set = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            idle,
+        );
+        if let Err(e) = set {
+            tracing::debug!("the judge stage keeps its priority: {e:?}");
+        }
+    }
+}
 
 /// What a queue sink sends.
 #[derive(Debug)]

@@ -316,6 +316,15 @@ async fn events_with_line_breaks_stay_one_line_and_read_back_byte_for_byte() {
         "{\"event_type\":\"form\",\n\"device_id\":\"device-0001\"}"
     );
 
+    // open holds them and reads each back from its line for the detail view.
+    let journal = tap.journal.clone();
+    let opened = tokio::task::spawn_blocking(move || common::opened_events(&journal))
+        .await
+        .expect("open");
+    assert_eq!(opened.len(), 2);
+    assert_eq!(opened[0], pretty_event, "byte for byte");
+    assert_eq!(opened[1], records[1].events[0].raw().get());
+
     // check and har read every request back.
     let out = check_json(&tap.journal);
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");

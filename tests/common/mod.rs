@@ -251,18 +251,17 @@ pub fn run_node_sdk(url: &str, scenario: &str) {
     );
 }
 
-/// `amptap open JOURNAL` on ratatui's TestBackend (120×30): the journal read
-/// through the real pipeline, `/FILTER` typed, the journal lines the
-/// filter needs read back as the loop's reader threads would; the screen.
-pub fn screen_with_filter(journal: &std::path::Path, filter: &str) -> String {
+/// `amptap open JOURNAL` without a terminal: the journal read through the
+/// real pipeline into the screen's state (120×30), and the line reader the
+/// screen's reader threads use.
+pub fn opened(journal: &std::path::Path) -> (amptap::tui::app::App, amptap::lines::FileLines) {
     use amptap::pipeline::{Pipeline, QueueSink, Source};
     use amptap::store::{Store, DEFAULT_BUDGET};
     use amptap::tui::app::{App, Session};
     use amptap::tui::msg::Msg;
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     let plan = std::sync::Arc::new(amptap::plan::Plan::none());
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(amptap::pipeline::SCREEN_QUEUE);
     let source = Source::Files(vec![journal.to_owned()]);
     let lines = amptap::lines::FileLines::new(source.paths());
     let pipeline = Pipeline::start(source, plan, vec![Box::new(QueueSink(tx))]).expect("pipeline");
@@ -283,6 +282,15 @@ pub fn screen_with_filter(journal: &std::path::Path, filter: &str) -> String {
         }
     }
     pipeline.finish();
+    (app, lines)
+}
+
+/// `amptap open JOURNAL` with `/FILTER` typed (see [`opened`]); the screen.
+pub fn screen_with_filter(journal: &std::path::Path, filter: &str) -> String {
+    use amptap::tui::msg::Msg;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let (mut app, lines) = opened(journal);
     for c in std::iter::once('/').chain(filter.chars()) {
         let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         let effects = app.update(Msg::Key(key));
@@ -294,6 +302,19 @@ pub fn screen_with_filter(journal: &std::path::Path, filter: &str) -> String {
         .draw(|f| amptap::tui::draw::draw(f, &app))
         .expect("draw");
     terminal.backend().to_string()
+}
+
+/// Each event `open` holds, as its detail view reads it back from the journal.
+pub fn opened_events(journal: &std::path::Path) -> Vec<String> {
+    let (app, lines) = opened(journal);
+    (app.store.first_id()..app.store.next_id())
+        .filter_map(|id| app.store.get(id))
+        .map(|r| {
+            let record = amptap::store::load_record(&lines, r.request.at, r.request.seq)
+                .expect("the line reads back");
+            record.events[r.index()].raw().get().to_owned()
+        })
+        .collect()
 }
 
 /// Does at once what the screen's loop does with effects that read the

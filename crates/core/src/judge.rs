@@ -118,15 +118,22 @@ pub fn report_capture(
         None => vec![Vec::new(); capture.events.len()],
     };
     for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
+        // A clean event is only counted: its reference would go unread.
+        let named = !findings.is_empty();
+        let text = |v: Option<&str>| v.filter(|_| named).map(str::to_owned);
         let event_ref = EventRef {
-            insert_id: event.insert_id().map(str::to_owned),
+            insert_id: text(event.insert_id()),
             seq: capture.seq,
             index,
-            received: received.clone(),
-            user_id: event.user_id().map(str::to_owned),
-            device_id: event.device_id().map(str::to_owned),
-            capture: capture_name.clone(),
-            tag: capture.tag.clone(),
+            received: if named {
+                received.clone()
+            } else {
+                String::new()
+            },
+            user_id: text(event.user_id()),
+            device_id: text(event.device_id()),
+            capture: capture_name.clone().filter(|_| named),
+            tag: capture.tag.clone().filter(|_| named),
         };
         builder.add_event(event.event_type(), event_ref, findings);
     }

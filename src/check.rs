@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::journal::{open_reader, JournalError};
 use amptap_core::judge::report_capture;
 use amptap_core::plan::{Plan, Validator};
-use amptap_core::record::{JournalWarning, Record};
+use amptap_core::record::JournalWarning;
 use amptap_core::report::{FindingEntry, Keep, ReportBuilder};
 
 /// A journal that could not be read at all, or lines of one that were skipped.
@@ -25,48 +25,6 @@ pub enum CheckError {
     Journal(#[from] JournalError),
     #[error("writing the report: {0}")]
     Write(#[from] std::io::Error),
-}
-
-/// Records read (and their events parsed) on a thread of their own, a
-/// bounded way ahead of the judge: reading and judging share the work.
-#[allow(clippy::type_complexity)]
-fn read_ahead(
-    journals: &[&Path],
-) -> Result<
-    (
-        std::sync::mpsc::Receiver<(std::sync::Arc<str>, Record)>,
-        std::thread::JoinHandle<Vec<InputWarning>>,
-    ),
-    CheckError,
-> {
-    let mut readers = Vec::new();
-    for path in journals {
-        let name: std::sync::Arc<str> = path.display().to_string().into();
-        readers.push((name, open_reader(path)?));
-    }
-    let (tx, rx) = std::sync::mpsc::sync_channel(256);
-    let reader = std::thread::Builder::new()
-        .name("amptap-read".into())
-        .spawn(move || {
-            let mut warnings = Vec::new();
-            for (name, mut reader) in readers {
-                for record in reader.by_ref() {
-                    for event in &record.events {
-                        event.json(); // parsed here, judged there
-                    }
-                    if tx.send((name.clone(), record)).is_err() {
-                        return warnings;
-                    }
-                }
-                warnings.extend(reader.warnings().iter().map(|w| InputWarning {
-                    file: name.to_string(),
-                    warning: w.clone(),
-                }));
-            }
-            warnings
-        })
-        .map_err(CheckError::Write)?;
-    Ok((rx, reader))
 }
 
 /// The builder a check of `journals` against `plan` fills.
@@ -97,21 +55,26 @@ pub fn check_journals(
     found: &mut dyn FnMut(&FindingEntry) -> std::io::Result<()>,
 ) -> Result<Vec<InputWarning>, CheckError> {
     let mut validator = Validator::new(plan);
+    let mut warnings = Vec::new();
     let several = journals.len() > 1;
-    let (records, reader) = read_ahead(journals)?;
-    for (name, capture) in records {
-        report_capture(
-            builder,
-            Some(&mut validator),
-            &capture,
-            several.then(|| name.to_string()),
-        );
-        for entry in builder.drain() {
-            found(&entry)?;
+    for path in journals {
+        let name = path.display().to_string();
+        let mut reader = open_reader(path)?;
+        for capture in reader.by_ref() {
+            report_capture(
+                builder,
+                Some(&mut validator),
+                &capture,
+                several.then(|| name.clone()),
+            );
+            for entry in builder.drain() {
+                found(&entry)?;
+            }
         }
+        warnings.extend(reader.warnings().iter().map(|w| InputWarning {
+            file: name.clone(),
+            warning: w.clone(),
+        }));
     }
-    let warnings = reader
-        .join()
-        .map_err(|_| std::io::Error::other("the journal reader stopped"))?;
     Ok(warnings)
 }

@@ -14,7 +14,7 @@ use crate::export::{
 use crate::judge::report_capture;
 use crate::plan::{EventContext, Plan, Validator};
 use crate::reconcile::{exported_as_event, reconcile, Captured, Options};
-use crate::report::{EventRef, FindingEntry, Report, ReportBuilder};
+use crate::report::{EventRef, FindingEntry, Keep, Report, ReportBuilder};
 
 /// Where the exported side comes from.
 pub enum Source {
@@ -71,11 +71,13 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
         .plan
         .as_ref()
         .map(|(label, p)| (label.clone(), p.events.keys().cloned().collect()));
+    // The plan's findings on the captured side: counted, a few of each listed.
     let mut builder = ReportBuilder::new(
         inputs.clone(),
         planned,
         now.format(&Rfc3339).unwrap_or_default(),
-    );
+    )
+    .keep(Keep::Examples(20));
 
     // The captured side, streamed from the journals.
     let mut captured = Vec::new();

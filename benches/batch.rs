@@ -4,6 +4,7 @@
 //! findings, not their number.
 //!
 //!   cargo bench --bench batch        # 1,000,000 events
+//!   AMPTAP_BENCH_JOURNAL=/tmp/j.jsonl cargo bench --bench batch   # kept for the next run
 //!
 //! Under `cargo test` it runs a small smoke pass.
 
@@ -18,8 +19,13 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let requests = if full { 10_000 } else { 20 };
     let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("bench.jsonl");
-    let bytes = journal::write(&path, requests, 100);
+    // AMPTAP_BENCH_JOURNAL keeps the generated journal between runs.
+    let path = std::env::var_os("AMPTAP_BENCH_JOURNAL")
+        .map_or_else(|| dir.path().join("bench.jsonl"), std::path::PathBuf::from);
+    let bytes = match std::fs::metadata(&path) {
+        Ok(m) if full && m.len() > 0 => m.len(),
+        _ => journal::write(&path, requests, 100),
+    };
     println!(
         "journal: {} events in {requests} requests, {:.0} MB",
         requests * 100,

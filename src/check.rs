@@ -3,13 +3,15 @@
 //! grows with the kinds of findings kept, not with events.
 
 use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 
 use time::format_description::well_known::Rfc3339;
 
 use crate::journal::{open_reader, JournalError};
 use amptap_core::judge::report_capture;
 use amptap_core::plan::{Plan, Validator};
-use amptap_core::record::JournalWarning;
+use amptap_core::record::{JournalWarning, Record};
 use amptap_core::report::{FindingEntry, Keep, ReportBuilder};
 
 /// A journal that could not be read at all, or lines of one that were skipped.
@@ -25,6 +27,54 @@ pub enum CheckError {
     Journal(#[from] JournalError),
     #[error("writing the report: {0}")]
     Write(#[from] std::io::Error),
+}
+
+/// Records read (and their events parsed) on a thread of their own, a
+/// bounded way ahead of the judge, so reading and judging share the cores.
+/// Judged records go back to that thread to be freed: glibc frees memory
+/// another thread allocated slowly.
+struct ReadAhead {
+    records: Receiver<(Arc<str>, Record)>,
+    done: Sender<Record>,
+    thread: std::thread::JoinHandle<Vec<InputWarning>>,
+}
+
+impl ReadAhead {
+    fn start(journals: &[&Path]) -> Result<Self, CheckError> {
+        let mut readers = Vec::new();
+        for path in journals {
+            let name: Arc<str> = path.display().to_string().into();
+            readers.push((name, open_reader(path)?));
+        }
+        let (tx, records) = std::sync::mpsc::sync_channel(16);
+        let (done, freed) = std::sync::mpsc::channel::<Record>();
+        let thread = std::thread::Builder::new()
+            .name("amptap-read".into())
+            .spawn(move || {
+                let mut warnings = Vec::new();
+                for (name, mut reader) in readers {
+                    for record in reader.by_ref() {
+                        for event in &record.events {
+                            event.json(); // parsed here, judged there
+                        }
+                        if tx.send((name.clone(), record)).is_err() {
+                            return warnings;
+                        }
+                        while freed.try_recv().is_ok() {}
+                    }
+                    warnings.extend(reader.warnings().iter().map(|w| InputWarning {
+                        file: name.to_string(),
+                        warning: w.clone(),
+                    }));
+                }
+                warnings
+            })?;
+        Ok(ReadAhead {
+            records,
+            done,
+            thread,
+        })
+    }
 }
 
 /// The builder a check of `journals` against `plan` fills.
@@ -55,26 +105,24 @@ pub fn check_journals(
     found: &mut dyn FnMut(&FindingEntry) -> std::io::Result<()>,
 ) -> Result<Vec<InputWarning>, CheckError> {
     let mut validator = Validator::new(plan);
-    let mut warnings = Vec::new();
     let several = journals.len() > 1;
-    for path in journals {
-        let name = path.display().to_string();
-        let mut reader = open_reader(path)?;
-        for capture in reader.by_ref() {
-            report_capture(
-                builder,
-                Some(&mut validator),
-                &capture,
-                several.then(|| name.clone()),
-            );
-            for entry in builder.drain() {
-                found(&entry)?;
-            }
+    let ahead = ReadAhead::start(journals)?;
+    for (name, capture) in ahead.records.iter() {
+        report_capture(
+            builder,
+            Some(&mut validator),
+            &capture,
+            several.then(|| name.to_string()),
+        );
+        for entry in builder.drain() {
+            found(&entry)?;
         }
-        warnings.extend(reader.warnings().iter().map(|w| InputWarning {
-            file: name.clone(),
-            warning: w.clone(),
-        }));
+        let _ = ahead.done.send(capture);
     }
+    drop(ahead.done);
+    let warnings = ahead
+        .thread
+        .join()
+        .map_err(|_| std::io::Error::other("the journal reader stopped"))?;
     Ok(warnings)
 }

@@ -443,3 +443,77 @@ async fn wait_polls_until_amplitude_has_the_events() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Events sent pretty-printed (line breaks, tabs, U+2028, unicode escapes) and
+/// as a form are read back from the journal as sent: each is matched with
+/// what the export holds, and no property reads as changed.
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_reads_pretty_printed_and_form_events_as_sent() {
+    let upstream = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    let mut tap = Amptap::serve(&["--upstream", &upstream.url()]);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let pretty = format!(
+        "{{\n  \"event_type\": \"pretty\",\r\n  \"user_id\": \"user-00001\",\n  \"insert_id\": \"pretty-0001\",\n  \"time\": {now},\n  \"event_properties\": {{\"tab\":\t\"a\\tb\", \"sep\": \"\u{2028}\", \"jp\": \"\\u3053\\u3093\"}}\n}}"
+    );
+    let body = format!("{{\n \"api_key\": \"{API}\",\n \"events\": [\n{pretty}\n]\n}}");
+    let client = reqwest::Client::new();
+    let r = client
+        .post(tap.url("/batch"))
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let form_event = format!(
+        "[{{\"event_type\":\"form\",\n\"device_id\":\"device-0001\",\"insert_id\":\"form-0001\",\"time\":{now},\"event_properties\":{{\"k\":\"v\\nw\"}}}}]"
+    );
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("api_key", API)
+        .append_pair("event", &form_event)
+        .finish();
+    let r = client
+        .post(tap.url("/httpapi"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    tap.interrupt();
+
+    let dir = tempfile::tempdir().expect("dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args([
+            "reconcile",
+            "--auto",
+            "--endpoint",
+            &upstream.url(),
+            "--format",
+            "json",
+            "--capture",
+        ])
+        .arg(&tap.journal)
+        .env("AMPLITUDE_API_KEY", API)
+        .env("AMPLITUDE_SECRET_KEY", SECRET)
+        .env("AMPTAP_CONFIG_DIR", dir.path())
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    let report: Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let rec = report.reconcile.expect("reconcile section");
+    assert_eq!(
+        (
+            rec.summary.captured,
+            rec.summary.matched,
+            rec.summary.changed
+        ),
+        (2, 2, 0),
+        "{:?}",
+        rec.problems
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

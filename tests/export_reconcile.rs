@@ -458,30 +458,10 @@ async fn reconcile_reads_pretty_printed_and_form_events_as_sent() {
     let pretty = format!(
         "{{\n  \"event_type\": \"pretty\",\r\n  \"user_id\": \"user-00001\",\n  \"insert_id\": \"pretty-0001\",\n  \"time\": {now},\n  \"event_properties\": {{\"tab\":\t\"a\\tb\", \"sep\": \"\u{2028}\", \"jp\": \"\\u3053\\u3093\"}}\n}}"
     );
-    let body = format!("{{\n \"api_key\": \"{API}\",\n \"events\": [\n{pretty}\n]\n}}");
-    let client = reqwest::Client::new();
-    let r = client
-        .post(tap.url("/batch"))
-        .body(body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status(), 200);
     let form_event = format!(
         "[{{\"event_type\":\"form\",\n\"device_id\":\"device-0001\",\"insert_id\":\"form-0001\",\"time\":{now},\"event_properties\":{{\"k\":\"v\\nw\"}}}}]"
     );
-    let form: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("api_key", API)
-        .append_pair("event", &form_event)
-        .finish();
-    let r = client
-        .post(tap.url("/httpapi"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status(), 200);
+    common::post_pretty_and_form(&tap, API, &pretty, &form_event).await;
     tap.interrupt();
 
     let dir = tempfile::tempdir().expect("dir");

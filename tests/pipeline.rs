@@ -284,28 +284,14 @@ async fn events_with_line_breaks_stay_one_line_and_read_back_byte_for_byte() {
     let pretty_event = format!(
         "{{\n  \"event_type\": \"pretty\",\r\n  \"user_id\": \"user-00001\",\n  \"tab\":\t\"a\\tb\",\n  \"sep\": \"\u{2028}\",\n  \"jp\": \"\\u3053\\u3093\",\n  \"big\": \"{big}\"\n}}"
     );
-    let body = format!("{{\n \"api_key\": \"FAKE_API_KEY_NODE_0123456789\",\n \"events\": [\n{pretty_event}\n]\n}}");
-    let client = reqwest::Client::new();
-    let r = client
-        .post(tap.url("/batch"))
-        .body(body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status(), 200);
     let form_event = "[{\"event_type\":\"form\",\n\"device_id\":\"device-0001\"}]";
-    let form: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("api_key", "FAKE_API_KEY_NODE_0123456789")
-        .append_pair("event", form_event)
-        .finish();
-    let r = client
-        .post(tap.url("/httpapi"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status(), 200);
+    common::post_pretty_and_form(
+        &tap,
+        "FAKE_API_KEY_NODE_0123456789",
+        &pretty_event,
+        form_event,
+    )
+    .await;
 
     let journal = std::fs::read(&tap.journal).expect("journal");
     assert_eq!(journal.iter().filter(|&&b| b == b'\n').count(), 2);

@@ -346,3 +346,29 @@ pub fn perform(
     }
     while app.work(Duration::from_secs(1)) {}
 }
+
+/// Posts `event` pretty-printed inside a `/batch` body, then `form_events`
+/// (a JSON array) as an amplitude-js form to `/httpapi`; both must be answered 200.
+pub async fn post_pretty_and_form(tap: &Amptap, api_key: &str, event: &str, form_events: &str) {
+    let client = reqwest::Client::new();
+    let body = format!("{{\n \"api_key\": \"{api_key}\",\n \"events\": [\n{event}\n]\n}}");
+    let r = client
+        .post(tap.url("/batch"))
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("api_key", api_key)
+        .append_pair("event", form_events)
+        .finish();
+    let r = client
+        .post(tap.url("/httpapi"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+}

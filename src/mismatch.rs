@@ -14,7 +14,7 @@ use crate::export::{
 use crate::judge::report_capture;
 use crate::plan::{EventContext, Plan, Validator};
 use crate::reconcile::{exported_as_event, reconcile, Captured, Options};
-use crate::report::{EventRef, FindingEntry, Keep, Report, ReportBuilder};
+use crate::report::{EventRef, FindingEntry, Keep, ReconcileReport, ReportBuilder};
 
 /// Where the exported side comes from.
 pub enum Source {
@@ -38,7 +38,7 @@ pub struct Job {
 }
 
 pub struct Outcome {
-    pub report: Report,
+    pub report: ReconcileReport,
     /// Skipped lines, corrupt rows, "the window is recent"…
     pub notes: Vec<String>,
 }
@@ -196,9 +196,11 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
             }
         }
     }
-    let mut report = builder.finish();
-    report.reconcile = Some(reconciliation);
-    report.exported_findings = exported_findings;
+    let report = ReconcileReport {
+        check: builder.finish(),
+        reconcile: reconciliation,
+        exported_findings,
+    };
     Ok(Outcome { report, notes })
 }
 

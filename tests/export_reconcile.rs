@@ -14,7 +14,7 @@ use amptap::fake_amplitude::{
     ExportFault, ExportKnobs, FakeAmplitude, PropertyChange, RunningFake,
 };
 use amptap::reconcile::{Class, DiffKind};
-use amptap::report::Report;
+use amptap::report::ReconcileReport;
 use common::Amptap;
 use serde_json::json;
 use tokio::sync::watch;
@@ -282,8 +282,8 @@ async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
         "problems → exit 1: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
-    let rec = report.reconcile.expect("reconcile section");
+    let report: ReconcileReport = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let rec = report.reconcile;
     let mut got: Vec<(Class, String)> = rec
         .problems
         .iter()
@@ -425,8 +425,8 @@ async fn wait_polls_until_amplitude_has_the_events() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(report.reconcile.expect("section").summary.matched, 3);
+    let report: ReconcileReport = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report.reconcile.summary.matched, 3);
 
     // Without --wait, a 404 leaves the events pending: not an error.
     upstream.fake.set_export(ExportKnobs {
@@ -435,8 +435,8 @@ async fn wait_polls_until_amplitude_has_the_events() {
     });
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(0));
-    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(report.reconcile.expect("section").summary.pending, 3);
+    let report: ReconcileReport = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report.reconcile.summary.pending, 3);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no data"),
         "{}",
@@ -482,9 +482,9 @@ async fn reconcile_reads_pretty_printed_and_form_events_as_sent() {
         .env("AMPTAP_DATA_DIR", dir.path())
         .output()
         .expect("run");
-    let report: Report = serde_json::from_slice(&out.stdout)
+    let report: ReconcileReport = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let rec = report.reconcile.expect("reconcile section");
+    let rec = report.reconcile;
     assert_eq!(
         (
             rec.summary.captured,

@@ -397,13 +397,13 @@ fn reconciled(app: &mut App) {
             ],
         },
     ];
-    let mut report = amptap::report::ReportBuilder::new(
+    let check = amptap::report::ReportBuilder::new(
         vec!["/tmp/capture.jsonl".into()],
         None,
         "2026-11-24T10:00:30Z".into(),
     )
     .finish();
-    report.reconcile = Some(Reconciliation {
+    let reconcile = Reconciliation {
         window: Some("20261124T09–20261124T10".into()),
         summary: ReconcileSummary {
             captured: 6,
@@ -415,7 +415,12 @@ fn reconciled(app: &mut App) {
             ..ReconcileSummary::default()
         },
         problems,
-    });
+    };
+    let report = amptap::report::ReconcileReport {
+        check,
+        reconcile,
+        exported_findings: Vec::new(),
+    };
     key(app, KeyCode::Char('r'));
     app.update(Msg::ReconcileDone(Ok((Box::new(report), vec![]))));
 }
@@ -447,7 +452,7 @@ fn reconcile_view() {
     // x writes the mismatch report, not the stream's findings.
     key(&mut a, KeyCode::Char('x'));
     let effects = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    assert!(effects.iter().any(|e| matches!(e, amptap::tui::msg::Effect::Export { report, .. } if report.reconcile.is_some())));
+    assert!(effects.iter().any(|e| matches!(e, amptap::tui::msg::Effect::Export { report, .. } if report.kind() == "reconcile")));
 }
 
 #[test]

@@ -16,12 +16,12 @@ use tracing_subscriber::EnvFilter;
 /// Writes a report (to `out`, else stdout) in the asked format (else the
 /// one `out`'s extension names, else text) and turns it into the exit code:
 /// 1 when something is at or above `fail_on`. `written` says what went to a file.
-pub fn emit_report(
-    report: &amptap::report::Report,
+pub fn emit_report<R: amptap::report::Document>(
+    report: &R,
     format: Option<amptap::report::Format>,
     out: Option<&Path>,
     fail_on: Option<amptap::plan::Severity>,
-    written: impl Fn(&amptap::report::Report) -> String,
+    written: impl Fn(&R) -> String,
 ) -> anyhow::Result<std::process::ExitCode> {
     use amptap::report::Format;
     use std::io::Write;

@@ -167,11 +167,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         args.out.as_deref(),
         args.fail_on.threshold(),
         |r| {
-            let s = r
-                .reconcile
-                .as_ref()
-                .map(|rec| rec.summary.clone())
-                .unwrap_or_default();
+            let s = &r.reconcile.summary;
             format!(
                 "{} captured, {} matched, {} missing, {} rejected, {} not forwarded, {} changed",
                 s.captured, s.matched, s.missing, s.rejected, s.not_forwarded, s.changed

@@ -35,7 +35,7 @@ pub enum Screen {
 pub struct ReconcileState {
     pub running: bool,
     pub progress: crate::export::Progress,
-    pub report: Option<Box<crate::report::Report>>,
+    pub report: Option<Box<crate::report::ReconcileReport>>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     /// Selected problem.
@@ -373,8 +373,7 @@ impl App {
                     .reconcile
                     .report
                     .as_ref()
-                    .and_then(|r| r.reconcile.as_ref())
-                    .map_or(0, |r| r.problems.len());
+                    .map_or(0, |r| r.reconcile.problems.len());
                 self.reconcile.row = (self.reconcile.row + 1).min(n.saturating_sub(1));
             }
             (Action::Back, Screen::Reconcile) => self.screen = Screen::Stream,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::pipeline::Feed as FeedMsg;
 use crate::record::{LineAt, Record};
-use crate::report::{Format, Report};
+use crate::report::{Document, Format, ReconcileReport};
 use crate::store::view::BodyScan;
 
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub enum Msg {
     /// The background reconcile moved on.
     ReconcileProgress(crate::export::Progress),
     /// The background reconcile finished: its report and notes, or why it failed.
-    ReconcileDone(Result<(Box<Report>, Vec<String>), String>),
+    ReconcileDone(Result<(Box<ReconcileReport>, Vec<String>), String>),
     /// A row's request, read back from its journal line for the detail view.
     Loaded {
         id: u64,
@@ -51,7 +51,7 @@ pub enum Effect {
     Export {
         path: PathBuf,
         format: Format,
-        report: Box<Report>,
+        report: Box<dyn Document>,
     },
     /// Put text on the clipboard through the terminal (OSC 52).
     Copy(String),

@@ -64,7 +64,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         );
         return;
     }
-    let Some(rec) = state.report.as_ref().and_then(|r| r.reconcile.as_ref()) else {
+    let Some(rec) = state.report.as_ref().map(|r| &r.reconcile) else {
         frame.render_widget(
             Paragraph::new(
                 "Press r to compare what was captured with what Amplitude stored (Export API).",

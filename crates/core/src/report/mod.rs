@@ -145,6 +145,7 @@ pub struct TypeSummary {
     pub by_code: BTreeMap<Code, u64>,
 }
 
+/// The check report: journals × the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema: String,
@@ -156,12 +157,6 @@ pub struct Report {
     pub summary: Summary,
     pub event_types: Vec<TypeSummary>,
     pub findings: Vec<FindingEntry>,
-    /// `amptap reconcile`: captured × exported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reconcile: Option<Reconciliation>,
-    /// The plan held against the exported rows (their `event.capture` is `"export"`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exported_findings: Vec<FindingEntry>,
     /// Findings counted in the summary but not listed: past the examples
     /// kept of each (type, code, path), or written out as they came.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -172,9 +167,91 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// The reconcile report: what was captured (checked against the plan, as
+/// in a check report, whose fields it carries at the top level) × what
+/// Amplitude's Export API holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReconcileReport {
+    #[serde(flatten)]
+    pub check: Report,
+    pub reconcile: Reconciliation,
+    /// The plan held against the exported rows (their `event.capture` is `"export"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exported_findings: Vec<FindingEntry>,
+}
+
+/// What every report can do: be written in each format, and give a verdict.
+pub trait Document: std::fmt::Debug + Send {
+    /// Writes it; `fail_on` marks JUnit test cases as failed.
+    fn write(
+        &self,
+        format: Format,
+        fail_on: Option<Severity>,
+        out: &mut dyn Write,
+    ) -> io::Result<()>;
+    /// Whether anything is at or above `threshold` (`None`: never fail).
+    fn fails(&self, threshold: Option<Severity>) -> bool;
+    /// `check` or `reconcile`.
+    fn kind(&self) -> &'static str;
+}
+
+impl Document for Report {
+    fn write(
+        &self,
+        format: Format,
+        fail_on: Option<Severity>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        Report::write(self, format, fail_on, out)
+    }
+
+    fn fails(&self, threshold: Option<Severity>) -> bool {
+        Report::fails(self, threshold)
+    }
+
+    fn kind(&self) -> &'static str {
+        "check"
+    }
+}
+
+impl Document for ReconcileReport {
+    fn write(
+        &self,
+        format: Format,
+        fail_on: Option<Severity>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let rec = &self.reconcile;
+        match format {
+            Format::Text => reconcile_out::text(self, rec, out),
+            Format::Csv => reconcile_out::csv(self, rec, out),
+            Format::Md => reconcile_out::markdown(self, rec, out),
+            Format::Html => reconcile_out::html(self, rec, out),
+            Format::Junit => reconcile_junit::write(self, rec, fail_on, out),
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *out, self)?;
+                out.write_all(b"\n")
+            }
+        }
+    }
+
+    fn fails(&self, threshold: Option<Severity>) -> bool {
+        self.check.fails(threshold)
+            || threshold.is_some_and(|t| {
+                self.exported_findings
+                    .iter()
+                    .any(|f| f.finding.severity >= t)
+                    || self.reconcile.problems.iter().any(|p| p.severity >= t)
+            })
+    }
+
+    fn kind(&self) -> &'static str {
+        "reconcile"
+    }
+}
+
 impl Report {
-    /// Whether any finding or reconcile problem is at or above `threshold`
-    /// (`None`: never fail).
+    /// Whether any finding is at or above `threshold` (`None`: never fail).
     pub fn fails(&self, threshold: Option<Severity>) -> bool {
         let s = &self.summary;
         let counted = |t: Severity| match t {
@@ -183,16 +260,7 @@ impl Report {
             Severity::Info => s.errors + s.warnings + s.infos,
         };
         threshold.is_some_and(|t| {
-            counted(t) > 0
-                || self
-                    .findings
-                    .iter()
-                    .chain(&self.exported_findings)
-                    .any(|f| f.finding.severity >= t)
-                || self
-                    .reconcile
-                    .as_ref()
-                    .is_some_and(|r| r.problems.iter().any(|p| p.severity >= t))
+            counted(t) > 0 || self.findings.iter().any(|f| f.finding.severity >= t)
         })
     }
 
@@ -203,16 +271,6 @@ impl Report {
         fail_on: Option<Severity>,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        if let Some(rec) = &self.reconcile {
-            match format {
-                Format::Text => return reconcile_out::text(self, rec, out),
-                Format::Csv => return reconcile_out::csv(self, rec, out),
-                Format::Md => return reconcile_out::markdown(self, rec, out),
-                Format::Html => return reconcile_out::html(self, rec, out),
-                Format::Junit => return reconcile_junit::write(self, rec, fail_on, out),
-                Format::Json => {}
-            }
-        }
         match format {
             Format::Text => text::write(self, out),
             Format::Json => {
@@ -309,8 +367,6 @@ impl ReportBuilder {
                 summary: Summary::default(),
                 event_types: Vec::new(),
                 findings: Vec::new(),
-                reconcile: None,
-                exported_findings: Vec::new(),
                 omitted: 0,
             },
             types,

@@ -6,12 +6,12 @@
 use std::io::{self, Write};
 
 use super::reconcile_out::{class_title, detail, CLASSES};
-use super::{escape_markup as esc, Report};
+use super::{escape_markup as esc, ReconcileReport};
 use crate::plan::Severity;
 use crate::reconcile::{Problem, Reconciliation};
 
 pub fn write(
-    r: &Report,
+    r: &ReconcileReport,
     rec: &Reconciliation,
     fail_on: Option<Severity>,
     out: &mut dyn Write,
@@ -31,7 +31,7 @@ pub fn write(
     writeln!(
         out,
         "  <testsuite name=\"amptap reconcile\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"0\" errors=\"0\" timestamp=\"{}\">",
-        esc(&r.generated)
+        esc(&r.check.generated)
     )?;
     for class in empty_classes {
         writeln!(

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::{escape_markup as esc, expected_actual, FindingEntry, Report};
+use super::{escape_markup as esc, expected_actual, FindingEntry, ReconcileReport};
 use crate::reconcile::{Class, Diff, Outcome, Problem, Reconciliation};
 use crate::sanitize::sanitize;
 
@@ -166,14 +166,15 @@ fn summary_pairs(r: &Reconciliation) -> Vec<(&'static str, u64)> {
     ]
 }
 
-fn plan_findings(r: &Report) -> impl Iterator<Item = (&'static str, &FindingEntry)> {
-    r.findings
+fn plan_findings(r: &ReconcileReport) -> impl Iterator<Item = (&'static str, &FindingEntry)> {
+    r.check
+        .findings
         .iter()
         .map(|f| ("captured", f))
         .chain(r.exported_findings.iter().map(|f| ("exported", f)))
 }
 
-pub fn text(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn text(r: &ReconcileReport, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
     let pairs: Vec<String> = summary_pairs(rec)
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
@@ -187,7 +188,7 @@ pub fn text(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result
             .unwrap_or_default(),
         pairs.join(" · ")
     )?;
-    writeln!(out, "captures: {}", r.inputs.join(", "))?;
+    writeln!(out, "captures: {}", r.check.inputs.join(", "))?;
     if !rec.summary.diffs_by_kind.is_empty() {
         let kinds: Vec<String> = rec
             .summary
@@ -268,7 +269,7 @@ pub const CSV_COLUMNS: [&str; 18] = [
 ];
 
 /// One row per problem (per difference, for changed pairs); plan findings follow as `plan_finding` rows.
-pub fn csv(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn csv(r: &ReconcileReport, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(CSV_COLUMNS)?;
     let text = |v: &Option<Value>| match v {
@@ -364,13 +365,13 @@ fn md_cell(text: &str) -> String {
         .replace('`', "\\`")
 }
 
-pub fn markdown(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn markdown(r: &ReconcileReport, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# amptap reconcile report\n")?;
     writeln!(
         out,
         "Window {} · captures {}\n",
         md_cell(rec.window.as_deref().unwrap_or("—")),
-        md_cell(&r.inputs.join(", "))
+        md_cell(&r.check.inputs.join(", "))
     )?;
     let pairs = summary_pairs(rec);
     writeln!(
@@ -431,14 +432,14 @@ pub fn markdown(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Re
     Ok(())
 }
 
-pub fn html(r: &Report, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn html(r: &ReconcileReport, rec: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
     super::html::page_head(out, "amptap reconcile report")?;
     writeln!(
         out,
         "<h1>amptap reconcile report</h1><p>{} · window {} · captures {}</p>",
-        esc(&r.tool),
+        esc(&r.check.tool),
         esc(rec.window.as_deref().unwrap_or("—")),
-        esc(&r.inputs.join(", "))
+        esc(&r.check.inputs.join(", "))
     )?;
     let pairs = summary_pairs(rec);
     writeln!(

@@ -177,4 +177,43 @@ mod tests {
             .nth(1)
             .is_some_and(|l| l.contains("missing_property")));
     }
+
+    #[test]
+    fn a_reconcile_report_is_a_check_report_and_more_in_every_format() {
+        use crate::reconcile::Reconciliation;
+        use crate::report::{Document, ReconcileReport};
+        let mut b = builder();
+        add(&mut b, 1);
+        let rr = ReconcileReport {
+            check: b.finish(),
+            reconcile: Reconciliation {
+                window: None,
+                summary: Default::default(),
+                problems: Vec::new(),
+            },
+            exported_findings: Vec::new(),
+        };
+        let mut json = Vec::new();
+        rr.write(Format::Json, None, &mut json).expect("json");
+        let value: serde_json::Value = serde_json::from_slice(&json).expect("valid");
+        assert!(value["summary"]["errors"] == 1 && value["reconcile"].is_object());
+        let check: Report = serde_json::from_slice(&json).expect("readable as a check report");
+        assert_eq!(check, rr.check);
+        let back: ReconcileReport = serde_json::from_slice(&json).expect("and as itself");
+        assert_eq!(back, rr);
+        for format in [
+            Format::Text,
+            Format::Csv,
+            Format::Md,
+            Format::Html,
+            Format::Junit,
+        ] {
+            let mut out = Vec::new();
+            rr.write(format, Some(Severity::Error), &mut out)
+                .expect("written");
+            assert!(!out.is_empty(), "{format:?}");
+        }
+        assert!(rr.fails(Some(Severity::Error)), "the plan's findings count");
+        assert_eq!((rr.kind(), rr.check.kind()), ("reconcile", "check"));
+    }
 }

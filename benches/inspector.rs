@@ -28,6 +28,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+/// As in the binary (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What the real loop gives a filter job per frame.
 const SLICE: Duration = Duration::from_millis(10);
 /// Journal lines per answer of the real reader thread.

@@ -22,6 +22,10 @@ use amptap::tap::{Mode, RunningTap, TapConfig, Target, Upstream};
 use bytes::Bytes;
 use serde_json::json;
 
+/// As in the binary (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONNECTIONS: usize = 32;
 const EVENTS_PER_REQUEST: usize = 100;
 const FIXED_RATE: u64 = 300;

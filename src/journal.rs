@@ -36,6 +36,23 @@ pub struct JournalStats {
     pub last_seq: AtomicU64,
     /// Rung after every write, for readers following the file.
     pub written: Wake,
+    /// Requests whose record could not be written (each was answered 503).
+    pub failures: AtomicU64,
+    /// The last write failed and none has succeeded since.
+    pub broken: std::sync::atomic::AtomicBool,
+    /// Why the last write failed.
+    pub last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl JournalStats {
+    /// Why the journal cannot be written now, if it cannot.
+    pub fn broken(&self) -> Option<String> {
+        if !self.broken.load(Ordering::Relaxed) {
+            return None;
+        }
+        let error = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        Some(error.clone().unwrap_or_default())
+    }
 }
 
 /// A bell a follower waits on instead of polling the file.
@@ -126,6 +143,7 @@ impl Journal {
         let stats = Arc::new(JournalStats::default());
         let writer = Writer {
             file,
+            len: start_offset,
             path: path.to_owned(),
             next_seq: complete_lines + u64::from(ends_torn) + 1,
             stats: stats.clone(),
@@ -197,6 +215,8 @@ impl Journal {
 
 struct Writer {
     file: File,
+    /// Bytes of whole lines in the file: where a failed write is cut back to.
+    len: u64,
     path: PathBuf,
     next_seq: u64,
     stats: Arc<JournalStats>,
@@ -220,6 +240,7 @@ impl Writer {
 
     fn commit(&mut self, jobs: &mut Vec<Job>, buf: &mut Vec<u8>) {
         buf.clear();
+        let first_seq = self.next_seq;
         for job in jobs.iter_mut() {
             // Captures and markers hold only strings, numbers and raw JSON: they always serialize.
             let ok = match job {
@@ -236,16 +257,18 @@ impl Writer {
             self.next_seq += 1;
         }
         let written = self.file.write_all(buf).and_then(|()| self.file.flush());
+        let captures = jobs
+            .iter()
+            .filter(|j| matches!(j, Line::Record(..)))
+            .count() as u64;
         let result = match written {
             Ok(()) => {
+                self.len += buf.len() as u64;
+                if self.stats.broken.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(path = %self.path.display(), "journal writable again");
+                }
                 // Requests only: markers are not records anyone waits for.
-                let captures = jobs
-                    .iter()
-                    .filter(|j| matches!(j, Line::Record(..)))
-                    .count();
-                self.stats
-                    .records
-                    .fetch_add(captures as u64, Ordering::Relaxed);
+                self.stats.records.fetch_add(captures, Ordering::Relaxed);
                 self.stats
                     .bytes
                     .fetch_add(buf.len() as u64, Ordering::Relaxed);
@@ -257,6 +280,7 @@ impl Writer {
             }
             Err(source) => {
                 tracing::error!(path = %self.path.display(), %source, "journal write failed");
+                self.fail(first_seq, captures, &source);
                 Err(Arc::new(JournalError::Write {
                     path: self.path.clone(),
                     source,
@@ -273,6 +297,25 @@ impl Writer {
                 }
             }
         }
+    }
+}
+
+impl Writer {
+    /// A write failed (a full disk): cut what part of it reached the file,
+    /// so the next record starts on a line of its own, and give its
+    /// numbers back, so numbering stays continuous when space returns.
+    fn fail(&mut self, first_seq: u64, captures: u64, source: &io::Error) {
+        if let Err(e) = self.file.set_len(self.len) {
+            tracing::error!(path = %self.path.display(), %e, "cannot cut a torn write back");
+        }
+        self.next_seq = first_seq;
+        self.stats.failures.fetch_add(captures, Ordering::Relaxed);
+        *self
+            .stats
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(source.to_string());
+        self.stats.broken.store(true, Ordering::Relaxed);
     }
 }
 

@@ -123,6 +123,7 @@ fn app(width: u16, height: u16) -> App {
     app.update(Msg::Progress {
         journal_bytes: 4096,
         behind: 0,
+        journal_error: None,
     });
     app
 }
@@ -502,4 +503,21 @@ fn an_open_event_stays_put_while_events_arrive_and_y_copies_from_the_stream() {
         copied.iter().any(|e| matches!(e, amptap::tui::msg::Effect::Copy(text) if text.contains("dify_user_query"))),
         "then copies it"
     );
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_shows_in_the_header() {
+    let mut a = app(160, 48);
+    a.update(Msg::Progress {
+        journal_bytes: 4096,
+        behind: 0,
+        journal_error: Some("No space left on device (os error 28)".into()),
+    });
+    let text = screen(&a);
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("JOURNAL NOT WRITABLE (No space left on device"),
+        "{header}"
+    );
+    assert!(header.contains("SDKs get 503"), "{header}");
 }

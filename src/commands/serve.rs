@@ -52,7 +52,9 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         tap.addr
     );
 
+    let watch = tokio::spawn(watch_journal(tap.tap.journal.stats_handle()));
     super::shutdown_signal().await;
+    watch.abort();
     eprintln!("amptap: stopping, finishing requests in flight…");
     // Joins every stage: each request's line is printed before the summary.
     let summary = tap.stop().await;
@@ -67,7 +69,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     );
     if summary.journal_failures > 0 {
         eprintln!(
-            "amptap: error: {} requests could not be written to the journal (see the log)",
+            "amptap: error: {} requests could not be written to the journal (each was answered 503, so SDKs retried)",
             summary.journal_failures
         );
         return Ok(ExitCode::from(2));
@@ -136,6 +138,27 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         api_token: args.api_token.clone().filter(|t| !t.is_empty()),
         judging: true,
     })
+}
+
+/// Says at once when the journal stops taking records, and when it takes
+/// them again: requests in between are answered 503.
+async fn watch_journal(journal: Arc<amptap::journal::JournalStats>) {
+    let mut was_broken = false;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        match (journal.broken(), was_broken) {
+            (Some(why), false) => {
+                eprintln!("amptap: error: the journal cannot be written ({why}): answering 503 so SDKs keep their events and retry");
+                was_broken = true;
+            }
+            (None, true) => {
+                eprintln!("amptap: the journal is writable again; requests are accepted");
+                was_broken = false;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The request line, then one line per finding (none when `findings` is empty).

@@ -216,7 +216,14 @@ async fn summary(
 ) -> Result<Response, Refusal> {
     let session = gate(&tap, &client, &headers)?;
     session.caught_up(tap.written_seq()).await;
-    Ok(json_response(200, &session.summary()))
+    let mut summary = session.summary();
+    let journal = tap.journal.stats();
+    summary["journal"] = json!({
+        "writable": journal.broken().is_none(),
+        "error": journal.broken(),
+        "failures": journal.failures.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    Ok(json_response(200, &summary))
 }
 
 /// A marker line in the journal, answered with its line number.
@@ -280,12 +287,7 @@ async fn metrics(
     if let Some(session) = &tap.session {
         session.caught_up(tap.written_seq()).await;
     }
-    let bytes = tap
-        .journal
-        .stats()
-        .bytes
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let mut r = Response::new(Body::from(tap.metrics.render(bytes)));
+    let mut r = Response::new(Body::from(tap.metrics.render(tap.journal.stats())));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -47,6 +47,8 @@ pub struct Metrics {
     findings: Family<CodeLabel, Counter>,
     latency: Histogram,
     journal_bytes: Gauge,
+    journal_writable: Gauge,
+    journal_failures: Counter,
     event_types: Mutex<HashSet<String>>,
 }
 
@@ -68,6 +70,18 @@ impl Metrics {
         // 1 ms to about 16 s.
         let latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         let journal_bytes = Gauge::default();
+        let journal_writable = Gauge::default();
+        let journal_failures = Counter::default();
+        registry.register(
+            "journal_writable",
+            "1 while the journal takes records; 0 after a failed write (requests are answered 503)",
+            journal_writable.clone(),
+        );
+        registry.register(
+            "journal_failures",
+            "Requests whose record could not be written (each answered 503)",
+            journal_failures.clone(),
+        );
         registry.register(
             "requests",
             "Requests received, by ingestion endpoint",
@@ -114,6 +128,8 @@ impl Metrics {
             findings,
             latency,
             journal_bytes,
+            journal_writable,
+            journal_failures,
             event_types: Mutex::new(HashSet::new()),
         }
     }
@@ -169,10 +185,16 @@ impl Metrics {
         }
     }
 
-    /// The text exposition, with the journal size read now.
-    pub fn render(&self, journal_bytes: u64) -> String {
+    /// The text exposition, with the journal's state read now.
+    pub fn render(&self, journal: &crate::journal::JournalStats) -> String {
+        let bytes = journal.bytes.load(std::sync::atomic::Ordering::Relaxed);
         self.journal_bytes
-            .set(i64::try_from(journal_bytes).unwrap_or(i64::MAX));
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.journal_writable
+            .set(i64::from(journal.broken().is_none()));
+        let failures = journal.failures.load(std::sync::atomic::Ordering::Relaxed);
+        self.journal_failures
+            .inc_by(failures.saturating_sub(self.journal_failures.get()));
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -142,6 +142,18 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
 
     let encoding = record.content_encoding.as_deref();
     let decoded = decode_request(endpoint, encoding, &body, tap.limits);
+    if let Some(why) = tap.journal.stats().broken() {
+        // Nothing is forwarded that could not be kept: the SDK keeps its
+        // events and retries. The record is still tried: if space has
+        // returned, this write is what finds out.
+        let reply = unkept(&why);
+        record.refuse(
+            ProblemKind::NotKept,
+            format!("the journal could not be written: {why}"),
+            &body,
+        );
+        return refused(tap, record, reply).await;
+    }
     let (reply, delivery) = match &tap.mode {
         Mode::Forward(upstream) => {
             upstream
@@ -182,8 +194,19 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
     }
     record.answer = reply.answer();
     record.delivery = delivery;
-    journal(tap, record).await;
-    reply
+    match journal(tap, record).await {
+        Ok(()) => reply,
+        Err(why) => unkept(&why),
+    }
+}
+
+/// The answer when a request's record cannot be written: Amplitude's own
+/// shape for a server error, so every SDK keeps the events and retries.
+fn unkept(why: &str) -> Reply {
+    local_error(
+        503,
+        format!("amptap could not keep this request ({why}); retry later"),
+    )
 }
 
 /// Journals a request amptap answered itself without reading events from it.
@@ -197,11 +220,14 @@ async fn refused(tap: &Tap, mut record: Record, reply: Reply) -> Reply {
             .map(|p| p.reason.clone())
             .unwrap_or_default(),
     };
-    journal(tap, record).await;
-    reply
+    match journal(tap, record).await {
+        Ok(()) => reply,
+        Err(why) => unkept(&why),
+    }
 }
 
-async fn journal(tap: &Tap, capture: Record) {
+/// Writes the record; says why when it could not be.
+async fn journal(tap: &Tap, capture: Record) -> Result<(), String> {
     tap.metrics.request(
         capture.path_label(),
         capture.answer.status,
@@ -211,12 +237,17 @@ async fn journal(tap: &Tap, capture: Record) {
     // The judge stage follows the journal: nothing downstream sees what is
     // not on disk, and the SDK's answer never waits for judging.
     match tap.journal.append(capture).await {
-        Ok(_) => {}
+        Ok(_) => Ok(()),
         Err(e) => {
-            // The SDK still gets the upstream's answer: the events reached
-            // Amplitude, and failing the request would only make it send them twice.
+            // Even when the events reached Amplitude, the SDK must retry:
+            // what is not in the journal was never seen (Amplitude drops
+            // the second copy by insert_id).
             tap.stats.journal_failures.fetch_add(1, Ordering::Relaxed);
             tracing::error!("journal: {e}");
+            Err(match &*e {
+                crate::journal::JournalError::Write { source, .. } => source.to_string(),
+                other => other.to_string(),
+            })
         }
     }
 }

@@ -85,6 +85,8 @@ pub struct App {
     pub now: OffsetDateTime,
     pub feed_done: bool,
     pub journal_bytes: u64,
+    /// Why the journal cannot be written now: shown in the header.
+    pub journal_error: Option<String>,
     pub behind: u64,
     pub theme: Theme,
     /// Something changed since the last frame.
@@ -124,6 +126,7 @@ impl App {
             now,
             feed_done: false,
             journal_bytes: 0,
+            journal_error: None,
             behind: 0,
             theme,
             dirty: true,
@@ -259,12 +262,13 @@ impl App {
             Msg::Progress {
                 journal_bytes,
                 behind,
+                journal_error,
             } => {
-                if (journal_bytes, behind) == (self.journal_bytes, self.behind) {
+                let now = (journal_bytes, behind, journal_error);
+                if now == (self.journal_bytes, self.behind, self.journal_error.clone()) {
                     return effects;
                 }
-                self.journal_bytes = journal_bytes;
-                self.behind = behind;
+                (self.journal_bytes, self.behind, self.journal_error) = now;
             }
             Msg::ReconcileProgress(p) => self.reconcile.progress = p,
             Msg::ReconcileDone(result) => {

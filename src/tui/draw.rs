@@ -43,6 +43,14 @@ fn header(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::styled(format!(" {label} "), style));
     }
     let c = app.store.counters();
+    if let Some(why) = &app.journal_error {
+        // Above everything else: SDKs are being answered 503 right now.
+        let text = format!(
+            "  ✗ JOURNAL NOT WRITABLE ({}): SDKs get 503 ",
+            sanitize(why)
+        );
+        spans.push(Span::styled(text, t.error()));
+    }
     let live = match app.view.paused() {
         Some(n) => format!("  ⏸ paused, {n} arrived"),
         None if app.session.listen.is_some() => {

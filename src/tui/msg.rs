@@ -24,6 +24,8 @@ pub enum Msg {
     Progress {
         journal_bytes: u64,
         behind: u64,
+        /// Why the journal cannot be written now (requests get 503).
+        journal_error: Option<String>,
     },
     ExportDone(Result<PathBuf, String>),
     /// The background reconcile moved on.

@@ -142,7 +142,9 @@ async fn event_loop(
                 let (written, journal_bytes) = feed.journal.as_ref().map_or((read, 0), |j| {
                     (j.records.load(Ordering::Relaxed), j.bytes.load(Ordering::Relaxed))
                 });
-                app.update(Msg::Progress { journal_bytes, behind: written.saturating_sub(app.store.counters().requests) });
+                let journal_error = feed.journal.as_ref().and_then(|j| j.broken());
+                let behind = written.saturating_sub(app.store.counters().requests);
+                app.update(Msg::Progress { journal_bytes, behind, journal_error });
                 app.update(Msg::Tick(time::OffsetDateTime::now_utc()));
                 if app.dirty {
                     terminal.draw(|f| draw(f, app))?;

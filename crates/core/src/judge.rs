@@ -52,7 +52,9 @@ pub fn request_finding(plan: Option<&Plan>, record: &Record) -> Option<Finding> 
     let code = match problem.kind {
         ProblemKind::WrongPath | ProblemKind::WrongMethod => Code::MisroutedRequest,
         ProblemKind::Undecodable => Code::UndecodableRequest,
-        ProblemKind::TooLarge | ProblemKind::NotReceived => Code::RefusedRequest,
+        ProblemKind::TooLarge | ProblemKind::NotReceived | ProblemKind::NotKept => {
+            Code::RefusedRequest
+        }
     };
     let default = code.default_severity();
     let severity: Severity = match plan {

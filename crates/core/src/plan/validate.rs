@@ -64,7 +64,7 @@ codes! {
     OverFiring = "over_firing", Warning, "more events of one type from one device per minute than planned";
     UndecodableRequest = "undecodable_request", Error, "a request whose body cannot be read as Amplitude's (its events are lost)";
     MisroutedRequest = "misrouted_request", Error, "a request to a path or with a method Amplitude does not serve";
-    RefusedRequest = "refused_request", Error, "a request refused before it was read: too large, or cut off";
+    RefusedRequest = "refused_request", Error, "a request refused: too large, cut off, or not kept because the journal could not be written";
 }
 
 impl Code {

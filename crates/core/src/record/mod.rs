@@ -140,6 +140,8 @@ pub enum ProblemKind {
     TooLarge,
     /// The body never fully arrived.
     NotReceived,
+    /// The journal could not be written, so nothing was forwarded (503).
+    NotKept,
 }
 
 impl ProblemKind {
@@ -150,6 +152,7 @@ impl ProblemKind {
             ProblemKind::Undecodable => "undecodable",
             ProblemKind::TooLarge => "too_large",
             ProblemKind::NotReceived => "not_received",
+            ProblemKind::NotKept => "not_kept",
         }
     }
 }

@@ -86,26 +86,12 @@ async fn a_full_disk_is_the_sdks_failure_and_the_journal_resumes_whole() {
         )
         .expect("stderr says so at once");
     assert!(line.contains("503"), "{line}");
-    let summary: Value = client
-        .get(tap.url("/_amptap/summary"))
-        .send()
-        .await
-        .expect("summary")
-        .json()
-        .await
-        .expect("json");
+    let summary = common::get_json(&tap.url("/_amptap/summary")).await;
     assert_eq!(summary["journal"]["writable"], false, "{summary}");
     assert!(summary["journal"]["failures"]
         .as_u64()
         .is_some_and(|n| n >= 2));
-    let metrics = client
-        .get(tap.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = common::get_text(&tap.url("/metrics")).await;
     assert!(metrics.contains("amptap_journal_writable 0"), "{metrics}");
 
     // Space returns: the next requests are taken again.

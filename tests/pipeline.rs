@@ -262,14 +262,7 @@ async fn watch_judges_each_event_once_and_shows_bad_requests() {
         Some(30.0),
         "30 events, judged once each for the API and the screen"
     );
-    let summary: Value = client
-        .get(format!("{base}/_amptap/summary"))
-        .send()
-        .await
-        .expect("summary")
-        .json()
-        .await
-        .expect("json");
+    let summary = common::get_json(&format!("{base}/_amptap/summary")).await;
     assert_eq!(summary["events"], 30, "{summary}");
     tmux(&socket, &["send-keys", "-t", "w", "q"]);
     tmux(&socket, &["kill-server"]);

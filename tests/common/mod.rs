@@ -372,3 +372,18 @@ pub async fn post_pretty_and_form(tap: &Amptap, api_key: &str, event: &str, form
         .expect("post");
     assert_eq!(r.status(), 200);
 }
+
+/// GETs `url` and returns its body as text (any status).
+pub async fn get_text(url: &str) -> String {
+    reqwest::get(url)
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body")
+}
+
+/// GETs `url` and reads its body as JSON.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    serde_json::from_str(&get_text(url).await).expect("a JSON body")
+}

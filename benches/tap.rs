@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use amptap::event::BodyLimits;
 use amptap::fake_amplitude::FakeAmplitude;
+use amptap::journal::Fsync;
 use amptap::tap::{Mode, RunningTap, TapConfig, Target, Upstream};
 use bytes::Bytes;
 use serde_json::json;
@@ -227,49 +228,42 @@ fn main() {
     runtime.block_on(async {
         let fake = FakeAmplitude::forgetful().start("127.0.0.1:0".parse().expect("addr")).await.expect("fake");
         let dir = tempfile::tempdir().expect("tempdir");
-        let upstream = Upstream::new(Target::Base(fake.url()), Duration::from_secs(30)).expect("upstream");
-        let tap = RunningTap::start(
-            TapConfig {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                mode: Mode::Forward(upstream),
-                limits: BodyLimits::default(),
-                journal_path: dir.path().join("bench.jsonl"),
-                // The tap alone: journal on, judging off.
-                plan: Arc::new(amptap::plan::Plan::none()),
-                session_memory: None,
-                api_token: None,
-                judging: false,
-            },
-            Vec::new(),
-        )
-        .await
-        .expect("tap");
-        // `amptap serve` as shipped: the live session behind the query API judges
-        // and keeps every event too.
-        let with_session = RunningTap::start(
-            TapConfig {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                mode: Mode::Forward(Upstream::new(Target::Base(fake.url()), Duration::from_secs(30)).expect("upstream")),
-                limits: BodyLimits::default(),
-                journal_path: dir.path().join("bench-session.jsonl"),
-                plan: Arc::new(amptap::plan::Plan::none()),
-                session_memory: Some(128 << 20),
-                api_token: None,
-                judging: true,
-            },
-            Vec::new(),
-        )
-        .await
-        .expect("tap");
+        // The tap alone (journal on, judging off) under each fsync policy, then
+        // `amptap serve` as shipped: judging on, feeding the query API's session.
+        let mut taps = Vec::new();
+        for (fsync, judging) in [
+            (Fsync::Batch, false),
+            (Fsync::Always, false),
+            (Fsync::Never, false),
+            (Fsync::Batch, true),
+        ] {
+            let tap = RunningTap::start(
+                TapConfig {
+                    listen: "127.0.0.1:0".parse().expect("addr"),
+                    mode: Mode::Forward(Upstream::new(Target::Base(fake.url()), Duration::from_secs(30)).expect("upstream")),
+                    limits: BodyLimits::default(),
+                    journal_path: dir.path().join(format!("bench-{fsync:?}-{judging}.jsonl")),
+                    fsync,
+                    plan: Arc::new(amptap::plan::Plan::none()),
+                    session_memory: judging.then_some(128 << 20),
+                    api_token: None,
+                    judging,
+                },
+                Vec::new(),
+            )
+            .await
+            .expect("tap");
+            taps.push(tap);
+        }
         let body = body();
         println!("{} events per request ({} bytes), {CONNECTIONS} connections, {secs} s per run", EVENTS_PER_REQUEST, body.len());
-        let direct = format!("{}/2/httpapi", fake.url());
-        let through = format!("http://{}/2/httpapi", tap.addr);
-        let session = format!("http://{}/2/httpapi", with_session.addr);
+        let url = |i: usize| format!("http://{}/2/httpapi", taps[i].addr);
         let mut targets = vec![
-            ("fake Amplitude directly", direct),
-            ("through amptap (journal on, judging off)", through),
-            ("through amptap serve as shipped (judging on)", session),
+            ("fake Amplitude directly", format!("{}/2/httpapi", fake.url())),
+            ("through amptap (judging off, --fsync batch)", url(0)),
+            ("through amptap serve as shipped (judging on)", url(3)),
+            ("through amptap (judging off, --fsync always)", url(1)),
+            ("through amptap (judging off, --fsync never)", url(2)),
         ];
         let mitm = mitmdump(full).and_then(|exe| start_mitmdump(exe, &fake.url()));
         match &mitm {
@@ -282,8 +276,8 @@ fn main() {
             let sat = saturate(url, body.clone(), secs).await;
             sat.print(&format!("saturation · {name}"));
             // Let a session judge its backlog before the latency run.
-            if let Some(session) = &with_session.tap.session {
-                session.caught_up(with_session.tap.written_seq()).await;
+            if let Some(session) = &taps[3].tap.session {
+                session.caught_up(taps[3].tap.written_seq()).await;
             }
             let fixed = fixed_rate(url, body.clone(), secs).await;
             fixed.print(&format!("{FIXED_RATE} req/s · {name}"));
@@ -303,9 +297,17 @@ fn main() {
             judged.0.rps() * EVENTS_PER_REQUEST as f64,
             judged.1.percentile(0.99) - direct.1.percentile(0.99),
         );
-        let journal = Arc::new(tap.stop().await);
-        with_session.stop().await;
-        println!("journal: {} requests, {} events, {} bytes", journal.requests, journal.events, journal.journal_bytes);
+        for (name, i) in [("--fsync always", 3), ("--fsync never", 4)] {
+            println!(
+                "{name}: {:.0}% of --fsync batch's throughput, p99 at {FIXED_RATE} req/s {:+.3} ms against batch",
+                100.0 * results[i].0.rps() / tapped.0.rps(),
+                results[i].1.percentile(0.99) - tapped.1.percentile(0.99)
+            );
+        }
+        for tap in taps {
+            let journal = tap.stop().await;
+            println!("journal: {} requests, {} events, {} bytes", journal.requests, journal.events, journal.journal_bytes);
+        }
         assert_eq!(results.iter().map(|r| r.0.errors + r.1.errors).sum::<usize>(), 0, "requests failed");
     });
 }

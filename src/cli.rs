@@ -98,6 +98,9 @@ pub struct ProxyArgs {
     /// Print only the start banner and the summary, not a line per request.
     #[arg(long, short)]
     pub quiet: bool,
+    /// When the journal is made durable (fdatasync): before every answer, at most once a second, or never (the OS decides). Every record is written before its answer in all three.
+    #[arg(long, value_enum, default_value_t = amptap::journal::Fsync::Batch, value_name = "WHEN")]
+    pub fsync: amptap::journal::Fsync,
 }
 
 #[derive(Args, Debug)]

@@ -17,6 +17,24 @@ use tokio::sync::{mpsc, oneshot};
 use crate::record::line as line_format;
 use crate::record::{JournalReader, Marker, Record};
 
+/// When the journal asks the disk to make its lines durable (`fdatasync`).
+/// Every policy writes and flushes each record before the SDK is answered;
+/// they differ in what survives a power cut (a crashed amptap loses nothing
+/// written in any of them: the lines are in the OS's cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Fsync {
+    /// Before every answer: nothing acknowledged is lost even to a power cut.
+    Always,
+    /// At most once a second: a power cut loses at most the last second.
+    #[default]
+    Batch,
+    /// Never: the OS writes back when it will.
+    Never,
+}
+
+/// How often `Fsync::Batch` syncs.
+const BATCH_SYNC: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("cannot open journal {path}: {source}")]
@@ -119,7 +137,7 @@ const GROUP_COMMIT: usize = 512;
 impl Journal {
     /// Opens (creating or appending to) `path` and starts the writer thread.
     /// Nothing downstream is fed from here: the pipeline follows the file.
-    pub fn open(path: &Path) -> Result<(Journal, JournalWriterHandle), JournalError> {
+    pub fn open(path: &Path, fsync: Fsync) -> Result<(Journal, JournalWriterHandle), JournalError> {
         let open_err = |source| JournalError::Open {
             path: path.to_owned(),
             source,
@@ -143,6 +161,8 @@ impl Journal {
         let stats = Arc::new(JournalStats::default());
         let writer = Writer {
             file,
+            fsync,
+            synced: std::time::Instant::now(),
             len: start_offset,
             path: path.to_owned(),
             next_seq: complete_lines + u64::from(ends_torn) + 1,
@@ -215,6 +235,9 @@ impl Journal {
 
 struct Writer {
     file: File,
+    fsync: Fsync,
+    /// When `Fsync::Batch` last synced.
+    synced: std::time::Instant,
     /// Bytes of whole lines in the file: where a failed write is cut back to.
     len: u64,
     path: PathBuf,
@@ -236,6 +259,11 @@ impl Writer {
             }
             self.commit(&mut jobs, &mut buf);
         }
+        if self.fsync != Fsync::Never {
+            if let Err(e) = self.file.sync_data() {
+                tracing::error!(path = %self.path.display(), %e, "journal: last sync failed");
+            }
+        }
     }
 
     fn commit(&mut self, jobs: &mut Vec<Job>, buf: &mut Vec<u8>) {
@@ -256,7 +284,11 @@ impl Writer {
             debug_assert!(ok, "records hold only strings, numbers and raw JSON");
             self.next_seq += 1;
         }
-        let written = self.file.write_all(buf).and_then(|()| self.file.flush());
+        let written = self
+            .file
+            .write_all(buf)
+            .and_then(|()| self.file.flush())
+            .and_then(|()| self.sync());
         let captures = jobs
             .iter()
             .filter(|j| matches!(j, Line::Record(..)))
@@ -301,6 +333,19 @@ impl Writer {
 }
 
 impl Writer {
+    /// Makes the lines durable as the policy says; a failed sync is a
+    /// failed write (the disk may not hold them).
+    fn sync(&mut self) -> io::Result<()> {
+        match self.fsync {
+            Fsync::Always => self.file.sync_data(),
+            Fsync::Batch if self.synced.elapsed() >= BATCH_SYNC => {
+                self.synced = std::time::Instant::now();
+                self.file.sync_data()
+            }
+            Fsync::Batch | Fsync::Never => Ok(()),
+        }
+    }
+
     /// A write failed (a full disk): cut what part of it reached the file,
     /// so the next record starts on a line of its own, and give its
     /// numbers back, so numbering stays continuous when space returns.

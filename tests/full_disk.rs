@@ -136,3 +136,22 @@ async fn a_full_disk_is_the_sdks_failure_and_the_journal_resumes_whole() {
     }
     drop(mounted);
 }
+
+/// Each durability policy keeps every acknowledged request.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fsync_policy_writes_before_it_answers() {
+    for policy in ["always", "batch", "never"] {
+        let tap = Amptap::serve(&["--offline", "--fsync", policy]);
+        let r = reqwest::Client::new()
+            .post(tap.url("/2/httpapi"))
+            .json(&batch(7))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200, "{policy}");
+        // Answered means written: the line is there before anything else happens.
+        let records = tap.captures();
+        assert_eq!(records.len(), 1, "{policy}");
+        assert_eq!(records[0].events.len(), 20, "{policy}");
+    }
+}

@@ -159,6 +159,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             mode: Mode::Forward(upstream),
             limits: BodyLimits::default(),
             journal_path,
+            fsync: amptap::journal::Fsync::Batch,
             plan: Arc::new(plan.clone()),
             session_memory: Some(args.max_memory),
             api_token: None,

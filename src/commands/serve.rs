@@ -133,6 +133,7 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
             max_body_bytes: args.max_body,
         },
         journal_path,
+        fsync: args.fsync,
         plan: Arc::new(plan.unwrap_or_else(Plan::none)),
         session_memory: (args.session_memory > 0).then_some(args.session_memory),
         api_token: args.api_token.clone().filter(|t| !t.is_empty()),

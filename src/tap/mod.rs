@@ -113,6 +113,8 @@ pub struct TapConfig {
     pub mode: Mode,
     pub limits: BodyLimits,
     pub journal_path: std::path::PathBuf,
+    /// When the journal's lines are made durable.
+    pub fsync: crate::journal::Fsync,
     /// What every record is judged with (the empty plan judges ids and times only).
     pub plan: std::sync::Arc<crate::plan::Plan>,
     /// Bytes the query API's live session may hold; `None` keeps none (no query API).
@@ -176,7 +178,7 @@ impl RunningTap {
             addr: config.listen,
             source,
         })?;
-        let (journal, writer) = Journal::open(&config.journal_path)?;
+        let (journal, writer) = Journal::open(&config.journal_path, config.fsync)?;
         let mut tap = Tap::new(config.mode, config.limits, journal);
         let lines = || {
             std::sync::Arc::new(crate::lines::FileLines::new(vec![config

@@ -25,7 +25,8 @@ use crate::record::{JournalReader, Marker, Record};
 pub enum Fsync {
     /// Before every answer: nothing acknowledged is lost even to a power cut.
     Always,
-    /// At most once a second: a power cut loses at most the last second.
+    /// Once a second, on a thread of its own (answers never wait for it):
+    /// a power cut loses at most the last second.
     #[default]
     Batch,
     /// Never: the OS writes back when it will.
@@ -159,10 +160,19 @@ impl Journal {
         let start_offset = file.seek(SeekFrom::End(0)).map_err(open_err)?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(JournalStats::default());
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if fsync == Fsync::Batch {
+            let file = file.try_clone().map_err(open_err)?;
+            let (closed, path) = (closed.clone(), path.to_owned());
+            std::thread::Builder::new()
+                .name("amptap-fsync".into())
+                .spawn(move || sync_every_second(&file, &closed, &path))
+                .map_err(open_err)?;
+        }
         let writer = Writer {
             file,
             fsync,
-            synced: std::time::Instant::now(),
+            closed,
             len: start_offset,
             path: path.to_owned(),
             next_seq: complete_lines + u64::from(ends_torn) + 1,
@@ -236,8 +246,8 @@ impl Journal {
 struct Writer {
     file: File,
     fsync: Fsync,
-    /// When `Fsync::Batch` last synced.
-    synced: std::time::Instant,
+    /// Set when the writer ends: the batch syncer's signal to stop.
+    closed: Arc<std::sync::atomic::AtomicBool>,
     /// Bytes of whole lines in the file: where a failed write is cut back to.
     len: u64,
     path: PathBuf,
@@ -259,6 +269,7 @@ impl Writer {
             }
             self.commit(&mut jobs, &mut buf);
         }
+        self.closed.store(true, Ordering::Relaxed);
         if self.fsync != Fsync::Never {
             if let Err(e) = self.file.sync_data() {
                 tracing::error!(path = %self.path.display(), %e, "journal: last sync failed");
@@ -338,10 +349,6 @@ impl Writer {
     fn sync(&mut self) -> io::Result<()> {
         match self.fsync {
             Fsync::Always => self.file.sync_data(),
-            Fsync::Batch if self.synced.elapsed() >= BATCH_SYNC => {
-                self.synced = std::time::Instant::now();
-                self.file.sync_data()
-            }
             Fsync::Batch | Fsync::Never => Ok(()),
         }
     }
@@ -361,6 +368,16 @@ impl Writer {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(source.to_string());
         self.stats.broken.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `Fsync::Batch`: the journal made durable once a second, beside the writer.
+fn sync_every_second(file: &File, closed: &std::sync::atomic::AtomicBool, path: &Path) {
+    while !closed.load(Ordering::Relaxed) {
+        std::thread::sleep(BATCH_SYNC);
+        if let Err(e) = file.sync_data() {
+            tracing::error!(path = %path.display(), %e, "journal: sync failed");
+        }
     }
 }
 

@@ -44,6 +44,8 @@ pub enum JournalError {
     Write { path: PathBuf, source: io::Error },
     #[error("the journal writer has stopped")]
     Closed,
+    #[error("refusing to append to {path}: it is not an amptap journal (its first line is not a record); name a new or empty file with --record")]
+    NotAJournal { path: PathBuf },
 }
 
 /// Counters the journal keeps, readable from any thread.
@@ -152,6 +154,11 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(open_err)?;
+        if !looks_like_a_journal(&mut file).map_err(open_err)? {
+            return Err(JournalError::NotAJournal {
+                path: path.to_owned(),
+            });
+        }
         let (complete_lines, ends_torn) = scan_existing(&mut file).map_err(open_err)?;
         if ends_torn {
             // Start on a fresh line so the next record is not glued to a torn one.
@@ -379,6 +386,27 @@ fn sync_every_second(file: &File, closed: &std::sync::atomic::AtomicBool, path: 
             tracing::error!(path = %path.display(), %e, "journal: sync failed");
         }
     }
+}
+
+/// Empty, or its first line is one of ours (a record or a marker; a lone
+/// line cut short by a crash counts when it begins as a record does).
+/// Appending to anything else — a plan named by mistake — would corrupt it.
+fn looks_like_a_journal(file: &mut File) -> io::Result<bool> {
+    let mut head = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    std::io::BufRead::read_until(
+        &mut io::BufReader::new(&mut *file).take(1 << 20),
+        b'\n',
+        &mut head,
+    )?;
+    file.seek(SeekFrom::End(0))?;
+    if head.is_empty() {
+        return Ok(true);
+    }
+    if head.ends_with(b"\n") {
+        return Ok(line_format::parse_line(&head).is_ok());
+    }
+    Ok(head.starts_with(b"{\"seq\":"))
 }
 
 /// Counts the complete lines already in a journal and tells whether it ends torn.

@@ -1,8 +1,10 @@
-//! A journal on a full disk (a small tmpfs): every request whose record
-//! cannot be written is answered 503 so the SDK keeps its events; the
-//! failure shows on stderr, in `/metrics` and `/_amptap/summary`; when space
-//! returns the journal goes on with whole lines and continuous numbering,
-//! and every event that was answered 200 is in it.
+//! The journal keeps what it acknowledges and harms nothing else. On a full
+//! disk (a small tmpfs) every request whose record cannot be written is
+//! answered 503 so the SDK keeps its events; the failure shows on stderr, in
+//! `/metrics` and `/_amptap/summary`; when space returns the journal goes on
+//! with whole lines and continuous numbering, and every event that was
+//! answered 200 is in it. Every fsync policy writes before it answers.
+//! `--record` refuses a file that is not a journal.
 
 mod common;
 
@@ -154,4 +156,30 @@ async fn every_fsync_policy_writes_before_it_answers() {
         assert_eq!(records.len(), 1, "{policy}");
         assert_eq!(records[0].events.len(), 20, "{policy}");
     }
+}
+
+/// Swapping `--plan` and `--record` must not append to the plan.
+#[test]
+fn record_refuses_a_file_that_is_not_a_journal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let plan = dir.path().join("plan.toml");
+    let text = "[events.a]\n";
+    std::fs::write(&plan, text).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["serve", "--offline", "--listen", "127.0.0.1:0", "--record"])
+        .arg(&plan)
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not an amptap journal") && stderr.contains("plan.toml"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&plan).expect("read"),
+        text,
+        "untouched"
+    );
 }

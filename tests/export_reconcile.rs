@@ -22,6 +22,28 @@ use tokio::sync::watch;
 const API: &str = "FAKE_EXPORT_API_KEY_0001";
 const SECRET: &str = "FAKE_EXPORT_SECRET_0001";
 
+/// `amptap reconcile --auto` of `journal` against the fake's Export API,
+/// keys from the environment, config and data in `dir`.
+fn reconcile_auto(
+    upstream: &RunningFake,
+    journal: &std::path::Path,
+    dir: &std::path::Path,
+    format: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["reconcile", "--auto", "--endpoint", &upstream.url()])
+        .args(["--format", format, "--capture"])
+        .arg(journal)
+        .args(extra)
+        .env("AMPLITUDE_API_KEY", API)
+        .env("AMPLITUDE_SECRET_KEY", SECRET)
+        .env("AMPTAP_CONFIG_DIR", dir)
+        .env("AMPTAP_DATA_DIR", dir)
+        .output()
+        .expect("run")
+}
+
 async fn fake_with_events(n: usize) -> RunningFake {
     let fake = FakeAmplitude::new()
         .start("127.0.0.1:0".parse().expect("addr"))
@@ -256,25 +278,7 @@ async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
     });
 
     let dir = tempfile::tempdir().expect("dir");
-    let run = |format: &str| {
-        Command::new(env!("CARGO_BIN_EXE_amptap"))
-            .args([
-                "reconcile",
-                "--auto",
-                "--endpoint",
-                &upstream.url(),
-                "--format",
-                format,
-                "--capture",
-            ])
-            .arg(&tap.journal)
-            .env("AMPLITUDE_API_KEY", API)
-            .env("AMPLITUDE_SECRET_KEY", SECRET)
-            .env("AMPTAP_CONFIG_DIR", dir.path())
-            .env("AMPTAP_DATA_DIR", dir.path())
-            .output()
-            .expect("run")
-    };
+    let run = |format: &str| reconcile_auto(&upstream, &tap.journal, dir.path(), format, &[]);
     let out = run("json");
     assert_eq!(
         out.status.code(),
@@ -399,25 +403,7 @@ async fn wait_polls_until_amplitude_has_the_events() {
         ..ExportKnobs::default()
     });
     let dir = tempfile::tempdir().expect("dir");
-    let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_amptap"))
-            .args([
-                "reconcile",
-                "--auto",
-                "--endpoint",
-                &upstream.url(),
-                "--format",
-                "json",
-                "--capture",
-            ])
-            .arg(&tap.journal)
-            .args(extra)
-            .env("AMPLITUDE_API_KEY", API)
-            .env("AMPLITUDE_SECRET_KEY", SECRET)
-            .env("AMPTAP_CONFIG_DIR", dir.path())
-            .output()
-            .expect("run")
-    };
+    let run = |extra: &[&str]| reconcile_auto(&upstream, &tap.journal, dir.path(), "json", extra);
     let out = run(&["--wait", "--poll", "1"]);
     assert_eq!(
         out.status.code(),
@@ -465,23 +451,7 @@ async fn reconcile_reads_pretty_printed_and_form_events_as_sent() {
     tap.interrupt();
 
     let dir = tempfile::tempdir().expect("dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_amptap"))
-        .args([
-            "reconcile",
-            "--auto",
-            "--endpoint",
-            &upstream.url(),
-            "--format",
-            "json",
-            "--capture",
-        ])
-        .arg(&tap.journal)
-        .env("AMPLITUDE_API_KEY", API)
-        .env("AMPLITUDE_SECRET_KEY", SECRET)
-        .env("AMPTAP_CONFIG_DIR", dir.path())
-        .env("AMPTAP_DATA_DIR", dir.path())
-        .output()
-        .expect("run");
+    let out = reconcile_auto(&upstream, &tap.journal, dir.path(), "json", &[]);
     let report: ReconcileReport = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let rec = report.reconcile;

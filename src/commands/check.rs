@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use amptap::check::{builder, check_journals, InputWarning};
-use amptap::report::{Format, Keep, Report, StreamOut};
+use amptap::report::{Document, Format, Keep, Report, StreamOut};
 use anyhow::Context;
 
 use crate::cli::CheckArgs;

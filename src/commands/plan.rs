@@ -12,17 +12,17 @@ pub fn run(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             // Events stream through: memory grows with types, properties
             // and the values kept as examples, not with events.
             let stream = super::records(&captures)?;
-            let (requests, events) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+            let (mut requests, mut events) = (0, 0);
             let drafted = plan::infer(stream.flat_map(|record| {
-                requests.set(requests.get() + 1);
-                events.set(events.get() + record.events.len());
+                requests += 1;
+                events += record.events.len();
                 record.events
             }));
             let names: Vec<String> = captures.iter().map(|p| p.display().to_string()).collect();
             let header = format!(
                 "Drafted by `amptap plan infer` from {} events in {} requests ({}).\nReview it: mark what is really required, add patterns, ranges and sources.",
-                events.get(),
-                requests.get(),
+                events,
+                requests,
                 names.join(", ")
             );
             print!("{}", plan::to_toml(&drafted, &header));

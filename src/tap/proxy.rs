@@ -152,7 +152,8 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
             format!("the journal could not be written: {why}"),
             &body,
         );
-        return refused(tap, record, reply).await;
+        // Counted as a journal failure, not as an undecodable request.
+        return close(tap, record, reply).await;
     }
     let (reply, delivery) = match &tap.mode {
         Mode::Forward(upstream) => {
@@ -210,8 +211,13 @@ fn unkept(why: &str) -> Reply {
 }
 
 /// Journals a request amptap answered itself without reading events from it.
-async fn refused(tap: &Tap, mut record: Record, reply: Reply) -> Reply {
+async fn refused(tap: &Tap, record: Record, reply: Reply) -> Reply {
     tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
+    close(tap, record, reply).await
+}
+
+/// Journals a refused request with the answer it gets.
+async fn close(tap: &Tap, mut record: Record, reply: Reply) -> Reply {
     record.answer = reply.answer();
     record.delivery = Delivery::Refused {
         reason: record

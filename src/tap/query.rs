@@ -3,6 +3,9 @@
 //! `prop.`) over journal lines read after the lock is released, so the
 //! judge stage never waits on a search.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -72,72 +75,85 @@ fn candidates(shared: &Shared, filter: &Filter, from: u64) -> (Vec<Candidate>, u
     (out, next)
 }
 
-/// Reads each request's line once, in order, for consecutive rows.
+/// Rows of one request are consecutive: each request's line is read once.
 struct Reader<'a> {
     lines: &'a dyn Lines,
-    last: Option<(u64, Option<Record>)>,
+    last: Option<(u64, Option<Arc<Record>>)>,
 }
 
 impl Reader<'_> {
-    fn record(&mut self, c: &Candidate) -> Option<&Record> {
+    fn record(&mut self, c: &Candidate) -> Option<Arc<Record>> {
         if self.last.as_ref().map(|(seq, _)| *seq) != Some(c.seq) {
             let loaded = load_record(self.lines, c.at, c.seq)
+                .map(Arc::new)
                 .map_err(|e| tracing::warn!("query API: request #{}: {e}", c.seq))
                 .ok();
             self.last = Some((c.seq, loaded));
         }
-        self.last.as_ref()?.1.as_ref()
+        self.last.as_ref()?.1.clone()
     }
 }
 
-/// The candidates that pass the body half too.
-fn confirm(shared: &Shared, filter: &Filter, candidates: Vec<Candidate>) -> Vec<Candidate> {
-    if !filter.needs_body() {
-        return candidates;
-    }
+/// How many candidates pass the body half too, and the newest `keep` of
+/// them with their records (read once, whether to judge or to show).
+fn confirm(
+    shared: &Shared,
+    filter: &Filter,
+    candidates: Vec<Candidate>,
+    keep: usize,
+) -> (usize, VecDeque<(Candidate, Arc<Record>)>) {
     let mut reader = Reader {
         lines: &*shared.lines,
         last: None,
     };
+    let needs_body = filter.needs_body();
+    let total = candidates.len();
     let mut verdicts: Option<(u64, Vec<bool>)> = None;
-    candidates
-        .into_iter()
-        .filter(|c| {
+    let mut matched = 0;
+    let mut newest = VecDeque::new();
+    for (i, c) in candidates.into_iter().enumerate() {
+        // Without a body half every candidate matches: only the shown are read.
+        let shown = total - i <= keep;
+        if !needs_body && !shown {
+            matched += 1;
+            continue;
+        }
+        let Some(record) = reader.record(&c) else {
+            matched += usize::from(!needs_body);
+            continue;
+        };
+        if needs_body {
             if verdicts.as_ref().map(|(seq, _)| *seq) != Some(c.seq) {
-                let v = reader
-                    .record(c)
-                    .map(|r| body_verdicts(filter, r))
-                    .unwrap_or_default();
-                verdicts = Some((c.seq, v));
+                verdicts = Some((c.seq, body_verdicts(filter, &record)));
             }
-            verdicts
-                .as_ref()
-                .and_then(|(_, v)| v.get(c.index).copied())
-                .unwrap_or(false)
-        })
-        .collect()
+            let hit = verdicts.as_ref().and_then(|(_, v)| v.get(c.index).copied());
+            if hit != Some(true) {
+                continue;
+            }
+        }
+        matched += 1;
+        if keep > 0 {
+            newest.push_back((c, record));
+            if newest.len() > keep {
+                newest.pop_front();
+            }
+        }
+    }
+    (matched, newest)
 }
 
 /// The last `limit` matching events, oldest first, and how many match.
 pub fn query(shared: &Shared, filter: &Filter, limit: usize) -> (usize, serde_json::Value) {
     let (found, _) = candidates(shared, filter, 0);
-    let found = confirm(shared, filter, found);
-    let total = found.len();
-    let mut reader = Reader {
-        lines: &*shared.lines,
-        last: None,
-    };
-    let shown: Vec<EventView> = found[total.saturating_sub(limit)..]
-        .iter()
-        .filter_map(|c| Some(view(c, reader.record(c)?)))
-        .collect();
+    let (total, newest) = confirm(shared, filter, found, limit);
+    let shown: Vec<EventView> = newest.iter().map(|(c, r)| view(c, r)).collect();
     (total, serde_json::to_value(shown).unwrap_or_default())
 }
 
 /// Matches among rows from id `from` on, and the id to go on from.
 pub fn count_from(shared: &Shared, filter: &Filter, from: u64) -> (usize, u64) {
     let (found, next) = candidates(shared, filter, from);
-    (confirm(shared, filter, found).len(), next)
+    (confirm(shared, filter, found, 0).0, next)
 }
 
 fn view(c: &Candidate, r: &Record) -> EventView {

@@ -77,10 +77,6 @@ impl LiveSession {
         SessionSink(self.shared.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.shared.lock()
-    }
-
     pub fn tag(&self) -> Option<String> {
         self.shared
             .tag
@@ -126,7 +122,7 @@ impl LiveSession {
 
     /// Counts by type, verdict, finding code and upstream status.
     pub fn summary(&self) -> serde_json::Value {
-        let store = self.lock();
+        let store = self.shared.lock();
         let c = store.counters();
         let types: std::collections::BTreeMap<&String, u64> =
             c.by_type.iter().map(|(k, v)| (k, v.events)).collect();

@@ -88,7 +88,7 @@ fn json(value: &impl serde::Serialize) -> io::Result<String> {
 mod tests {
     use super::*;
     use crate::plan::{Code, Finding, Severity};
-    use crate::report::{EventRef, Keep, ReportBuilder};
+    use crate::report::{Document, EventRef, Keep, ReportBuilder};
 
     fn builder() -> ReportBuilder {
         let planned = Some(("plan.toml".to_owned(), vec!["a".to_owned()]));
@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn a_reconcile_report_is_a_check_report_and_more_in_every_format() {
         use crate::reconcile::Reconciliation;
-        use crate::report::{Document, ReconcileReport};
+        use crate::report::ReconcileReport;
         let mut b = builder();
         add(&mut b, 1);
         let rr = ReconcileReport {

@@ -27,7 +27,7 @@ use std::ops::Range;
 
 use time::OffsetDateTime;
 
-use crate::filter::{CodeSet, Columns, Status};
+use crate::filter::{CodeSet, Status};
 use crate::judge::Judged;
 use crate::plan::{Finding, Plan};
 use crate::record::{Delivery, LineAt, ProblemKind};
@@ -353,16 +353,5 @@ impl<'a> RowRef<'a> {
 
     pub fn index(&self) -> usize {
         self.row.index as usize
-    }
-
-    pub fn columns(&self) -> Columns<'a> {
-        Columns {
-            event_type: self.event_type(),
-            user: self.user(),
-            device: self.device(),
-            status: self.row.status,
-            codes: self.row.codes,
-            tag: self.tag(),
-        }
     }
 }

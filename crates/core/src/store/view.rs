@@ -210,10 +210,6 @@ impl View {
         })
     }
 
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
     /// `judged` was stored as rows `ids`; old rows may have left the store.
     pub fn on_ingest(&mut self, store: &Store, ids: Range<u64>, judged: &Judged) {
         let first = store.first_id();

@@ -8,17 +8,19 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use ratatui::layout::Rect;
 use time::OffsetDateTime;
 
-use super::input::{edit, quote_word, Input, InputKind};
+mod focus;
+mod typing;
+
+use super::input::{quote_word, Input, InputKind};
 use super::keymap::{self, Action, Context};
 use super::layout;
 use super::msg::{Effect, Msg};
 use super::theme::Theme;
-use crate::filter::{Filter, FilterError};
+use crate::filter::Filter;
 use crate::pipeline::{Feed as FeedMsg, Item};
 use crate::record::Record;
-use crate::report::Format;
-use crate::store::view::{BodyScan, View};
-use crate::store::{RowRef, Store};
+use crate::store::view::View;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -94,8 +96,6 @@ pub struct App {
     pub quit: bool,
 }
 
-const HISTORY_MAX: usize = 100;
-
 impl App {
     pub fn new(
         store: Store,
@@ -132,101 +132,6 @@ impl App {
             dirty: true,
             quit: false,
         }
-    }
-
-    /// The row the stream focuses (and the detail shows).
-    pub fn focused(&self) -> Option<RowRef<'_>> {
-        self.store.get(self.view.focus()?)
-    }
-
-    /// The focused row's request, when it has been read back.
-    pub fn focused_record(&self) -> Option<&Result<Arc<Record>, String>> {
-        let detail = self.detail.as_ref()?;
-        (Some(detail.id) == self.view.focus()).then_some(&detail.record)
-    }
-
-    /// Runs the filter job for at most `budget`; true while it goes on.
-    pub fn work(&mut self, budget: std::time::Duration) -> bool {
-        let started = std::time::Instant::now();
-        let before = self.view.progress();
-        let mut running = true;
-        while running && started.elapsed() < budget {
-            running = self.view.work(&self.store, 16_384);
-            if self.view.progress() == before {
-                break; // waiting for journal lines
-            }
-        }
-        if self.view.progress() != before {
-            self.view.keep_visible(layout::stream_rows(self.size));
-            self.dirty = true;
-        }
-        running
-    }
-
-    fn scan(&mut self, scan: Option<BodyScan>, effects: &mut Vec<Effect>) {
-        if let Some(scan) = scan {
-            effects.push(Effect::Scan(scan));
-        }
-    }
-
-    /// Opens the focused row: it stays put while new events arrive.
-    fn open_detail(&mut self) {
-        self.view.follow = false;
-        self.screen = Screen::Detail;
-        self.detail_scroll = 0;
-    }
-
-    /// Copies the focused event's JSON (a bad request's body), once its
-    /// line has been read back.
-    fn copy_focused(&mut self, effects: &mut Vec<Effect>) {
-        if self.copy_wanted.is_none() || self.copy_wanted != self.view.focus() {
-            return;
-        }
-        let index = self.focused().map(|r| r.index());
-        let text = match (self.focused_record(), index) {
-            (Some(Ok(record)), Some(i)) => match (record.events.get(i), &record.body) {
-                (Some(e), _) => Some((
-                    serde_json::to_string_pretty(e.json())
-                        .unwrap_or_else(|_| e.raw().get().to_owned()),
-                    "event JSON",
-                )),
-                (None, Some(body)) => Some((body.text().into_owned(), "request body")),
-                (None, None) => Some((String::new(), "empty body")),
-            },
-            (Some(Err(e)), _) => {
-                self.message = Some(format!("cannot copy: {e}"));
-                self.copy_wanted = None;
-                return;
-            }
-            _ => None, // not read yet: copied when it arrives
-        };
-        if let Some((text, what)) = text {
-            effects.push(Effect::Copy(text));
-            self.message = Some(format!("{what} copied (OSC 52)"));
-            self.copy_wanted = None;
-        }
-    }
-
-    /// Asks for the focused row's line when the detail view (or a copy) needs it.
-    fn load_focused(&mut self, effects: &mut Vec<Effect>) {
-        if self.screen != Screen::Detail && self.copy_wanted.is_none() {
-            return;
-        }
-        let Some(r) = self.focused() else { return };
-        let id = r.id;
-        if self.detail.as_ref().is_some_and(|d| d.id == id) || self.loading == Some(id) {
-            return;
-        }
-        let (seq, at) = (r.request.seq, r.request.at);
-        // Rows of one request share a line: no need to read it again.
-        if let Some(d) = &self.detail {
-            if d.record.as_ref().is_ok_and(|rec| rec.seq == seq) {
-                self.detail = Some(Detail { id, ..d.clone() });
-                return;
-            }
-        }
-        self.loading = Some(id);
-        effects.push(Effect::Load { id, seq, at });
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
@@ -504,113 +409,6 @@ impl App {
     fn quit(&mut self, effects: &mut Vec<Effect>) {
         self.quit = true;
         effects.push(Effect::Quit);
-    }
-
-    fn apply_filter_text(&mut self, text: &str, effects: &mut Vec<Effect>) -> Option<FilterError> {
-        match Filter::parse(text) {
-            Ok(filter) => {
-                // Typing the same filter again (a space) need not start over.
-                if filter.as_str() != self.view.filter().as_str() || self.view.is_empty() {
-                    let scan = self.view.set_filter(filter, &self.store);
-                    self.scan(scan, effects);
-                }
-                None
-            }
-            Err(e) => Some(e),
-        }
-    }
-
-    fn remember(&mut self, text: String, effects: &mut Vec<Effect>) {
-        if text.trim().is_empty() {
-            return;
-        }
-        self.history.retain(|h| *h != text);
-        self.history.push(text);
-        if self.history.len() > HISTORY_MAX {
-            self.history.remove(0);
-        }
-        effects.push(Effect::SaveHistory(self.history.clone()));
-    }
-
-    fn on_input_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
-        let Some(mut input) = self.input.take() else {
-            return;
-        };
-        match keymap::lookup(Context::Input, &key) {
-            Some(Action::Cancel) => {
-                if input.kind == InputKind::Filter {
-                    self.apply_filter_text(&input.before, effects);
-                }
-                return;
-            }
-            Some(Action::Submit) => match input.kind {
-                InputKind::Filter if input.error.is_none() => {
-                    self.remember(input.text.trim().to_owned(), effects);
-                    return;
-                }
-                InputKind::Filter => {}
-                InputKind::Export => {
-                    self.export(PathBuf::from(input.text.trim()), effects);
-                    return;
-                }
-            },
-            Some(Action::HistoryPrev)
-                if input.kind == InputKind::Filter && !self.history.is_empty() =>
-            {
-                let pos = self
-                    .history_pos
-                    .map_or(self.history.len() - 1, |p| p.saturating_sub(1));
-                self.history_pos = Some(pos);
-                input.text = self.history[pos].clone();
-                input.cursor = input.text.chars().count();
-            }
-            Some(Action::HistoryNext) if input.kind == InputKind::Filter => {
-                match self.history_pos {
-                    Some(p) if p + 1 < self.history.len() => {
-                        self.history_pos = Some(p + 1);
-                        input.text = self.history[p + 1].clone();
-                    }
-                    _ => {
-                        self.history_pos = None;
-                        input.text.clear();
-                    }
-                }
-                input.cursor = input.text.chars().count();
-            }
-            _ => edit(&mut input, key),
-        }
-        if input.kind == InputKind::Filter {
-            input.error = self.apply_filter_text(&input.text, effects);
-        }
-        self.input = Some(input);
-    }
-
-    fn export(&mut self, path: PathBuf, effects: &mut Vec<Effect>) {
-        if path.as_os_str().is_empty() {
-            self.message = Some("export cancelled: no file name".into());
-            return;
-        }
-        let format = Format::from_path(&path).unwrap_or(Format::Md);
-        if self.screen == Screen::Reconcile {
-            let Some(report) = self.reconcile.report.clone() else {
-                self.message = Some("nothing to export yet: the reconcile has not finished".into());
-                return;
-            };
-            self.message = Some(format!("writing {}…", path.display()));
-            effects.push(Effect::Export {
-                path,
-                format,
-                report,
-            });
-            return;
-        }
-        let report = super::export::stream_report(self);
-        self.message = Some(format!("writing {}…", path.display()));
-        effects.push(Effect::Export {
-            path,
-            format,
-            report: Box::new(report),
-        });
     }
 
     fn on_mouse(&mut self, mouse: MouseEvent) {

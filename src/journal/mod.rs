@@ -7,14 +7,15 @@
 //! is skipped with a warning by [`JournalReader`].
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::record::line as line_format;
+mod writer;
+
 use crate::record::{JournalReader, Marker, Record};
 
 /// When the journal asks the disk to make its lines durable (`fdatasync`).
@@ -32,9 +33,6 @@ pub enum Fsync {
     /// Never: the OS writes back when it will.
     Never,
 }
-
-/// How often `Fsync::Batch` syncs.
-const BATCH_SYNC: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -154,12 +152,12 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(open_err)?;
-        if !looks_like_a_journal(&mut file).map_err(open_err)? {
+        if !writer::looks_like_a_journal(&mut file).map_err(open_err)? {
             return Err(JournalError::NotAJournal {
                 path: path.to_owned(),
             });
         }
-        let (complete_lines, ends_torn) = scan_existing(&mut file).map_err(open_err)?;
+        let (complete_lines, ends_torn) = writer::scan_existing(&mut file).map_err(open_err)?;
         if ends_torn {
             // Start on a fresh line so the next record is not glued to a torn one.
             file.write_all(b"\n").map_err(open_err)?;
@@ -167,27 +165,8 @@ impl Journal {
         let start_offset = file.seek(SeekFrom::End(0)).map_err(open_err)?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(JournalStats::default());
-        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if fsync == Fsync::Batch {
-            let file = file.try_clone().map_err(open_err)?;
-            let (closed, path) = (closed.clone(), path.to_owned());
-            std::thread::Builder::new()
-                .name("amptap-fsync".into())
-                .spawn(move || sync_every_second(&file, &closed, &path))
-                .map_err(open_err)?;
-        }
-        let writer = Writer {
-            file,
-            fsync,
-            closed,
-            len: start_offset,
-            path: path.to_owned(),
-            next_seq: complete_lines + u64::from(ends_torn) + 1,
-            stats: stats.clone(),
-        };
-        let thread = std::thread::Builder::new()
-            .name("amptap-journal".into())
-            .spawn(move || writer.run(rx))
+        let next_seq = complete_lines + u64::from(ends_torn) + 1;
+        let thread = writer::start(file, path, fsync, start_offset, next_seq, stats.clone(), rx)
             .map_err(open_err)?;
         Ok((
             Journal {
@@ -248,187 +227,6 @@ impl Journal {
     pub fn queued(&self) -> usize {
         QUEUE_DEPTH - self.tx.capacity()
     }
-}
-
-struct Writer {
-    file: File,
-    fsync: Fsync,
-    /// Set when the writer ends: the batch syncer's signal to stop.
-    closed: Arc<std::sync::atomic::AtomicBool>,
-    /// Bytes of whole lines in the file: where a failed write is cut back to.
-    len: u64,
-    path: PathBuf,
-    next_seq: u64,
-    stats: Arc<JournalStats>,
-}
-
-impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        let mut jobs = Vec::with_capacity(GROUP_COMMIT);
-        let mut buf = Vec::with_capacity(64 * 1024);
-        while let Some(first) = rx.blocking_recv() {
-            jobs.push(first);
-            while jobs.len() < GROUP_COMMIT {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
-            self.commit(&mut jobs, &mut buf);
-        }
-        self.closed.store(true, Ordering::Relaxed);
-        if self.fsync != Fsync::Never {
-            if let Err(e) = self.file.sync_data() {
-                tracing::error!(path = %self.path.display(), %e, "journal: last sync failed");
-            }
-        }
-    }
-
-    fn commit(&mut self, jobs: &mut Vec<Job>, buf: &mut Vec<u8>) {
-        buf.clear();
-        let first_seq = self.next_seq;
-        for job in jobs.iter_mut() {
-            // Captures and markers hold only strings, numbers and raw JSON: they always serialize.
-            let ok = match job {
-                Line::Record(capture, _) => {
-                    capture.seq = self.next_seq;
-                    line_format::write_record(capture, buf).is_ok()
-                }
-                Line::Marker(marker, _) => {
-                    marker.seq = self.next_seq;
-                    line_format::write_marker(marker, buf).is_ok()
-                }
-            };
-            debug_assert!(ok, "records hold only strings, numbers and raw JSON");
-            self.next_seq += 1;
-        }
-        let written = self
-            .file
-            .write_all(buf)
-            .and_then(|()| self.file.flush())
-            .and_then(|()| self.sync());
-        let captures = jobs
-            .iter()
-            .filter(|j| matches!(j, Line::Record(..)))
-            .count() as u64;
-        let result = match written {
-            Ok(()) => {
-                self.len += buf.len() as u64;
-                if self.stats.broken.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(path = %self.path.display(), "journal writable again");
-                }
-                // Requests only: markers are not records anyone waits for.
-                self.stats.records.fetch_add(captures, Ordering::Relaxed);
-                self.stats
-                    .bytes
-                    .fetch_add(buf.len() as u64, Ordering::Relaxed);
-                self.stats
-                    .last_seq
-                    .store(self.next_seq - 1, Ordering::Relaxed);
-                self.stats.written.ring();
-                Ok(())
-            }
-            Err(source) => {
-                tracing::error!(path = %self.path.display(), %source, "journal write failed");
-                self.fail(first_seq, captures, &source);
-                Err(Arc::new(JournalError::Write {
-                    path: self.path.clone(),
-                    source,
-                }))
-            }
-        };
-        for job in jobs.drain(..) {
-            match job {
-                Line::Record(capture, ack) => {
-                    let _ = ack.send(result.clone().map(|()| capture.seq));
-                }
-                Line::Marker(marker, ack) => {
-                    let _ = ack.send(result.clone().map(|()| marker.seq));
-                }
-            }
-        }
-    }
-}
-
-impl Writer {
-    /// Makes the lines durable as the policy says; a failed sync is a
-    /// failed write (the disk may not hold them).
-    fn sync(&mut self) -> io::Result<()> {
-        match self.fsync {
-            Fsync::Always => self.file.sync_data(),
-            Fsync::Batch | Fsync::Never => Ok(()),
-        }
-    }
-
-    /// A write failed (a full disk): cut what part of it reached the file,
-    /// so the next record starts on a line of its own, and give its
-    /// numbers back, so numbering stays continuous when space returns.
-    fn fail(&mut self, first_seq: u64, captures: u64, source: &io::Error) {
-        if let Err(e) = self.file.set_len(self.len) {
-            tracing::error!(path = %self.path.display(), %e, "cannot cut a torn write back");
-        }
-        self.next_seq = first_seq;
-        self.stats.failures.fetch_add(captures, Ordering::Relaxed);
-        *self
-            .stats
-            .last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(source.to_string());
-        self.stats.broken.store(true, Ordering::Relaxed);
-    }
-}
-
-/// `Fsync::Batch`: the journal made durable once a second, beside the writer.
-fn sync_every_second(file: &File, closed: &std::sync::atomic::AtomicBool, path: &Path) {
-    while !closed.load(Ordering::Relaxed) {
-        std::thread::sleep(BATCH_SYNC);
-        if let Err(e) = file.sync_data() {
-            tracing::error!(path = %path.display(), %e, "journal: sync failed");
-        }
-    }
-}
-
-/// Empty, or its first line is one of ours (a record or a marker; a lone
-/// line cut short by a crash counts when it begins as a record does).
-/// Appending to anything else — a plan named by mistake — would corrupt it.
-fn looks_like_a_journal(file: &mut File) -> io::Result<bool> {
-    let mut head = Vec::new();
-    file.seek(SeekFrom::Start(0))?;
-    std::io::BufRead::read_until(
-        &mut io::BufReader::new(&mut *file).take(1 << 20),
-        b'\n',
-        &mut head,
-    )?;
-    file.seek(SeekFrom::End(0))?;
-    if head.is_empty() {
-        return Ok(true);
-    }
-    if head.ends_with(b"\n") {
-        return Ok(line_format::parse_line(&head).is_ok());
-    }
-    Ok(head.starts_with(b"{\"seq\":"))
-}
-
-/// Counts the complete lines already in a journal and tells whether it ends torn.
-fn scan_existing(file: &mut File) -> io::Result<(u64, bool)> {
-    let len = file.seek(SeekFrom::End(0))?;
-    if len == 0 {
-        return Ok((0, false));
-    }
-    file.seek(SeekFrom::Start(0))?;
-    let mut lines = 0;
-    let mut last = 0u8;
-    let mut chunk = [0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        lines += chunk[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-        last = chunk[n - 1];
-    }
-    file.seek(SeekFrom::End(0))?;
-    Ok((lines, last != b'\n'))
 }
 
 /// Opens a journal file for reading.

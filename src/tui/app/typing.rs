@@ -1,0 +1,129 @@
+//! The line at the bottom: a filter applied as it is typed (with its
+//! history), or the path an export is written to.
+
+use std::path::PathBuf;
+
+use crossterm::event::KeyEvent;
+
+use super::{App, Screen};
+use crate::filter::{Filter, FilterError};
+use crate::report::Format;
+use crate::tui::input::{edit, InputKind};
+use crate::tui::keymap::{self, Action, Context};
+use crate::tui::msg::Effect;
+
+/// Filters kept in the history.
+const HISTORY_MAX: usize = 100;
+
+impl App {
+    pub(super) fn apply_filter_text(
+        &mut self,
+        text: &str,
+        effects: &mut Vec<Effect>,
+    ) -> Option<FilterError> {
+        match Filter::parse(text) {
+            Ok(filter) => {
+                // Typing the same filter again (a space) need not start over.
+                if filter.as_str() != self.view.filter().as_str() || self.view.is_empty() {
+                    let scan = self.view.set_filter(filter, &self.store);
+                    self.scan(scan, effects);
+                }
+                None
+            }
+            Err(e) => Some(e),
+        }
+    }
+
+    pub(super) fn remember(&mut self, text: String, effects: &mut Vec<Effect>) {
+        if text.trim().is_empty() {
+            return;
+        }
+        self.history.retain(|h| *h != text);
+        self.history.push(text);
+        if self.history.len() > HISTORY_MAX {
+            self.history.remove(0);
+        }
+        effects.push(Effect::SaveHistory(self.history.clone()));
+    }
+
+    pub(super) fn on_input_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let Some(mut input) = self.input.take() else {
+            return;
+        };
+        match keymap::lookup(Context::Input, &key) {
+            Some(Action::Cancel) => {
+                if input.kind == InputKind::Filter {
+                    self.apply_filter_text(&input.before, effects);
+                }
+                return;
+            }
+            Some(Action::Submit) => match input.kind {
+                InputKind::Filter if input.error.is_none() => {
+                    self.remember(input.text.trim().to_owned(), effects);
+                    return;
+                }
+                InputKind::Filter => {}
+                InputKind::Export => {
+                    self.export(PathBuf::from(input.text.trim()), effects);
+                    return;
+                }
+            },
+            Some(Action::HistoryPrev)
+                if input.kind == InputKind::Filter && !self.history.is_empty() =>
+            {
+                let pos = self
+                    .history_pos
+                    .map_or(self.history.len() - 1, |p| p.saturating_sub(1));
+                self.history_pos = Some(pos);
+                input.text = self.history[pos].clone();
+                input.cursor = input.text.chars().count();
+            }
+            Some(Action::HistoryNext) if input.kind == InputKind::Filter => {
+                match self.history_pos {
+                    Some(p) if p + 1 < self.history.len() => {
+                        self.history_pos = Some(p + 1);
+                        input.text = self.history[p + 1].clone();
+                    }
+                    _ => {
+                        self.history_pos = None;
+                        input.text.clear();
+                    }
+                }
+                input.cursor = input.text.chars().count();
+            }
+            _ => edit(&mut input, key),
+        }
+        if input.kind == InputKind::Filter {
+            input.error = self.apply_filter_text(&input.text, effects);
+        }
+        self.input = Some(input);
+    }
+
+    pub(super) fn export(&mut self, path: PathBuf, effects: &mut Vec<Effect>) {
+        if path.as_os_str().is_empty() {
+            self.message = Some("export cancelled: no file name".into());
+            return;
+        }
+        let format = Format::from_path(&path).unwrap_or(Format::Md);
+        if self.screen == Screen::Reconcile {
+            let Some(report) = self.reconcile.report.clone() else {
+                self.message = Some("nothing to export yet: the reconcile has not finished".into());
+                return;
+            };
+            self.message = Some(format!("writing {}…", path.display()));
+            effects.push(Effect::Export {
+                path,
+                format,
+                report,
+            });
+            return;
+        }
+        let report = crate::tui::export::stream_report(self);
+        self.message = Some(format!("writing {}…", path.display()));
+        effects.push(Effect::Export {
+            path,
+            format,
+            report: Box::new(report),
+        });
+    }
+}

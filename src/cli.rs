@@ -81,7 +81,7 @@ pub struct ProxyArgs {
     /// Seconds to wait for the upstream before answering the SDK 504.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub upstream_timeout: f64,
-    /// Bearer token for the query API (/_amptap/…, /metrics); with it, non-loopback clients may use it.
+    /// Bearer token for the query API (/_amptap/…, /metrics); with it, non-loopback clients may use it. Prefer AMPTAP_API_TOKEN or --api-token-file: a command line is visible to every user in `ps`.
     #[arg(
         long,
         env = "AMPTAP_API_TOKEN",
@@ -89,6 +89,9 @@ pub struct ProxyArgs {
         hide_env_values = true
     )]
     pub api_token: Option<String>,
+    /// Read the query API's bearer token from this file (its first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "api_token")]
+    pub api_token_file: Option<PathBuf>,
     /// Memory the query API's session may hold, e.g. 128MiB or 1GiB (oldest events leave first; the journal keeps them all); 0 turns the session off.
     #[arg(long, default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]
     pub session_memory: usize,

@@ -13,6 +13,7 @@ pub mod har;
 pub mod journal;
 pub mod lines;
 pub mod mismatch;
+pub mod outfile;
 pub mod pipeline;
 pub mod plan_file;
 pub mod tap;

@@ -237,28 +237,29 @@ async fn download_rows(
     let deadline = wait.map(|w| tokio::time::Instant::now() + w);
     let dir = std::env::temp_dir();
     loop {
-        let dest = dir.join(format!(
-            "amptap-export-{}-{}.zip",
-            std::process::id(),
-            window.start
-        ));
-        let downloaded = client.download(window, &dest, progress).await;
+        // Private (0600, unguessable) and removed when dropped, whatever happens.
+        let archive = tempfile::Builder::new()
+            .prefix(".amptap-export-")
+            .suffix(".zip")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                JobError::Input(format!(
+                    "cannot create a temporary file in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        let downloaded = client.download(window, archive.path(), progress).await;
         rows.clear();
         let covered = match downloaded {
             Ok(Downloaded::Archive { path, .. }) => {
-                let result = read_export_file(&path, rows, notes);
-                let _ = std::fs::remove_file(&path);
-                result?;
+                read_export_file(&path, rows, notes)?;
                 rows.iter()
                     .filter_map(ExportedRow::server_upload_ms)
                     .max()
                     .is_some_and(|t| t >= last_received_ms)
             }
             Ok(Downloaded::NoData) => false,
-            Err(e) => {
-                let _ = std::fs::remove_file(&dest);
-                return Err(e.into());
-            }
+            Err(e) => return Err(e.into()),
         };
         match deadline {
             Some(d) if !covered && tokio::time::Instant::now() + poll < d => {

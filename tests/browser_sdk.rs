@@ -43,6 +43,10 @@ async fn page_server() -> SocketAddr {
             axum::routing::get(file("page.html", "text/html; charset=utf-8")),
         )
         .route(
+            "/attack.html",
+            axum::routing::get(file("attack.html", "text/html; charset=utf-8")),
+        )
+        .route(
             "/amplitude-min.umd.js",
             axum::routing::get(file("amplitude-min.umd.js", "text/javascript")),
         );
@@ -58,11 +62,16 @@ async fn page_server() -> SocketAddr {
 
 /// Loads the page in headless Chromium; returns what the SDK reported per event.
 async fn run_page(page: SocketAddr, server: &str, gzip: bool) -> String {
-    let url = format!(
+    open_page(format!(
         "http://localhost:{}/page.html?server={server}&gzip={}",
         page.port(),
         u8::from(gzip)
-    );
+    ))
+    .await
+}
+
+/// Loads `url` in headless Chromium; returns what the page wrote to `data-result`.
+async fn open_page(url: String) -> String {
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(clients().join("run.js"))
@@ -132,4 +141,56 @@ async fn the_browser_sdk_sends_through_amptap_from_another_origin() {
     assert_eq!(received.len(), 2);
     assert_eq!(received[1].content_encoding.as_deref(), Some("gzip"));
     assert_eq!(upstream.fake.ingested_events().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_on_another_origin_cannot_use_the_query_api() {
+    let mut tap = Amptap::serve(&["--offline"]);
+    let page = page_server().await;
+    // Something to lose: one event in the session.
+    let event = serde_json::json!({"api_key": "FAKE_API_KEY_BROWSER_0123456789",
+        "events": [{"event_type": "Kept", "user_id": "user-browser-1"}]});
+    let sent = reqwest::Client::new()
+        .post(tap.url("/2/httpapi"))
+        .json(&event)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(sent.status(), 200);
+
+    let base = tap.url("");
+    let tried = open_page(format!(
+        "http://localhost:{}/attack.html?tap={}",
+        page.port(),
+        base.trim_end_matches('/')
+    ))
+    .await;
+    let tried: serde_json::Value = serde_json::from_str(&tried).expect("the page's result");
+    assert_eq!(
+        tried["json_tag"], "blocked",
+        "no preflight is answered: {tried}"
+    );
+    assert_eq!(
+        tried["read_events"], "blocked",
+        "no CORS on the API: {tried}"
+    );
+
+    let summary: serde_json::Value = reqwest::get(tap.url("/_amptap/summary"))
+        .await
+        .expect("summary")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(summary["events"], 1, "the session was not reset: {summary}");
+    assert_eq!(
+        summary["tag"],
+        serde_json::Value::Null,
+        "no tag was set: {summary}"
+    );
+    let stderr = tap.interrupt();
+    let journal = std::fs::read_to_string(&tap.journal).expect("journal");
+    assert!(
+        !journal.contains("\"marker\""),
+        "no reset or tag reached the journal: {journal}\n{stderr:?}"
+    );
 }

@@ -17,16 +17,7 @@ fn asset(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn amptap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amptap"))
-        .args(args)
-        .env(
-            "AMPTAP_DATA_DIR",
-            std::env::temp_dir().join("amptap-test-data"),
-        )
-        .output()
-        .expect("run amptap")
-}
+use common::amptap_cli as amptap;
 
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64

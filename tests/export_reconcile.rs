@@ -191,24 +191,31 @@ async fn amptap_export_saves_decoded_rows() {
     let dir = tempfile::tempdir().expect("dir");
     let out = dir.path().join("rows.jsonl");
     let w = now_window();
-    let status = Command::new(env!("CARGO_BIN_EXE_amptap"))
-        .args([
+    let export = |keys: bool, out: Option<&std::path::Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_amptap"));
+        cmd.args([
             "export",
             "--start",
             &w.start.to_string(),
             "--end",
             &w.end.to_string(),
-            "--endpoint",
-            &fake.url(),
-            "--out",
         ])
-        .arg(&out)
-        .env("AMPLITUDE_API_KEY", API)
-        .env("AMPLITUDE_SECRET_KEY", SECRET)
+        .args(["--endpoint", &fake.url()])
         .env("AMPTAP_CONFIG_DIR", dir.path())
-        .env("AMPTAP_DATA_DIR", dir.path())
-        .output()
-        .expect("run");
+        .env("AMPTAP_DATA_DIR", dir.path());
+        if let Some(out) = out {
+            cmd.arg("--out").arg(out);
+        }
+        if keys {
+            cmd.env("AMPLITUDE_API_KEY", API)
+                .env("AMPLITUDE_SECRET_KEY", SECRET);
+        } else {
+            cmd.env_remove("AMPLITUDE_API_KEY")
+                .env_remove("AMPLITUDE_SECRET_KEY");
+        }
+        cmd.output().expect("run")
+    };
+    let status = export(true, Some(&out));
     assert!(
         status.status.success(),
         "{}",
@@ -217,24 +224,32 @@ async fn amptap_export_saves_decoded_rows() {
     let text = std::fs::read_to_string(&out).expect("rows");
     assert_eq!(text.lines().count(), 3);
     assert!(text.contains("\"$insert_id\":\"id-0\""));
+    let leftovers = || {
+        std::fs::read_dir(dir.path())
+            .expect("ls")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with('.'))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(leftovers(), Vec::<String>::new(), "no temporary file stays");
+
+    // Cut off half way: an error, the earlier output untouched, nothing left behind.
+    fake.fake.set_export(ExportKnobs {
+        credentials: Some((API.into(), SECRET.into())),
+        faults: [ExportFault::Cut].into(),
+        ..ExportKnobs::default()
+    });
+    assert!(!export(true, Some(&out)).status.success());
+    assert_eq!(std::fs::read_to_string(&out).expect("rows"), text);
+    assert_eq!(
+        leftovers(),
+        Vec::<String>::new(),
+        "the partial archive is removed"
+    );
 
     // Keys never come from argv; without them the error says where to put them.
-    let missing = Command::new(env!("CARGO_BIN_EXE_amptap"))
-        .args([
-            "export",
-            "--start",
-            &w.start.to_string(),
-            "--end",
-            &w.end.to_string(),
-            "--endpoint",
-            &fake.url(),
-        ])
-        .env_remove("AMPLITUDE_API_KEY")
-        .env_remove("AMPLITUDE_SECRET_KEY")
-        .env("AMPTAP_CONFIG_DIR", dir.path())
-        .env("AMPTAP_DATA_DIR", dir.path())
-        .output()
-        .expect("run");
+    let missing = export(false, None);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("AMPLITUDE_API_KEY"));
 }

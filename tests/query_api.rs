@@ -428,3 +428,85 @@ fn completions_and_man_page_come_from_the_same_definitions() {
     );
     assert!(text.contains("reconcile"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_refuses_what_a_web_page_would_ask_and_bounds_searches() {
+    let tap = Amptap::serve(&["--offline"]);
+    let client = reqwest::Client::new();
+    let page = client
+        .post(tap.url("/_amptap/reset"))
+        .header("Origin", "http://evil.example")
+        .header("Content-Type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(page.status(), 403);
+    let cross = client
+        .get(tap.url("/_amptap/summary"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(cross.status(), 403);
+    let form = client
+        .post(tap.url("/_amptap/tag"))
+        .header("Content-Type", "text/plain")
+        .body(r#"{"tag":"x"}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(form.status(), 415, "a POST must be declared JSON");
+    for path in ["/_amptap/reset", "/_amptap/anything"] {
+        let preflight = client
+            .request(http::Method::OPTIONS, tap.url(path))
+            .header("Origin", "http://evil.example")
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .expect("options");
+        assert!(
+            preflight
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{path}: no CORS answer"
+        );
+        assert!(preflight.status().is_client_error(), "{path}");
+    }
+    let long = "x ".repeat(2000);
+    let (status, body) = get(tap.url(&format!("/_amptap/events?q={long}"))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("2048")));
+    let events: Vec<Value> = (0..1200)
+        .map(|i| json!({"event_type": "Many", "user_id": format!("user-{i:05}")}))
+        .collect();
+    let r = client
+        .post(tap.url("/batch"))
+        .json(&json!({"api_key": "k", "events": events}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let (_, body) = get(tap.url("/_amptap/events?q=type:Many&limit=100000")).await;
+    assert_eq!(body["count"], 1200);
+    assert_eq!(
+        body["events"].as_array().map(Vec::len),
+        Some(1000),
+        "limit capped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipv6_wildcard_listener_takes_ipv4_loopback_for_loopback() {
+    let Ok(probe) = std::net::TcpListener::bind("[::]:0") else {
+        eprintln!("skipped: no IPv6 on this machine");
+        return;
+    };
+    let port = probe.local_addr().expect("addr").port();
+    drop(probe);
+    let listen = format!("[::]:{port}");
+    let _tap = Amptap::serve(&["--offline", "--listen", &listen]);
+    let (status, body) = get(format!("http://127.0.0.1:{port}/_amptap/summary")).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use amptap::check::{builder, check_journals, InputWarning};
+use amptap::outfile::OutFile;
 use amptap::report::{Document, Format, Keep, Report, StreamOut};
 use anyhow::Context;
 
@@ -38,10 +39,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             summary,
         );
     }
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
+    let mut file = args
+        .out
+        .as_deref()
+        .map(|path| OutFile::create(path).with_context(|| format!("creating {}", path.display())))
+        .transpose()?;
+    let mut out: Box<dyn Write> = match &mut file {
+        Some(file) => Box::new(std::io::BufWriter::new(file)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut b = builder(&plan, Some(&label), &paths, now, Keep::Stream);
@@ -63,10 +67,17 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         keep_going(stream.finding(entry))
     })?;
     let report = b.finish();
-    if !closed.get() {
+    if closed.get() {
+        drop(stream);
+    } else {
         keep_going(stream.end(&report))?;
     }
     print_warnings(&warnings);
+    keep_going(out.flush())?;
+    drop(out);
+    if let Some(file) = file {
+        file.commit()?;
+    }
     if let Some(path) = &args.out {
         eprintln!(
             "amptap: {}; report written to {}",

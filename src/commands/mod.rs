@@ -24,17 +24,16 @@ pub fn emit_report<R: amptap::report::Document>(
     written: impl Fn(&R) -> String,
 ) -> anyhow::Result<std::process::ExitCode> {
     use amptap::report::Format;
-    use std::io::Write;
     let format = format
         .or_else(|| out.and_then(Format::from_path))
         .unwrap_or(Format::Text);
     match out {
         Some(path) => {
-            let file = std::fs::File::create(path)
+            let file = amptap::outfile::OutFile::create(path)
                 .with_context(|| format!("creating {}", path.display()))?;
             let mut w = std::io::BufWriter::new(file);
             report.write(format, fail_on, &mut w)?;
-            w.flush()?;
+            w.into_inner().map_err(|e| e.into_error())?.commit()?;
             eprintln!(
                 "amptap: {}; report written to {}",
                 written(report),

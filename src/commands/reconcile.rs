@@ -1,6 +1,5 @@
 //! `amptap export` and `amptap reconcile`.
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -58,8 +57,19 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let client = client(&args.api)?;
     let (tx, rx) = watch::channel(Progress::default());
     let bar = show_progress(rx);
-    let dest = std::env::temp_dir().join(format!("amptap-export-{}.zip", std::process::id()));
-    let result = client.download(&window, &dest, &tx).await;
+    // The archive is a private temporary file beside the output (0600, a
+    // name nobody can guess or plant), gone when this returns, whatever happens.
+    let dir = match args.out.as_deref().and_then(std::path::Path::parent) {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        Some(_) => std::path::PathBuf::from("."),
+        None => std::env::temp_dir(),
+    };
+    let archive = tempfile::Builder::new()
+        .prefix(".amptap-export-")
+        .suffix(".zip")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let result = client.download(&window, archive.path(), &tx).await;
     drop(tx);
     let _ = bar.await;
     let path = match result? {
@@ -69,10 +79,13 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         Downloaded::Archive { path, .. } => path,
     };
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+    let mut file = args
+        .out
+        .as_deref()
+        .map(amptap::outfile::OutFile::create)
+        .transpose()?;
+    let mut out: Box<dyn Write> = match &mut file {
+        Some(file) => Box::new(BufWriter::new(file)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let mut warnings = Vec::new();
@@ -91,7 +104,6 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         },
         &mut warnings,
     );
-    let _ = std::fs::remove_file(&path);
     let stats = stats?;
     if let Some(e) = failed {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -105,6 +117,10 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             Err(e)
         }
     })?;
+    drop(out);
+    if let Some(file) = file {
+        file.commit()?;
+    }
     for w in &warnings {
         eprintln!("amptap: warning: {w}");
     }

@@ -14,6 +14,8 @@ use amptap::report::{expected_actual, NO_TYPE};
 use amptap::sanitize::sanitize;
 use amptap::tap::{Delivery, Mode, Record, RunningTap, TapConfig, Target, Upstream};
 
+use anyhow::Context;
+
 use crate::cli::ProxyArgs;
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
@@ -136,9 +138,23 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         fsync: args.fsync,
         plan: Arc::new(plan.unwrap_or_else(Plan::none)),
         session_memory: (args.session_memory > 0).then_some(args.session_memory),
-        api_token: args.api_token.clone().filter(|t| !t.is_empty()),
+        api_token: api_token(args)?,
         judging: true,
     })
+}
+
+/// The query API's token: from `--api-token-file`, else `--api-token` or
+/// `AMPTAP_API_TOKEN`; an empty one is none.
+fn api_token(args: &ProxyArgs) -> anyhow::Result<Option<String>> {
+    let token = match &args.api_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --api-token-file {}", path.display()))?;
+            text.lines().next().unwrap_or_default().trim().to_owned()
+        }
+        None => args.api_token.clone().unwrap_or_default(),
+    };
+    Ok(Some(token).filter(|t| !t.is_empty()))
 }
 
 /// Says at once when the journal stops taking records, and when it takes

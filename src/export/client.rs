@@ -289,8 +289,8 @@ impl ExportClient {
                 reason = format!("{reason}: {cause}");
             }
             ExportError::Unreachable {
-                url: url.to_owned(),
-                reason,
+                url: crate::record::redact_url(url).into_owned(),
+                reason: crate::record::redact_urls(&reason).into_owned(),
             }
         }
     }

@@ -1,6 +1,10 @@
 //! The query API on the tap's own port, under `/_amptap/`, and `/metrics`.
 //! Loopback clients only, unless `--api-token` is set: then every client
-//! must bring `Authorization: Bearer <token>`.
+//! must bring `Authorization: Bearer <token>`. Every browser tab is a
+//! loopback client too, so a request a web page made (a cross-site `Origin`
+//! or `Sec-Fetch-Site`) is refused, POSTs must be JSON (which a page can only
+//! send after a preflight, and no preflight here is ever answered with CORS
+//! headers), and searches are bounded in length, size and time.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +19,8 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::session::LiveSession;
+use super::query::ANSWER_BYTES;
+use super::session::{Found, LiveSession, QUERY_BUDGET};
 use super::Tap;
 use crate::filter::Filter;
 
@@ -27,6 +32,41 @@ pub fn routes() -> Router<Arc<Tap>> {
         .route("/_amptap/reset", post(reset))
         .route("/_amptap/tag", post(tag))
         .route("/metrics", get(metrics))
+        // Not the SDK's fallback: no CORS answer for any path of the API.
+        .route("/_amptap/{*rest}", axum::routing::any(unknown))
+}
+
+/// The longest filter a search takes.
+pub const MAX_FILTER_BYTES: usize = 2048;
+/// The most events one answer lists.
+pub const MAX_LIMIT: usize = 1000;
+
+async fn unknown() -> Response {
+    json_response(
+        404,
+        &json!({"error": "no such query API path: /_amptap/events, /wait, /summary, /reset, /tag"}),
+    )
+}
+
+/// Whether a browser says a page made this request: a cross-site or
+/// same-site (another port) fetch carries `Sec-Fetch-Site` or an `Origin`
+/// that is not the tap's own.
+fn from_a_web_page(headers: &HeaderMap) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(site) = text(http::HeaderName::from_static("sec-fetch-site")) {
+        if !matches!(site, "same-origin" | "none") {
+            return true;
+        }
+    }
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (None, _) => false,
+        (Some(origin), Some(host)) => origin != format!("http://{host}"),
+        (Some(_), None) => true,
+    }
 }
 
 /// Who may use the API: loopback without a token; anyone with the right token.
@@ -35,6 +75,12 @@ pub fn allowed(
     headers: &HeaderMap,
     token: Option<&str>,
 ) -> Result<(), (u16, &'static str)> {
+    if from_a_web_page(headers) {
+        return Err((
+            403,
+            "the query API does not answer requests made by web pages (a cross-site Origin or Sec-Fetch-Site)",
+        ));
+    }
     match token {
         Some(token) => {
             let given = headers
@@ -50,7 +96,8 @@ pub fn allowed(
                 ))
             }
         }
-        None if client.ip().is_loopback() => Ok(()),
+        // A `[::]` listener sees 127.0.0.1 as ::ffff:127.0.0.1.
+        None if client.ip().to_canonical().is_loopback() => Ok(()),
         None => Err((
             403,
             "the query API answers loopback clients only; start amptap with --api-token to open it",
@@ -111,6 +158,12 @@ struct EventsQuery {
 }
 
 fn parse_filter(q: &str) -> Result<Filter, Refusal> {
+    if q.len() > MAX_FILTER_BYTES {
+        return Err(Refusal::new(json_response(
+            400,
+            &json!({"error": format!("the filter is {} bytes; the longest taken is {MAX_FILTER_BYTES}", q.len())}),
+        )));
+    }
     Filter::parse(q).map_err(|e| {
         Refusal::new(json_response(
             400,
@@ -128,11 +181,31 @@ async fn events(
     let session = gate(&tap, &client, &headers)?;
     let filter = parse_filter(&q.q)?;
     session.caught_up(tap.written_seq()).await;
-    let (total, events) = session.query(&filter, q.limit.unwrap_or(100)).await;
-    Ok(json_response(
-        200,
-        &json!({"count": total, "events": events}),
-    ))
+    let limit = q.limit.unwrap_or(100).min(MAX_LIMIT);
+    let found = session.query(&filter, limit).await;
+    Ok(json_response(200, &answer(&found, limit)))
+}
+
+/// `{"count", "events"}`, and what bounded them when something did.
+fn answer(found: &Found, limit: usize) -> Value {
+    let mut answer = json!({"count": found.total, "events": found.shown});
+    if found.partial {
+        answer["partial"] = true.into();
+        answer["note"] = format!(
+            "the search stopped after {} s: count covers what it read",
+            QUERY_BUDGET.as_secs()
+        )
+        .into();
+    }
+    if found.trimmed {
+        answer["trimmed"] = true.into();
+        answer["note"] = format!(
+            "older matches left out to keep the answer under {} MiB (limit {limit})",
+            ANSWER_BYTES / 1024 / 1024
+        )
+        .into();
+    }
+    answer
 }
 
 #[derive(Deserialize)]
@@ -186,25 +259,23 @@ async fn wait(
         seen += more;
         from = next;
         if seen >= want {
-            let (total, events) = session.query(&filter, want.max(100)).await;
-            return Ok(json_response(
-                200,
-                &json!({"count": total, "events": events}),
-            ));
+            let limit = want.clamp(100, MAX_LIMIT);
+            let found = session.query(&filter, limit).await;
+            return Ok(json_response(200, &answer(&found, limit)));
         }
         if tokio::time::timeout_at(deadline, arrivals.changed())
             .await
             .is_err()
         {
-            let (total, events) = session.query(&filter, 100).await;
-            let why = format!(
-                "{total} of {want} matching events arrived within {}s",
+            let found = session.query(&filter, 100).await;
+            let mut answer = answer(&found, 100);
+            answer["error"] = format!(
+                "{} of {want} matching events arrived within {}s",
+                found.total,
                 timeout.as_secs_f64()
-            );
-            return Ok(json_response(
-                408,
-                &json!({"error": why, "count": total, "events": events}),
-            ));
+            )
+            .into();
+            return Ok(json_response(408, &answer));
         }
     }
 }
@@ -238,12 +309,31 @@ async fn marked(tap: &Tap, marker: &str, tag: Option<String>, answer: Value) -> 
     }
 }
 
+/// A POST's body must be declared JSON: a web page cannot send that
+/// without a preflight, and the API answers no preflight.
+fn json_only(headers: &HeaderMap) -> Result<(), Refusal> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if json {
+        Ok(())
+    } else {
+        Err(Refusal::new(json_response(
+            415,
+            &json!({"error": "POST to the query API with Content-Type: application/json (curl -H 'Content-Type: application/json' …)"}),
+        )))
+    }
+}
+
 async fn reset(
     State(tap): State<Arc<Tap>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     let session = gate(&tap, &client, &headers)?;
+    json_only(&headers)?;
     // The marker goes through the pipeline like any line: once it has
     // reached the session, the session is empty.
     let answer = marked(&tap, "reset", None, json!({"reset": true})).await;
@@ -263,6 +353,7 @@ async fn tag(
     body: axum::body::Bytes,
 ) -> Result<Response, Refusal> {
     let session = gate(&tap, &client, &headers)?;
+    json_only(&headers)?;
     let tag = serde_json::from_slice::<TagBody>(&body)
         .map_err(|e| {
             Refusal::new(json_response(
@@ -322,6 +413,40 @@ mod tests {
         );
         assert!(allowed(&remote, &bearer, Some("s3cret")).is_ok());
         assert!(allowed(&remote, &bearer, Some("other")).is_err());
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().expect("addr");
+        assert!(
+            allowed(&mapped, &none, None).is_ok(),
+            "IPv4-mapped loopback"
+        );
+    }
+
+    #[test]
+    fn web_pages_are_refused_whoever_they_are() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, HeaderValue::from_static(value));
+            }
+            h
+        };
+        let page = headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:8787"),
+        ]);
+        assert_eq!(allowed(&local, &page, None).map_err(|e| e.0), Err(403));
+        let other_port = headers(&[("sec-fetch-site", "same-site"), ("host", "127.0.0.1:8787")]);
+        assert_eq!(
+            allowed(&local, &other_port, None).map_err(|e| e.0),
+            Err(403)
+        );
+        let typed = headers(&[("sec-fetch-site", "none"), ("host", "127.0.0.1:8787")]);
+        assert!(allowed(&local, &typed, None).is_ok(), "the address bar");
+        let own = headers(&[
+            ("origin", "http://127.0.0.1:8787"),
+            ("host", "127.0.0.1:8787"),
+        ]);
+        assert!(allowed(&local, &own, None).is_ok());
     }
 
     #[test]

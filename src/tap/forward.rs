@@ -37,7 +37,7 @@ impl Target {
         match self {
             Target::Region(Region::Us) => "Amplitude US (https://api2.amplitude.com)".into(),
             Target::Region(Region::Eu) => "Amplitude EU (https://api.eu.amplitude.com)".into(),
-            Target::Base(base) => base.clone(),
+            Target::Base(base) => crate::record::redact_url(base).into_owned(),
         }
     }
 }
@@ -73,7 +73,9 @@ impl Upstream {
             let ok = reqwest::Url::parse(base)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
             if !ok {
-                return Err(UpstreamError::BadUrl(base.clone()));
+                return Err(UpstreamError::BadUrl(
+                    crate::record::redact_url(base).into_owned(),
+                ));
             }
         }
         let client = reqwest::Client::builder()
@@ -103,10 +105,12 @@ impl Upstream {
     ) -> (Reply, Delivery) {
         let url = self.target.url(endpoint, path, query);
         let mut request = self.client.request(method, &url).body(body);
-        // The journal gets the address with any key in the query masked.
+        // The journal gets the address with any key in the query masked
+        // and no user info.
         let url = self
             .target
             .url(endpoint, path, &crate::record::mask_query(query));
+        let url = crate::record::redact_url(&url).into_owned();
         for name in FORWARDED_HEADERS {
             for value in headers.get_all(&name) {
                 request = request.header(&name, value.clone());
@@ -172,16 +176,13 @@ fn describe_error(e: &reqwest::Error) -> String {
         "failed".to_owned()
     };
     let mut source = std::error::Error::source(e);
-    if let Some(cause) = source {
+    for _ in 0..2 {
+        let Some(cause) = source else { break };
         text.push_str(": ");
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    if let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-    }
-    text
+    crate::record::redact_urls(&text).into_owned()
 }
 
 #[cfg(test)]
@@ -204,6 +205,18 @@ mod tests {
             us.url(Endpoint::HttpApiV1, "/httpapi", ""),
             "https://api.amplitude.com/httpapi"
         );
+    }
+
+    #[test]
+    fn user_info_is_used_never_shown() {
+        let t = Target::Base("http://bob:hunter2@127.0.0.1:9/".into());
+        assert!(!t.describe().contains("hunter2"));
+        let e = Upstream::new(
+            Target::Base("gopher://bob:hunter2@x/".into()),
+            Duration::from_secs(1),
+        );
+        let text = e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("…@x") && !text.contains("hunter2"), "{text}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -27,7 +28,7 @@ struct Candidate {
 
 /// One event as the query API shows it.
 #[derive(Serialize)]
-struct EventView {
+pub struct EventView {
     seq: u64,
     index: usize,
     received: String,
@@ -94,14 +95,30 @@ impl Reader<'_> {
     }
 }
 
+/// What a search found: how many match, the newest of them to show, and
+/// whether a budget cut it short.
+pub struct Found {
+    pub total: usize,
+    pub shown: VecDeque<EventView>,
+    /// The time budget ran out: `total` counts what was looked at.
+    pub partial: bool,
+    /// Older matches left out of `shown` to keep the answer within bytes.
+    pub trimmed: bool,
+}
+
+/// The most an answer's events take: older ones leave first.
+pub const ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
 /// How many candidates pass the body half too, and the newest `keep` of
-/// them with their records (read once, whether to judge or to show).
+/// them as shown (each request's line read once, whether to judge or to
+/// show it), stopping at `deadline`.
 fn confirm(
     shared: &Shared,
     filter: &Filter,
     candidates: Vec<Candidate>,
     keep: usize,
-) -> (usize, VecDeque<(Candidate, Arc<Record>)>) {
+    deadline: Option<Instant>,
+) -> Found {
     let mut reader = Reader {
         lines: &*shared.lines,
         last: None,
@@ -109,17 +126,26 @@ fn confirm(
     let needs_body = filter.needs_body();
     let total = candidates.len();
     let mut verdicts: Option<(u64, Vec<bool>)> = None;
-    let mut matched = 0;
-    let mut newest = VecDeque::new();
+    let mut found = Found {
+        total: 0,
+        shown: VecDeque::new(),
+        partial: false,
+        trimmed: false,
+    };
+    let mut bytes = 0;
     for (i, c) in candidates.into_iter().enumerate() {
         // Without a body half every candidate matches: only the shown are read.
         let shown = total - i <= keep;
         if !needs_body && !shown {
-            matched += 1;
+            found.total += 1;
             continue;
         }
+        if i % 64 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            found.partial = true;
+            break;
+        }
         let Some(record) = reader.record(&c) else {
-            matched += usize::from(!needs_body);
+            found.total += usize::from(!needs_body);
             continue;
         };
         if needs_body {
@@ -131,29 +157,40 @@ fn confirm(
                 continue;
             }
         }
-        matched += 1;
+        found.total += 1;
         if keep > 0 {
-            newest.push_back((c, record));
-            if newest.len() > keep {
-                newest.pop_front();
+            let event = view(&c, &record);
+            bytes += event.weight();
+            found.shown.push_back(event);
+            while found.shown.len() > keep || (bytes > ANSWER_BYTES && found.shown.len() > 1) {
+                let old = found.shown.pop_front();
+                bytes -= old.as_ref().map_or(0, EventView::weight);
             }
         }
     }
-    (matched, newest)
+    found.trimmed = found.shown.len() < keep.min(found.total);
+    found
 }
 
-/// The last `limit` matching events, oldest first, and how many match.
-pub fn query(shared: &Shared, filter: &Filter, limit: usize) -> (usize, serde_json::Value) {
-    let (found, _) = candidates(shared, filter, 0);
-    let (total, newest) = confirm(shared, filter, found, limit);
-    let shown: Vec<EventView> = newest.iter().map(|(c, r)| view(c, r)).collect();
-    (total, serde_json::to_value(shown).unwrap_or_default())
+/// The last `limit` matching events, oldest first, and how many match,
+/// within the time budget.
+pub fn query(shared: &Shared, filter: &Filter, limit: usize, deadline: Instant) -> Found {
+    let (candidates, _) = candidates(shared, filter, 0);
+    confirm(shared, filter, candidates, limit, Some(deadline))
 }
 
 /// Matches among rows from id `from` on, and the id to go on from.
 pub fn count_from(shared: &Shared, filter: &Filter, from: u64) -> (usize, u64) {
     let (found, next) = candidates(shared, filter, from);
-    (confirm(shared, filter, found, 0).0, next)
+    (confirm(shared, filter, found, 0, None).total, next)
+}
+
+impl EventView {
+    /// About what it takes in memory and in the answer.
+    fn weight(&self) -> usize {
+        256 + self.event.as_ref().map_or(0, |e| e.get().len())
+            + self.body.as_ref().map_or(0, String::len)
+    }
 }
 
 fn view(c: &Candidate, r: &Record) -> EventView {

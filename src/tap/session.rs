@@ -7,10 +7,15 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub use super::query::Found;
 use crate::filter::Filter;
 use crate::pipeline::{Item, Sink};
 use crate::plan::Plan;
 use crate::store::{Lines, Store};
+
+/// How long one search may read the journal before it answers with what
+/// it has (`"partial": true`).
+pub const QUERY_BUDGET: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct LiveSession {
@@ -27,6 +32,8 @@ pub(super) struct Shared {
     /// Sequence number of the last journal line taken in (bumped on every
     /// batch, so waiters wake).
     taken: watch::Sender<u64>,
+    /// Searches run two at a time; the rest queue.
+    searches: tokio::sync::Semaphore,
 }
 
 /// Feeds the session from the judge stage.
@@ -65,6 +72,7 @@ impl LiveSession {
             store: Mutex::new(Store::new(1, None)),
             tag: Mutex::new(None),
             taken: watch::channel(0).0,
+            searches: tokio::sync::Semaphore::new(2),
         };
         *shared.lock() = shared.new_store();
         LiveSession {
@@ -101,19 +109,33 @@ impl LiveSession {
         self.shared.taken.subscribe()
     }
 
-    /// The last `limit` events matching `filter`, oldest first, as JSON,
-    /// with how many match in all. Runs off the async workers: a filter on
-    /// the events' JSON reads their journal lines.
-    pub async fn query(&self, filter: &Filter, limit: usize) -> (usize, serde_json::Value) {
+    /// The last `limit` events matching `filter`, oldest first, with how
+    /// many match in all. Runs off the async workers, two searches at a
+    /// time, each within [`QUERY_BUDGET`]: a filter on the events' JSON
+    /// reads their journal lines, and the SDKs' requests never wait on it.
+    pub async fn query(&self, filter: &Filter, limit: usize) -> Found {
+        let empty = || Found {
+            total: 0,
+            shown: Default::default(),
+            partial: true,
+            trimmed: false,
+        };
+        let Ok(_turn) = self.shared.searches.acquire().await else {
+            return empty();
+        };
         let (shared, filter) = (self.shared.clone(), filter.clone());
-        tokio::task::spawn_blocking(move || super::query::query(&shared, &filter, limit))
+        let deadline = std::time::Instant::now() + QUERY_BUDGET;
+        tokio::task::spawn_blocking(move || super::query::query(&shared, &filter, limit, deadline))
             .await
-            .unwrap_or_default()
+            .unwrap_or_else(|_| empty())
     }
 
     /// Matches among the events from id `from` on, and the id to continue
     /// from: a waiter re-checks only what arrived since its last look.
     pub async fn count_from(&self, filter: &Filter, from: u64) -> (usize, u64) {
+        let Ok(_turn) = self.shared.searches.acquire().await else {
+            return (0, from);
+        };
         let (shared, filter) = (self.shared.clone(), filter.clone());
         tokio::task::spawn_blocking(move || super::query::count_from(&shared, &filter, from))
             .await

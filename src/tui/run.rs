@@ -184,11 +184,11 @@ fn perform(effects: Vec<Effect>, options: &RunOptions, jobs: &mut Jobs) -> bool 
             } => {
                 let done = jobs.exports.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = std::fs::File::create(&path)
+                    let result = crate::outfile::OutFile::create(&path)
                         .and_then(|file| {
                             let mut out = std::io::BufWriter::new(file);
                             report.write(format, Some(crate::plan::Severity::Error), &mut out)?;
-                            out.flush()
+                            out.into_inner().map_err(|e| e.into_error())?.commit()
                         })
                         .map(|()| std::fs::canonicalize(&path).unwrap_or(path.clone()))
                         .map_err(|e| format!("{}: {e}", path.display()));

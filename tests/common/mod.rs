@@ -387,3 +387,15 @@ pub async fn get_text(url: &str) -> String {
 pub async fn get_json(url: &str) -> serde_json::Value {
     serde_json::from_str(&get_text(url).await).expect("a JSON body")
 }
+
+/// Runs the binary with `args` (data in a shared test directory); its output.
+pub fn amptap_cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(args)
+        .env(
+            "AMPTAP_DATA_DIR",
+            std::env::temp_dir().join("amptap-test-data"),
+        )
+        .output()
+        .expect("run amptap")
+}

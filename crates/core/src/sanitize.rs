@@ -26,6 +26,18 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// A cell for a CSV file someone will open in a spreadsheet: control
+/// characters made visible as on a terminal, and a cell that would start a
+/// formula (`=`, `+`, `-`, `@`, tab, CR: OWASP's list) led by `'` so it
+/// stays text.
+pub fn csv_cell(text: &str) -> Cow<'_, str> {
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    match (formula, sanitize(text)) {
+        (false, clean) => clean,
+        (true, clean) => Cow::Owned(format!("'{clean}")),
+    }
+}
+
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
@@ -46,5 +58,18 @@ mod tests {
         assert_eq!(sanitize("x\u{202E}gnp.exe"), "x�gnp.exe");
         assert_eq!(sanitize("line\nbreak"), "line␊break");
         assert_eq!(sanitize("c1\u{9b}31m"), "c1�31m");
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula_or_carry_controls() {
+        assert_eq!(csv_cell("Song Played"), "Song Played");
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        for lead in ["+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(csv_cell(lead).starts_with('\''), "{lead}");
+        }
+        assert_eq!(csv_cell("title\u{1b}]0;pwned\u{7}"), "title␛]0;pwned�");
     }
 }

@@ -8,7 +8,11 @@ const AMPTAP = process.env.AMPTAP_URL || 'http://127.0.0.1:8787';
 
 async function main() {
   // Everything from here on carries this tag: one capture can hold many tests.
-  await fetch(`${AMPTAP}/_amptap/tag`, { method: 'POST', body: JSON.stringify({ tag: 'checkout-test' }) });
+  await fetch(`${AMPTAP}/_amptap/tag`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ tag: 'checkout-test' }),
+  });
 
   const client = amplitude.createInstance();
   await client.init('CI_API_KEY_0123456789', { serverUrl: `${AMPTAP}/2/httpapi`, logLevel: amplitude.Types.LogLevel.None }).promise;

@@ -233,15 +233,10 @@ fn quote(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
+/// A key as TOML's own serializer writes it: bare when it can be, else a
+/// one-line quoted string (a multi-line string is never a valid key).
 fn key(k: &str) -> String {
-    let bare = !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
-        k.to_owned()
-    } else {
-        quote(k)
-    }
+    toml_edit::Key::new(k).display_repr().into_owned()
 }
 
 #[cfg(test)]
@@ -287,5 +282,30 @@ mod tests {
             parse_toml(&text, "inferred.toml").expect("reads back"),
             plan
         );
+    }
+
+    #[test]
+    fn any_name_or_value_reads_back() {
+        let names = [
+            "it's \"quoted\"",
+            "line\nbreak",
+            "'''",
+            "tab\t\u{7f}",
+            "é.ü",
+        ];
+        let events: Vec<Event> = names
+            .iter()
+            .map(|name| {
+                let props = serde_json::json!({ *name: *name });
+                ev(&serde_json::json!({"event_type": name, "event_properties": props}).to_string())
+            })
+            .collect();
+        let plan = infer(&events);
+        let text = to_toml(&plan, "drafted from 'odd' \"names\"");
+        let back = parse_toml(&text, "inferred.toml").expect("reads back");
+        assert_eq!(back, plan, "{text}");
+        for name in names {
+            assert!(back.events[name].properties.contains_key(name), "{text}");
+        }
     }
 }

@@ -60,6 +60,33 @@ pub fn mask_query(query: &str) -> String {
     out.finish()
 }
 
+/// A URL fit to print or keep: any `user:password@` is replaced by `…@`.
+pub fn redact_url(url: &str) -> Cow<'_, str> {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}…{}", &url[..scheme_end], &rest[at..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
+/// Every URL inside a message (an error's text) made fit to print.
+pub fn redact_urls(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") || !text.contains('@') {
+        return Cow::Borrowed(text);
+    }
+    static URL: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    match URL.get_or_init(|| regex::Regex::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]*@").ok()) {
+        Some(re) => re.replace_all(text, |c: &regex::Captures<'_>| {
+            redact_url(&c[0]).into_owned()
+        }),
+        None => Cow::Borrowed(text),
+    }
+}
+
 /// A body kept as received, with the value of every secret-named JSON
 /// field (`"api_key": "…"`) or form field (`api_key=…`) masked.
 pub fn mask_body(body: &[u8]) -> Cow<'_, [u8]> {
@@ -159,6 +186,24 @@ mod tests {
             assert!(!masked.contains("NODE_0123"), "{name}: {masked}");
             assert!(masked.contains("x=1"), "{name}: {masked}");
         }
+    }
+
+    #[test]
+    fn user_info_never_shows() {
+        assert_eq!(
+            redact_url("https://bob:hunter2@proxy.example:8443/2/httpapi?x=1"),
+            "https://…@proxy.example:8443/2/httpapi?x=1"
+        );
+        assert_eq!(
+            redact_url("http://127.0.0.1:9000/a@b"),
+            "http://127.0.0.1:9000/a@b"
+        );
+        assert_eq!(redact_url("not a url"), "not a url");
+        let message = "error sending request for url (http://bob:hunter2@10.0.0.1/x): refused";
+        assert_eq!(
+            redact_urls(message),
+            "error sending request for url (http://…@10.0.0.1/x): refused"
+        );
     }
 
     #[test]

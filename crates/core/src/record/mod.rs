@@ -13,7 +13,7 @@ mod mask;
 mod stored;
 
 pub use line::{JournalReader, JournalWarning, LineAt, Marker};
-pub use mask::{is_secret_name, mask_api_key, mask_body, mask_query};
+pub use mask::{is_secret_name, mask_api_key, mask_body, mask_query, redact_url, redact_urls};
 
 /// One request the tap answered, with what it carried, what was answered
 /// and how. Requests that could not be decoded or routed are records too:

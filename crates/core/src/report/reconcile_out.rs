@@ -316,7 +316,7 @@ pub fn csv(r: &ReconcileReport, rec: &Reconciliation, out: &mut dyn Write) -> io
                 String::new(),
                 detail(p),
             ]);
-            w.write_record(&record)?;
+            super::csv_out::write_safe(&mut w, &record)?;
         }
         for d in &p.diffs {
             let mut record = base.to_vec();
@@ -328,31 +328,34 @@ pub fn csv(r: &ReconcileReport, rec: &Reconciliation, out: &mut dyn Write) -> io
                 d.expected.to_string(),
                 String::new(),
             ]);
-            w.write_record(&record)?;
+            super::csv_out::write_safe(&mut w, &record)?;
         }
     }
     for (side, f) in plan_findings(r) {
         let e = &f.event;
-        w.write_record([
-            "plan_finding",
-            f.finding.severity.as_str(),
-            e.insert_id.as_deref().unwrap_or(""),
-            f.finding.event_type.as_deref().unwrap_or(""),
-            e.user_id.as_deref().unwrap_or(""),
-            e.device_id.as_deref().unwrap_or(""),
-            &e.seq.to_string(),
-            &e.index.to_string(),
-            side,
-            f.finding.expected.as_deref().unwrap_or(""),
-            "",
-            "",
-            f.finding.code.as_str(),
-            &f.finding.path,
-            f.finding.actual.as_deref().unwrap_or(""),
-            "",
-            "false",
-            "",
-        ])?;
+        super::csv_out::write_safe(
+            &mut w,
+            [
+                "plan_finding",
+                f.finding.severity.as_str(),
+                e.insert_id.as_deref().unwrap_or(""),
+                f.finding.event_type.as_deref().unwrap_or(""),
+                e.user_id.as_deref().unwrap_or(""),
+                e.device_id.as_deref().unwrap_or(""),
+                &e.seq.to_string(),
+                &e.index.to_string(),
+                side,
+                f.finding.expected.as_deref().unwrap_or(""),
+                "",
+                "",
+                f.finding.code.as_str(),
+                &f.finding.path,
+                f.finding.actual.as_deref().unwrap_or(""),
+                "",
+                "false",
+                "",
+            ],
+        )?;
     }
     w.flush()
 }

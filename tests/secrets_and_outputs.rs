@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use amptap::fake_amplitude::FakeAmplitude;
 use common::Amptap;
 use serde_json::json;

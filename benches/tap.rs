@@ -248,6 +248,7 @@ fn main() {
                     session_memory: judging.then_some(128 << 20),
                     api_token: None,
                     judging,
+                    clients: Default::default(),
                 },
                 Vec::new(),
             )

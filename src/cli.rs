@@ -104,6 +104,18 @@ pub struct ProxyArgs {
     /// When the journal is made durable (fdatasync): before every answer, at most once a second, or never (the OS decides). Every record is written before its answer in all three.
     #[arg(long, value_enum, default_value_t = amptap::journal::Fsync::Batch, value_name = "WHEN")]
     pub fsync: amptap::journal::Fsync,
+    /// Seconds a client may take to send a request's headers, or stay idle between requests; a body gets this plus its length at --min-body-rate.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub client_timeout: f64,
+    /// Slowest a request body may arrive, e.g. 10KiB (per second).
+    #[arg(long, default_value = "10KiB", value_parser = parse_size, value_name = "SIZE")]
+    pub min_body_rate: usize,
+    /// Connections open at once; one more is answered 503 and closed.
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub max_connections: usize,
+    /// Seconds to let requests in flight finish at Ctrl-C / SIGTERM before closing what stalls.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub drain: f64,
 }
 
 #[derive(Args, Debug)]

@@ -164,6 +164,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             session_memory: Some(args.max_memory),
             api_token: None,
             judging: true,
+            clients: Default::default(),
         },
         vec![Box::new(QueueSink(tx))],
     )

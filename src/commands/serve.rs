@@ -140,6 +140,29 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         session_memory: (args.session_memory > 0).then_some(args.session_memory),
         api_token: api_token(args)?,
         judging: true,
+        clients: client_limits(args)?,
+    })
+}
+
+/// How long clients may take and how many there may be.
+pub fn client_limits(args: &ProxyArgs) -> anyhow::Result<amptap::tap::server::ClientLimits> {
+    let seconds = |value: f64, flag: &str| {
+        if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+            Ok(Duration::from_secs_f64(value))
+        } else {
+            Err(anyhow::anyhow!(
+                "{flag} must be a number of seconds between 0 and 86400"
+            ))
+        }
+    };
+    if args.max_connections == 0 {
+        anyhow::bail!("--max-connections must be at least 1");
+    }
+    Ok(amptap::tap::server::ClientLimits {
+        client_timeout: seconds(args.client_timeout, "--client-timeout")?,
+        min_body_rate: args.min_body_rate.max(1) as u64,
+        max_connections: args.max_connections,
+        drain: seconds(args.drain, "--drain")?,
     })
 }
 

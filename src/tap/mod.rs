@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod offline;
 pub mod proxy;
 mod query;
+pub mod server;
 pub mod session;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +87,8 @@ pub struct Tap {
     /// What the query API answers from; `None` keeps no events in memory.
     pub session: Option<session::LiveSession>,
     pub api_token: Option<String>,
+    /// How long clients may take and how many there may be.
+    pub clients: server::ClientLimits,
 }
 
 impl Tap {
@@ -103,6 +106,7 @@ impl Tap {
             metrics: std::sync::Arc::new(metrics::Metrics::new()),
             session: None,
             api_token: None,
+            clients: server::ClientLimits::default(),
         }
     }
 }
@@ -123,6 +127,7 @@ pub struct TapConfig {
     pub api_token: Option<String>,
     /// Run the judge stage (off only to measure the tap without it).
     pub judging: bool,
+    pub clients: server::ClientLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +194,7 @@ impl RunningTap {
             .session_memory
             .map(|bytes| session::LiveSession::new(config.plan.clone(), bytes, lines()));
         tap.api_token = config.api_token;
+        tap.clients = config.clients;
         let mut all: Vec<Box<dyn crate::pipeline::Sink>> =
             vec![Box::new(metrics::MetricsSink(tap.metrics.clone()))];
         if let Some(session) = &tap.session {

@@ -37,10 +37,8 @@ pub async fn serve(
     tap: Arc<Tap>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(tap).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = tap.clients;
+    super::server::serve(listener, router(tap), limits, shutdown).await
 }
 
 async fn handle(
@@ -84,9 +82,25 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
     tap.stats.requests.fetch_add(1, Ordering::Relaxed);
 
     let max = tap.limits.max_body_bytes;
-    let body = match axum::body::to_bytes(body, max).await {
-        Ok(body) => body,
-        Err(e) => {
+    // A body must keep coming: slow senders and a Content-Length longer
+    // than the body end here instead of holding the connection.
+    let expected = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(max)
+        .min(max);
+    let allowed = tap.clients.body_time(expected);
+    let body = match tokio::time::timeout(allowed, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(body)) => body,
+        Err(_) => {
+            let reason = format!(
+                "the body did not arrive within {:.0} s (--client-timeout plus its length at --min-body-rate)",
+                allowed.as_secs_f64()
+            );
+            record.refuse(ProblemKind::NotReceived, reason.clone(), b"");
+            return refused(tap, record, local_error(408, format!("amptap: {reason}"))).await;
+        }
+        Ok(Err(e)) => {
             let too_large = is_length_limit(&e);
             let reply = if too_large {
                 let mut body = offline::error_body(413, 0);

@@ -249,6 +249,7 @@ fn main() {
                     api_token: None,
                     judging,
                     clients: Default::default(),
+                    in_flight_memory: amptap::tap::default_in_flight(),
                 },
                 Vec::new(),
             )

@@ -100,6 +100,12 @@ const BATCH: usize = 256;
 /// Events per batch at most: judged events carry their parsed JSON, so a
 /// queue of batches is bounded by what they hold, not only by their count.
 const BATCH_EVENTS: usize = 2048;
+/// Journal bytes per batch at most: a large record is a batch of its own,
+/// so the stage holds one of them at a time.
+const BATCH_BYTES: usize = 4 << 20;
+/// Insert ids the judge stage remembers for `duplicate_insert_id`: about
+/// 20 MB, whatever the session's length (`check` over journals keeps all).
+pub const LIVE_ID_WINDOW: usize = 250_000;
 /// Longest wait between looks at a live journal when no bell rings.
 const IDLE: Duration = Duration::from_millis(100);
 
@@ -118,6 +124,7 @@ impl Pipeline {
             stats: stats.clone(),
             batch: Vec::with_capacity(BATCH),
             batch_events: 0,
+            batch_bytes: 0,
         };
         let thread = std::thread::Builder::new()
             .name("amptap-judge".into())
@@ -165,12 +172,13 @@ struct Stage {
     stats: Arc<Stats>,
     batch: Vec<Item>,
     batch_events: usize,
+    batch_bytes: usize,
 }
 
 impl Stage {
     fn run(&mut self, source: Source) {
         let plan = self.plan.clone();
-        let mut validator = Validator::new(&plan);
+        let mut validator = Validator::new(&plan).with_id_window(LIVE_ID_WINDOW);
         match source {
             Source::Files(paths) => {
                 for (index, path) in paths.iter().enumerate() {
@@ -254,7 +262,9 @@ impl Stage {
                 };
                 self.take(located.line, at, validator);
             }
-            let full = self.batch.len() >= BATCH || self.batch_events >= BATCH_EVENTS;
+            let full = self.batch.len() >= BATCH
+                || self.batch_events >= BATCH_EVENTS
+                || self.batch_bytes >= BATCH_BYTES;
             if (at_end || full) && !self.batch.is_empty() {
                 self.flush();
             }
@@ -274,6 +284,7 @@ impl Stage {
             Line::Record(record) => {
                 let judged = Judged::new(validator, *record).at(at);
                 self.batch_events += judged.record.events.len();
+                self.batch_bytes += at.len as usize;
                 self.stats.records.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .events
@@ -297,6 +308,7 @@ impl Stage {
         }
         self.batch.clear();
         self.batch_events = 0;
+        self.batch_bytes = 0;
     }
 }
 

@@ -139,6 +139,60 @@ async fn a_full_disk_is_the_sdks_failure_and_the_journal_resumes_whole() {
     drop(mounted);
 }
 
+/// The official Node SDK through a full disk: it is answered 503, keeps
+/// its events and retries; once space returns, every event it was told was
+/// accepted is in the journal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_sdk_retries_through_a_full_disk_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(mounted) = mount_tmpfs(dir.path(), "128k") else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    // Room for a few requests only.
+    let filler = dir.path().join("filler");
+    std::fs::write(&filler, vec![0u8; 116 * 1024]).expect("filler");
+    let journal = dir.path().join("j.jsonl");
+    let mut tap = Amptap::serve(&["--offline", "--record", journal.to_str().expect("utf-8")]);
+    let url = tap.url("/2/httpapi");
+    let sdk = std::thread::spawn(move || common::node_sdk_output(&url, "disk"));
+    tap.wait_for_line(
+        |l| l.contains("the journal cannot be written"),
+        Duration::from_secs(30),
+    )
+    .expect("the disk fills up while the SDK sends");
+    std::fs::remove_file(&filler).expect("space returns");
+    let report: Value = serde_json::from_str(&sdk.join().expect("join")).expect("the SDK's report");
+    tap.interrupt();
+    let told_accepted: Vec<String> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["code"] == 200)
+        .filter_map(|r| r["insert_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        told_accepted.len(),
+        20,
+        "the SDK retried until each was taken: {report}"
+    );
+    let kept: BTreeSet<String> = amptap::journal::open_reader(&journal)
+        .expect("journal")
+        .flat_map(|r| {
+            r.events
+                .into_iter()
+                .filter_map(|e| e.insert_id().map(str::to_owned))
+        })
+        .collect();
+    for id in &told_accepted {
+        assert!(
+            kept.contains(id),
+            "{id} was accepted but is not in the journal"
+        );
+    }
+    drop(mounted);
+}
+
 /// Each durability policy keeps every acknowledged request.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_fsync_policy_writes_before_it_answers() {

@@ -165,6 +165,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             api_token: None,
             judging: true,
             clients: Default::default(),
+            in_flight_memory: amptap::tap::default_in_flight(),
         },
         vec![Box::new(QueueSink(tx))],
     )

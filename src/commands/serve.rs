@@ -141,7 +141,29 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         api_token: api_token(args)?,
         judging: true,
         clients: client_limits(args)?,
+        in_flight_memory: in_flight_memory(args)?,
     })
+}
+
+/// What `--memory` leaves for requests in flight once the session and the
+/// tap itself have their share; enough for the largest body at least.
+pub fn in_flight_memory(args: &ProxyArgs) -> anyhow::Result<usize> {
+    use amptap::tap::budget::{judge_cost, request_cost};
+    // The runtime and buffers, and the judge stage holding the largest record.
+    let own = (64 << 20) + judge_cost(args.max_body);
+    let need = args.session_memory + own + request_cost(args.max_body);
+    if args.memory < need {
+        anyhow::bail!(
+            "--memory {} MiB is too little: the session takes {} MiB (--session-memory), amptap and its judge stage {} MiB, and the largest request (--max-body {} MiB) up to {} MiB while it is handled; give at least {} MiB",
+            args.memory >> 20,
+            args.session_memory >> 20,
+            own >> 20,
+            args.max_body >> 20,
+            request_cost(args.max_body) >> 20,
+            need.div_ceil(1 << 20)
+        );
+    }
+    Ok(args.memory - args.session_memory - own)
 }
 
 /// How long clients may take and how many there may be.
@@ -205,26 +227,33 @@ async fn watch_journal(journal: Arc<amptap::journal::JournalStats>) {
 pub fn request_text(capture: &Record, findings: &[Vec<Finding>]) -> String {
     let mut text = request_line(capture);
     for (event, findings) in capture.events.iter().zip(findings) {
-        for f in findings {
-            let mark = match f.severity {
-                Severity::Error => "✗",
-                Severity::Warning => "⚠",
-                Severity::Info => "·",
-            };
-            let id = event
-                .insert_id()
-                .map(|i| format!(" [{}]", sanitize(i)))
-                .unwrap_or_default();
-            text.push_str(&format!(
-                "\n    {mark} {}{id}: {} {} ({})",
-                sanitize(event.event_type().unwrap_or(NO_TYPE)),
-                f.code,
-                sanitize(&f.path),
-                sanitize(&expected_actual(f)),
-            ));
+        if findings.is_empty() {
+            continue;
         }
+        event.with_parsed(|event| event_lines(&mut text, event, findings));
     }
     text
+}
+
+fn event_lines(text: &mut String, event: &amptap::event::Event, findings: &[Finding]) {
+    for f in findings {
+        let mark = match f.severity {
+            Severity::Error => "✗",
+            Severity::Warning => "⚠",
+            Severity::Info => "·",
+        };
+        let id = event
+            .insert_id()
+            .map(|i| format!(" [{}]", sanitize(i)))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "\n    {mark} {}{id}: {} {} ({})",
+            sanitize(event.event_type().unwrap_or(NO_TYPE)),
+            f.code,
+            sanitize(&f.path),
+            sanitize(&expected_actual(f)),
+        ));
+    }
 }
 
 /// `08:30:01.123 /2/httpapi  7 events  Button Clicked, Page Viewed +5  → 200 (3.1 ms)`

@@ -60,6 +60,9 @@ struct Writer {
     stats: Arc<JournalStats>,
 }
 
+/// The most the line buffer keeps between groups.
+const KEEP_BUFFER: usize = 1 << 20;
+
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let mut jobs = Vec::with_capacity(GROUP_COMMIT);
@@ -73,6 +76,10 @@ impl Writer {
                 }
             }
             self.commit(&mut jobs, &mut buf);
+            // A 20 MB record once must not keep 20 MB for good.
+            if buf.capacity() > KEEP_BUFFER {
+                buf = Vec::with_capacity(64 * 1024);
+            }
         }
         self.closed.store(true, Ordering::Relaxed);
         if self.fsync != Fsync::Never {
@@ -84,6 +91,20 @@ impl Writer {
 
     fn commit(&mut self, jobs: &mut Vec<Job>, buf: &mut Vec<u8>) {
         buf.clear();
+        // Sized up front: a buffer doubling its way to 20 MB holds 1.5 times
+        // that while it copies.
+        let estimate: usize = jobs
+            .iter()
+            .map(|job| match job {
+                Line::Record(record, _) => {
+                    let events: usize =
+                        record.events.iter().map(|e| e.raw().get().len() + 64).sum();
+                    events + record.body.as_ref().map_or(0, |b| 2 * b.bytes.len()) + 4096
+                }
+                Line::Marker(..) => 256,
+            })
+            .sum();
+        buf.reserve(estimate);
         let first_seq = self.next_seq;
         for job in jobs.iter_mut() {
             // Captures and markers hold only strings, numbers and raw JSON: they always serialize.

@@ -123,21 +123,21 @@ impl Upstream {
                 let content_type = header_text(response.headers().get(http::header::CONTENT_TYPE));
                 let content_encoding =
                     header_text(response.headers().get(http::header::CONTENT_ENCODING));
-                response
-                    .bytes()
+                first_part(response)
                     .await
-                    .map(|body| (status, content_type, content_encoding, body))
+                    .map(|(body, rest)| (status, content_type, content_encoding, body, rest))
             }
             Err(e) => Err(e),
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {
-            Ok((status, content_type, content_encoding, body)) => (
+            Ok((status, content_type, content_encoding, body, rest)) => (
                 Reply {
                     status,
                     content_type,
                     content_encoding,
                     body,
+                    rest,
                 },
                 Delivery::Forwarded { url, latency_ms },
             ),
@@ -159,6 +159,45 @@ impl Upstream {
             }
         }
     }
+}
+
+/// The rest of an upstream answer too long to hold: streamed to the SDK
+/// chunk by chunk after the record (with the first part) is written.
+pub struct Rest(reqwest::Response);
+
+impl std::fmt::Debug for Rest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rest(…)")
+    }
+}
+
+impl Rest {
+    pub fn into_stream(
+        self,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send {
+        futures_util::stream::unfold(Some(self.0), |response| async move {
+            let mut response = response?;
+            match response.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+}
+
+/// The answer's body up to what the record keeps; the rest, if any, to stream.
+async fn first_part(
+    mut response: reqwest::Response,
+) -> Result<(Bytes, Option<Rest>), reqwest::Error> {
+    let mut first = bytes::BytesMut::new();
+    while first.len() < crate::record::Answer::KEPT_BODY_BYTES {
+        match response.chunk().await? {
+            Some(chunk) => first.extend_from_slice(&chunk),
+            None => return Ok((first.freeze(), None)),
+        }
+    }
+    Ok((first.freeze(), Some(Rest(response))))
 }
 
 fn header_text(value: Option<&HeaderValue>) -> Option<String> {

@@ -210,8 +210,20 @@ impl crate::pipeline::Sink for MetricsSink {
         for item in batch {
             if let crate::pipeline::Item::Judged(judged) = item {
                 let record = &judged.record;
+                // A huge record's events were released after judging: each is
+                // parsed again for a moment, not kept.
+                let owned: Vec<Option<String>>;
                 let types: Vec<Option<&str>> =
-                    record.events.iter().map(|e| e.event_type()).collect();
+                    if record.events.len() > crate::judge::KEEP_PARSED_UP_TO {
+                        owned = record
+                            .events
+                            .iter()
+                            .map(|e| e.with_parsed(|e| e.event_type().map(str::to_owned)))
+                            .collect();
+                        owned.iter().map(Option::as_deref).collect()
+                    } else {
+                        record.events.iter().map(|e| e.event_type()).collect()
+                    };
                 self.0.events(record.path_label(), &types);
                 self.0.judged.inc_by(types.len() as u64);
                 self.0.findings(judged.all_findings());

@@ -2,11 +2,13 @@
 //! offline answers, and the journal every request is written to.
 
 pub mod api;
+pub mod budget;
 pub mod forward;
 pub mod metrics;
 pub mod offline;
 pub mod proxy;
 mod query;
+mod receive;
 pub mod server;
 pub mod session;
 
@@ -21,12 +23,15 @@ pub use forward::{Target, Upstream};
 use crate::event::BodyLimits;
 
 /// What the SDK is sent back: the upstream's bytes, untouched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
+    /// The whole body, or its first [`Answer::KEPT_BODY_BYTES`] when the
+    /// upstream sent more: the rest is streamed from `rest`, never held.
     pub body: Bytes,
+    pub rest: Option<forward::Rest>,
 }
 
 impl Reply {
@@ -36,12 +41,15 @@ impl Reply {
             content_type: Some(content_type.to_owned()),
             content_encoding: None,
             body: body.into(),
+            rest: None,
         }
     }
 
     /// The journal's copy of this reply.
     pub fn answer(&self) -> Answer {
-        Answer::new(self.status, self.content_type.clone(), &self.body)
+        let mut answer = Answer::new(self.status, self.content_type.clone(), &self.body);
+        answer.body_truncated |= self.rest.is_some();
+        answer
     }
 }
 
@@ -89,6 +97,8 @@ pub struct Tap {
     pub api_token: Option<String>,
     /// How long clients may take and how many there may be.
     pub clients: server::ClientLimits,
+    /// What requests in flight may hold.
+    pub memory: budget::MemoryBudget,
 }
 
 impl Tap {
@@ -107,6 +117,7 @@ impl Tap {
             session: None,
             api_token: None,
             clients: server::ClientLimits::default(),
+            memory: budget::MemoryBudget::new(default_in_flight()),
         }
     }
 }
@@ -128,6 +139,15 @@ pub struct TapConfig {
     /// Run the judge stage (off only to measure the tap without it).
     pub judging: bool,
     pub clients: server::ClientLimits,
+    /// Bytes requests in flight may hold (see [`budget`]).
+    pub in_flight_memory: usize,
+}
+
+/// What requests in flight may hold when nobody says: what `serve`'s
+/// defaults leave (768 MiB less the session's 128, the tap's own 64 and the
+/// judge stage's share for a 20 MB `--max-body`).
+pub fn default_in_flight() -> usize {
+    (768 << 20) - (128 << 20) - (64 << 20) - budget::judge_cost(20 * 1024 * 1024)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +215,7 @@ impl RunningTap {
             .map(|bytes| session::LiveSession::new(config.plan.clone(), bytes, lines()));
         tap.api_token = config.api_token;
         tap.clients = config.clients;
+        tap.memory = budget::MemoryBudget::new(config.in_flight_memory);
         let mut all: Vec<Box<dyn crate::pipeline::Sink>> =
             vec![Box::new(metrics::MetricsSink(tap.metrics.clone()))];
         if let Some(session) = &tap.session {

@@ -56,7 +56,9 @@ fn json_answer(
 ) -> (u16, Value) {
     let batch = match decoded {
         Ok(batch) => batch,
-        Err(DecodeError::TooLarge { .. }) => return (413, error_body(413, 0)),
+        Err(DecodeError::TooLarge { .. } | DecodeError::TooManyEvents { .. }) => {
+            return (413, error_body(413, 0))
+        }
         Err(DecodeError::MissingField(field)) => {
             return (
                 400,
@@ -107,7 +109,9 @@ fn form_answer(decoded: &Result<Batch, DecodeError>) -> Reply {
     match decoded {
         Ok(batch) if batch.events.is_empty() => text(400, "missing_event".into()),
         Ok(_) => text(200, "success".into()),
-        Err(DecodeError::TooLarge { .. }) => text(413, "Payload too large".into()),
+        Err(DecodeError::TooLarge { .. } | DecodeError::TooManyEvents { .. }) => {
+            text(413, "Payload too large".into())
+        }
         Err(e) => text(400, e.to_string()),
     }
 }
@@ -131,27 +135,33 @@ impl EventVerdicts {
     }
 
     fn check(&mut self, i: usize, event: &Event, min_id: usize) {
-        let Some(fields) = event.fields() else {
+        // Only the kind of each top-level field matters: nothing is built
+        // for a 15 MB property or for each of 500,000 tiny events.
+        let Ok(Shape(fields)) = serde_json::from_str::<Shape>(event.raw().get()) else {
             self.invalid_fields.entry("event").or_default().push(i);
             return;
         };
-        match fields.get("event_type") {
-            None | Some(Value::Null) => {
+        let kind = |name: &str| {
+            fields
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, kind)| *kind)
+        };
+        match kind("event_type") {
+            None | Some(Kind::Null | Kind::Text { chars: 0 }) => {
                 self.missing_fields.entry("event_type").or_default().push(i)
             }
-            Some(Value::String(s)) if s.is_empty() => {
-                self.missing_fields.entry("event_type").or_default().push(i)
-            }
-            Some(Value::String(_)) => {}
+            Some(Kind::Text { .. }) => {}
             Some(_) => self.invalid_fields.entry("event_type").or_default().push(i),
         }
         let mut has_id = false;
         for id in ["user_id", "device_id"] {
-            match fields.get(id) {
-                None | Some(Value::Null) => {}
-                Some(Value::String(s)) => {
+            match kind(id) {
+                None | Some(Kind::Null) => {}
+                Some(Kind::Text { chars }) => {
                     has_id = true;
-                    if s.chars().count() < min_id {
+                    if chars < min_id {
                         self.invalid_id_lengths.entry(id).or_default().push(i);
                     }
                 }
@@ -166,10 +176,7 @@ impl EventVerdicts {
         }
         // Amplitude takes `time` and `session_id` only as integer milliseconds.
         for field in ["time", "session_id"] {
-            if fields
-                .get(field)
-                .is_some_and(|t| !t.is_i64() && !t.is_u64() && !t.is_null())
-            {
+            if kind(field).is_some_and(|k| !matches!(k, Kind::Integer | Kind::Null)) {
                 self.invalid_fields.entry(field).or_default().push(i);
             }
         }
@@ -179,10 +186,7 @@ impl EventVerdicts {
             "groups",
             "group_properties",
         ] {
-            if fields
-                .get(field)
-                .is_some_and(|p| !p.is_object() && !p.is_null())
-            {
+            if kind(field).is_some_and(|k| !matches!(k, Kind::Object | Kind::Null)) {
                 self.invalid_fields.entry(field).or_default().push(i);
             }
         }
@@ -205,6 +209,87 @@ impl EventVerdicts {
             "silenced_devices": [],
             "silenced_events": [],
         }))
+    }
+}
+
+/// An event's top-level fields and the kind of each value.
+struct Shape(Vec<(String, Kind)>);
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Null,
+    Bool,
+    Integer,
+    Float,
+    Text { chars: usize },
+    Array,
+    Object,
+}
+
+impl<'de> serde::Deserialize<'de> for Shape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Shape;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an event object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Shape, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((name, kind)) = map.next_entry::<String, Kind>()? {
+                    fields.push((name, kind));
+                }
+                Ok(Shape(fields))
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Of;
+        impl<'de> serde::de::Visitor<'de> for Of {
+            type Value = Kind;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Kind, E> {
+                Ok(Kind::Null)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Kind, E> {
+                Ok(Kind::Bool)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Kind, E> {
+                Ok(Kind::Integer)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Kind, E> {
+                Ok(Kind::Integer)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Kind, E> {
+                Ok(Kind::Float)
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Kind, E> {
+                Ok(Kind::Text {
+                    chars: text.chars().count(),
+                })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Kind::Array)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Kind::Object)
+            }
+        }
+        d.deserialize_any(Of)
     }
 }
 

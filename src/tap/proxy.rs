@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use super::{offline, Mode, Reply, Tap};
-use crate::event::decode_request;
+use crate::event::{decode_request, DecodeError};
 use crate::record::{mask_api_key, Delivery, ProblemKind, Record};
 
 /// The request headers a browser SDK asks to send; allowed when a preflight names none.
@@ -81,49 +81,12 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
     };
     tap.stats.requests.fetch_add(1, Ordering::Relaxed);
 
-    let max = tap.limits.max_body_bytes;
-    // A body must keep coming: slow senders and a Content-Length longer
-    // than the body end here instead of holding the connection.
-    let expected = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        .unwrap_or(max)
-        .min(max);
-    let allowed = tap.clients.body_time(expected);
-    let body = match tokio::time::timeout(allowed, axum::body::to_bytes(body, max)).await {
-        Ok(Ok(body)) => body,
-        Err(_) => {
-            let reason = format!(
-                "the body did not arrive within {:.0} s (--client-timeout plus its length at --min-body-rate)",
-                allowed.as_secs_f64()
-            );
-            record.refuse(ProblemKind::NotReceived, reason.clone(), b"");
-            return refused(tap, record, local_error(408, format!("amptap: {reason}"))).await;
-        }
-        Ok(Err(e)) => {
-            let too_large = is_length_limit(&e);
-            let reply = if too_large {
-                let mut body = offline::error_body(413, 0);
-                body["error"] = format!(
-                    "Payload too large: amptap takes bodies up to {max} bytes (--max-body)"
-                )
-                .into();
-                record.refuse(
-                    ProblemKind::TooLarge,
-                    format!("body over --max-body ({max} bytes)"),
-                    b"",
-                );
-                offline::json_reply(413, &body)
-            } else {
-                record.refuse(
-                    ProblemKind::NotReceived,
-                    format!("body not received: {e}"),
-                    b"",
-                );
-                local_error(400, format!("amptap: could not read the request body: {e}"))
-            };
-            record.body_bytes = if too_large { max } else { 0 };
-            return refused(tap, record, reply).await;
+    let (body, mut held) = match super::receive::receive(tap, headers, body).await {
+        Ok(received) => received,
+        Err(no) => {
+            record.refuse(no.kind, no.reason, b"");
+            record.body_bytes = no.body_bytes;
+            return refused(tap, record, no.reply).await;
         }
     };
     record.body_bytes = body.len();
@@ -154,8 +117,17 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
         return refused(tap, record, reply).await;
     }
 
-    let encoding = record.content_encoding.as_deref();
-    let decoded = decode_request(endpoint, encoding, &body, tap.limits);
+    let encoding = record.content_encoding.clone();
+    if let Err(no) = super::receive::before_inflating(tap, &mut held, encoding.as_deref()).await {
+        record.refuse(no.kind, no.reason, &body);
+        return refused(tap, record, no.reply).await;
+    }
+    let decoded = decode_request(endpoint, encoding.as_deref(), &body, tap.limits);
+    let size = decoded
+        .as_ref()
+        .ok()
+        .map(|b| (b.payload_size_bytes, b.events.len()));
+    super::receive::after_decoding(tap, &mut held, &body, size).await;
     if let Some(why) = tap.journal.stats().broken() {
         // Nothing is forwarded that could not be kept: the SDK keeps its
         // events and retries. The record is still tried: if space has
@@ -168,6 +140,13 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
         );
         // Counted as a journal failure, not as an undecodable request.
         return close(tap, record, reply).await;
+    }
+    if let Err(e @ (DecodeError::TooManyEvents { .. } | DecodeError::TooLarge { .. })) = &decoded {
+        // Amplitude refuses these too: answered as it would, nothing built,
+        // nothing forwarded.
+        let reply = offline::answer(endpoint, &decoded, 0);
+        record.refuse(ProblemKind::TooLarge, e.to_string(), &body);
+        return refused(tap, record, reply).await;
     }
     let (reply, delivery) = match &tap.mode {
         Mode::Forward(upstream) => {
@@ -272,17 +251,6 @@ async fn journal(tap: &Tap, capture: Record) -> Result<(), String> {
     }
 }
 
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
-}
-
 fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
         .get(name)
@@ -291,7 +259,7 @@ fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String
 }
 
 /// amptap's own errors, in Amplitude's JSON shape so every SDK can read them.
-fn local_error(status: u16, message: String) -> Reply {
+pub(super) fn local_error(status: u16, message: String) -> Reply {
     offline::json_reply(status, &json!({"code": status, "error": message}))
 }
 
@@ -335,7 +303,14 @@ fn preflight(mut cors: HeaderMap, request: &HeaderMap) -> Response {
 }
 
 fn respond(cors: HeaderMap, reply: Reply) -> Response {
-    let mut response = Response::new(Body::from(reply.body));
+    let body = match reply.rest {
+        None => Body::from(reply.body),
+        Some(rest) => {
+            let first = futures_util::stream::once(async move { Ok(reply.body) });
+            Body::from_stream(futures_util::StreamExt::chain(first, rest.into_stream()))
+        }
+    };
+    let mut response = Response::new(body);
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let headers = response.headers_mut();
     *headers = cors;

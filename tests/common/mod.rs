@@ -231,6 +231,11 @@ pub fn signal_term(child: &Child) {
 
 /// Runs the official Node SDK (tests/clients/node/send.js) against `url`.
 pub fn run_node_sdk(url: &str, scenario: &str) {
+    node_sdk_output(url, scenario);
+}
+
+/// Runs the official Node SDK's `scenario` against `url`; what it reported (one JSON line).
+pub fn node_sdk_output(url: &str, scenario: &str) -> String {
     let clients = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
     assert!(
         clients
@@ -249,6 +254,7 @@ pub fn run_node_sdk(url: &str, scenario: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `amptap open JOURNAL` without a terminal: the journal read through the

@@ -22,8 +22,12 @@ pub struct Judged {
 
 impl Judged {
     /// Judges one record (the validator keeps what it needs across records).
-    pub fn new(validator: &mut Validator<'_>, record: Record) -> Self {
-        let findings = check_capture(validator, &record);
+    pub fn new(validator: &mut Validator<'_>, mut record: Record) -> Self {
+        let findings = if record.events.len() > KEEP_PARSED_UP_TO {
+            check_releasing(validator, &mut record)
+        } else {
+            check_capture(validator, &record)
+        };
         let request = request_finding(Some(validator.plan()), &record);
         Judged {
             record,
@@ -42,6 +46,37 @@ impl Judged {
     /// Every finding, the request's first.
     pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
         self.request.iter().chain(self.findings.iter().flatten())
+    }
+}
+
+/// Records with more events than this are judged one event at a time and
+/// keep no parsed event: consumers parse each again for a moment
+/// ([`crate::event::Event::with_parsed`]). Below it, the parse is shared.
+pub const KEEP_PARSED_UP_TO: usize = 2048;
+
+/// [`check_capture`] for a huge record: each event's parse is dropped as
+/// soon as it is judged.
+fn check_releasing(validator: &mut Validator<'_>, capture: &mut Record) -> Vec<Vec<Finding>> {
+    let ctx = context(capture);
+    capture
+        .events
+        .iter_mut()
+        .map(|event| {
+            let mut findings = Vec::new();
+            validator.check(event, &ctx, &mut findings);
+            event.release_parsed();
+            findings
+        })
+        .collect()
+}
+
+/// What judging an event needs to know about its request.
+fn context(capture: &Record) -> EventContext {
+    EventContext {
+        received_ms: capture.received_ms(),
+        seq: capture.seq,
+        delivered: capture.accepted(),
+        min_id_length: capture.min_id_length(),
     }
 }
 
@@ -73,12 +108,7 @@ pub fn request_finding(plan: Option<&Plan>, record: &Record) -> Option<Finding> 
 
 /// The findings of each event of one capture, in event order.
 pub fn check_capture(validator: &mut Validator<'_>, capture: &Record) -> Vec<Vec<Finding>> {
-    let ctx = EventContext {
-        received_ms: capture.received_ms(),
-        seq: capture.seq,
-        delivered: capture.accepted(),
-        min_id_length: capture.min_id_length(),
-    };
+    let ctx = context(capture);
     capture
         .events
         .iter()

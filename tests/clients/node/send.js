@@ -2,7 +2,8 @@
 // prints what the SDK itself reported for every event, as one JSON line.
 //   node send.js SERVER_URL SCENARIO
 // Scenarios: basic (track, identify, revenue, explicit flush), retry (six
-// events left to the SDK's own timer flush, which is the path that retries).
+// events left to the SDK's own timer flush, which is the path that retries),
+// disk (twenty events in flushes of four, retried by the SDK on 503).
 const amplitude = require('@amplitude/analytics-node');
 
 const [serverUrl, scenario] = process.argv.slice(2);
@@ -14,7 +15,7 @@ async function main() {
   await client.init(API_KEY, {
     serverUrl,
     flushIntervalMillis: 200,
-    flushQueueSize: scenario === 'retry' ? 6 : 200,
+    flushQueueSize: { retry: 6, disk: 4 }[scenario] || 200,
     logLevel: amplitude.Types.LogLevel.None,
   }).promise;
   const pending = [];
@@ -30,6 +31,11 @@ async function main() {
   } else if (scenario === 'retry') {
     for (let i = 0; i < 6; i++) {
       pending.push(client.track(`Retry Event ${i}`, { i }, USER).promise);
+    }
+  } else if (scenario === 'disk') {
+    for (let i = 0; i < 20; i++) {
+      pending.push(client.track(`Disk Event ${i}`, { i, pad: 'x'.repeat(1000) }, USER).promise);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } else {
     throw new Error(`unknown scenario ${scenario}`);

@@ -42,6 +42,12 @@ pub enum DecodeError {
     },
     #[error("body is larger than {limit} bytes once decompressed")]
     TooLarge { limit: usize },
+    #[error("Payload too large: {count} events in one request; {endpoint} takes at most {limit}")]
+    TooManyEvents {
+        count: usize,
+        limit: usize,
+        endpoint: &'static str,
+    },
     #[error("Invalid JSON request body: {0}")]
     InvalidJson(String),
     #[error("Request missing required field: {0}")]
@@ -72,12 +78,16 @@ pub fn decode_request(
     }
     check_nesting(&body)?;
     let dialect = Dialect::of(endpoint);
+    let budget = Budget {
+        limit: endpoint.event_budget(),
+        endpoint: endpoint.path(),
+    };
     let (api_key, options, raw_events) = match endpoint {
-        Endpoint::HttpV2 | Endpoint::Batch => decode_json_body(&body)?,
-        Endpoint::HttpApiV1 => decode_form(&body, "api_key", "event")?,
-        Endpoint::LegacyJs => decode_form(&body, "client", "e")?,
+        Endpoint::HttpV2 | Endpoint::Batch => decode_json_body(&body, budget)?,
+        Endpoint::HttpApiV1 => decode_form(&body, "api_key", "event", budget)?,
+        Endpoint::LegacyJs => decode_form(&body, "client", "e", budget)?,
         Endpoint::Identify | Endpoint::GroupIdentify => {
-            decode_form(&body, "api_key", "identification")?
+            decode_form(&body, "api_key", "identification", budget)?
         }
     };
     let events = raw_events
@@ -163,14 +173,68 @@ fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
 
 type Decoded = (Option<String>, Option<Value>, Vec<Box<RawValue>>);
 
+/// How many events a request may hold, checked before any is built.
+#[derive(Clone, Copy)]
+struct Budget {
+    limit: usize,
+    endpoint: &'static str,
+}
+
+impl Budget {
+    /// Counts the elements of a JSON array (an object is one event) without
+    /// building them; refuses more than the limit.
+    fn check(self, events: &str) -> Result<(), DecodeError> {
+        let mut de = serde_json::Deserializer::from_str(events);
+        let Ok(count) = serde::Deserializer::deserialize_any(&mut de, CountElements) else {
+            return Ok(()); // not an array: the decoder says what is wrong
+        };
+        if count > self.limit {
+            return Err(DecodeError::TooManyEvents {
+                count,
+                limit: self.limit,
+                endpoint: self.endpoint,
+            });
+        }
+        Ok(())
+    }
+}
+
+struct CountElements;
+
+impl<'de> serde::de::Visitor<'de> for CountElements {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array or an object")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut count = 0;
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(1)
+    }
+}
+
 #[derive(Deserialize)]
-struct JsonBody {
+struct JsonBody<'a> {
     api_key: Option<Value>,
-    events: Option<Box<RawValue>>,
+    /// Borrowed from the body: the events are copied once, one by one.
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
     options: Option<Value>,
 }
 
-fn decode_json_body(body: &[u8]) -> Result<Decoded, DecodeError> {
+fn decode_json_body(body: &[u8], budget: Budget) -> Result<Decoded, DecodeError> {
     let parsed: JsonBody =
         serde_json::from_slice(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
     let api_key = match parsed.api_key {
@@ -184,6 +248,7 @@ fn decode_json_body(body: &[u8]) -> Result<Decoded, DecodeError> {
         }
     };
     let events = parsed.events.ok_or(DecodeError::MissingField("events"))?;
+    budget.check(events.get())?;
     let events = serde_json::from_str::<Vec<Box<RawValue>>>(events.get()).map_err(|_| {
         DecodeError::InvalidField {
             field: "events",
@@ -198,6 +263,7 @@ fn decode_form(
     body: &[u8],
     key_field: &'static str,
     events_field: &'static str,
+    budget: Budget,
 ) -> Result<Decoded, DecodeError> {
     std::str::from_utf8(body).map_err(|e| DecodeError::InvalidForm(format!("not UTF-8: {e}")))?;
     let mut api_key = None;
@@ -212,6 +278,7 @@ fn decode_form(
     let api_key = api_key.ok_or(DecodeError::MissingField(key_field))?;
     let events = events.ok_or(DecodeError::MissingField(events_field))?;
     check_nesting(events.as_bytes())?;
+    budget.check(&events)?;
     Ok((
         Some(api_key),
         None,
@@ -318,6 +385,42 @@ mod tests {
             decode(Endpoint::LegacyJs, "e=%5B%5D"),
             Err(DecodeError::MissingField("client"))
         );
+    }
+
+    #[test]
+    fn more_events_than_amplitude_takes_are_refused_before_they_are_built() {
+        let many = |n: usize| {
+            format!(
+                r#"{{"api_key":"k","events":[{}]}}"#,
+                vec!["{}"; n].join(",")
+            )
+        };
+        assert_eq!(
+            decode(Endpoint::HttpV2, &many(2000)).map(|b| b.events.len()),
+            Ok(2000)
+        );
+        assert!(matches!(
+            decode(Endpoint::HttpV2, &many(2001)),
+            Err(DecodeError::TooManyEvents {
+                count: 2001,
+                limit: 2000,
+                ..
+            })
+        ));
+        let budget = Endpoint::Batch.event_budget();
+        assert!(
+            budget > 500_000,
+            "a valid 20 MB batch always fits: {budget}"
+        );
+        assert!(matches!(
+            decode(Endpoint::Batch, &many(budget + 1)),
+            Err(DecodeError::TooManyEvents { .. })
+        ));
+        let form = format!("client=k&e=%5B{}%5D", vec!["%7B%7D"; 40_000].join("%2C"));
+        assert!(matches!(
+            decode(Endpoint::LegacyJs, &form),
+            Err(DecodeError::TooManyEvents { .. })
+        ));
     }
 
     #[test]

@@ -75,6 +75,17 @@ impl Endpoint {
             _ => None,
         }
     }
+
+    /// The most events a request may hold before anything is built for
+    /// them: Amplitude's own limit where it sets one, else as many as its
+    /// largest payload could hold if every event were the shortest valid one
+    /// (`{"event_type":"a","user_id":"abcde"}`, 36 bytes). A body of `{}` ×
+    /// millions is refused here, at the cost of a scan.
+    pub fn event_budget(self) -> usize {
+        const SHORTEST_VALID_EVENT: usize = 36;
+        self.max_events()
+            .unwrap_or(self.max_payload_bytes() / SHORTEST_VALID_EVENT)
+    }
 }
 
 /// Amplitude's data centres.

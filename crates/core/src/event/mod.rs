@@ -80,6 +80,23 @@ impl Event {
             .get_or_init(|| serde_json::from_str(self.raw.get()).unwrap_or(Value::Null))
     }
 
+    /// Forgets the parsed tree (the raw text stays): a record of 500,000
+    /// events is judged one event at a time, not held parsed all at once.
+    pub fn release_parsed(&mut self) {
+        self.parsed = OnceLock::new();
+    }
+
+    /// Runs `f` on this event parsed, without keeping the parse when it was
+    /// released: what a consumer of a huge record uses so it does not parse
+    /// every event back into memory at once.
+    pub fn with_parsed<R>(&self, f: impl FnOnce(&Event) -> R) -> R {
+        if self.parsed.get().is_some() {
+            return f(self);
+        }
+        let transient = Event::from_raw(self.raw.clone(), self.dialect);
+        f(&transient)
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }

@@ -4,6 +4,7 @@
 //! one model; `validate` holds events against it.
 
 mod infer;
+mod insert_ids;
 mod lint;
 mod load;
 mod types;

@@ -7,6 +7,8 @@
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap as HashMap;
+
+use super::insert_ids::InsertIds;
 use std::fmt;
 use std::str::FromStr;
 
@@ -195,62 +197,6 @@ pub struct Validator<'p> {
     good_names: HashMap<String, bool>,
 }
 
-/// Insert ids seen, with the request that carried them and whether it was
-/// accepted. SDKs send UUIDs: those are kept as 128-bit numbers, which
-/// saves an allocation and a string compare per event.
-#[derive(Default)]
-struct InsertIds {
-    uuids: HashMap<u128, (u64, bool)>,
-    others: HashMap<String, (u64, bool)>,
-}
-
-impl InsertIds {
-    /// Records `id` if new (`None`); else returns its previous record to update.
-    fn first_or_previous(&mut self, id: &str, record: (u64, bool)) -> Option<&mut (u64, bool)> {
-        if let Some(n) = parse_uuid(id) {
-            return match self.uuids.entry(n) {
-                std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(record);
-                    None
-                }
-            };
-        }
-        if self.others.contains_key(id) {
-            return self.others.get_mut(id);
-        }
-        self.others.insert(id.to_owned(), record);
-        None
-    }
-
-    fn clear(&mut self) {
-        self.uuids.clear();
-        self.others.clear();
-    }
-}
-
-/// `8-4-4-4-12` hex digits → a number; anything else → `None`. Only the
-/// lower-case form is taken, so two spellings never collide.
-fn parse_uuid(id: &str) -> Option<u128> {
-    let b = id.as_bytes();
-    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
-        return None;
-    }
-    let mut n: u128 = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            continue;
-        }
-        let digit = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        n = (n << 4) | u128::from(digit);
-    }
-    Some(n)
-}
-
 /// What the validator remembers about one event type.
 struct TypeState<'p> {
     /// The plan's entry; `None` for a type the plan does not list.
@@ -294,6 +240,13 @@ impl<'p> Validator<'p> {
     /// The plan it judges with.
     pub fn plan(&self) -> &'p Plan {
         self.plan
+    }
+
+    /// Remembers at most the last `window` insert ids (a live session that
+    /// runs for days keeps its memory; duplicates are found within it).
+    pub fn with_id_window(mut self, window: usize) -> Self {
+        self.insert_ids = InsertIds::within(window);
+        self
     }
 
     /// Forgets what was seen (a new session over the same plan).

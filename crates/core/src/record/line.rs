@@ -177,7 +177,10 @@ impl<R: Read> JournalReader<R> {
             self.offset += len;
             let blank = self.line.iter().all(u8::is_ascii_whitespace);
             let parsed = (!blank).then(|| parse_line(&self.line));
-            self.line.clear(); // keeps its capacity for the next line
+            self.line.clear(); // keeps its capacity for the next line…
+            if self.line.capacity() > 1 << 20 {
+                self.line = Vec::new(); // …unless one huge line made it huge
+            }
             match parsed {
                 None => {}
                 Some(Ok(line)) => return Some(Located { offset, len, line }),

@@ -139,8 +139,10 @@ impl Store {
         }
         for (index, event) in record.events.iter().enumerate() {
             let findings = judged.findings.get(index).map_or(&[][..], Vec::as_slice);
-            self.counters.count_event(event, findings, record.received);
-            let row = self.row(number, index, Some(event), findings);
+            let row = event.with_parsed(|event| {
+                self.counters.count_event(event, findings, record.received);
+                self.row(number, index, Some(event), findings)
+            });
             push(&mut self.rows, row);
         }
         self.evict();

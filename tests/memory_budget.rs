@@ -1,0 +1,82 @@
+//! Memory follows the budget, not the client: `{}` × 7 million in a 20 MB
+//! `/batch`, requests with 15 MB events and 20 MB batches of the shortest
+//! valid events, all at once, keep the real binary's peak RSS (VmHWM, from
+//! /proc) under `--memory`; every request is answered as Amplitude would.
+
+mod common;
+
+use common::Amptap;
+
+/// The most the process has ever held, in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM")
+        * 1024
+}
+
+fn batch_of(events: &str, count: usize) -> Vec<u8> {
+    let mut body = br#"{"api_key":"FAKE_API_KEY_FLOOD_0123456789","events":["#.to_vec();
+    for i in 0..count {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(events.as_bytes());
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn floods_and_huge_events_stay_under_the_memory_budget() {
+    const BUDGET: u64 = 768 << 20;
+    let tap = Amptap::serve(&["--offline", "--memory", "768MiB", "--quiet"]);
+    let empty = batch_of("{}", (20_000_000 - 60) / 3);
+    let shortest = r#"{"event_type":"a","user_id":"abcde"}"#;
+    let tiny = batch_of(shortest, 19_000_000 / (shortest.len() + 1));
+    let blob = "x".repeat(15 << 20);
+    let huge = format!(
+        r#"{{"api_key":"FAKE_API_KEY_FLOOD_0123456789","events":[{{"event_type":"Huge","user_id":"user-12345","event_properties":{{"blob":"{blob}"}}}}]}}"#
+    )
+    .into_bytes();
+    let client = reqwest::Client::new();
+    let send = |body: Vec<u8>| {
+        let (client, url) = (client.clone(), tap.url("/batch"));
+        tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("post");
+            r.status().as_u16()
+        })
+    };
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        answers.push(("{} flood", 413, send(empty.clone())));
+        answers.push(("shortest events", 200, send(tiny.clone())));
+        for _ in 0..3 {
+            answers.push(("15 MB event", 200, send(huge.clone())));
+        }
+    }
+    for (what, want, answer) in answers {
+        assert_eq!(answer.await.expect("join"), want, "{what}");
+    }
+    let peak = peak_rss(tap.child.id());
+    eprintln!(
+        "peak RSS {} MiB of a {} MiB budget",
+        peak >> 20,
+        BUDGET >> 20
+    );
+    assert!(
+        peak < BUDGET,
+        "peak RSS {} MiB over the {} MiB budget",
+        peak >> 20,
+        BUDGET >> 20
+    );
+}

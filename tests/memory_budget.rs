@@ -80,3 +80,44 @@ async fn floods_and_huge_events_stay_under_the_memory_budget() {
         BUDGET >> 20
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_upstream_answer_streams_through_and_the_record_keeps_its_start() {
+    const ANSWER: usize = 256 << 20;
+    // An upstream gone wrong: a 256 MB answer.
+    let app = axum::Router::new().fallback(|| async {
+        let chunk = bytes::Bytes::from(vec![b'x'; 1 << 20]);
+        let chunks = futures_util::stream::iter(
+            (0..ANSWER >> 20).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+        );
+        axum::response::Response::new(axum::body::Body::from_stream(chunks))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let upstream = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut tap = Amptap::serve(&["--upstream", &format!("http://{upstream}")]);
+    let body = r#"{"api_key":"FAKE_API_KEY_FLOOD_0123456789","events":[{"event_type":"a","user_id":"abcde"}]}"#;
+    let answer = reqwest::Client::new()
+        .post(tap.url("/2/httpapi"))
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(answer.status(), 200);
+    let got = answer.bytes().await.expect("the whole answer");
+    assert_eq!(got.len(), ANSWER, "the SDK gets every byte");
+    let peak = peak_rss(tap.child.id());
+    assert!(
+        peak < 160 << 20,
+        "held {} MiB: the answer was not streamed",
+        peak >> 20
+    );
+    tap.interrupt();
+    let records = tap.captures();
+    assert_eq!(records[0].answer.body.len(), 64 * 1024);
+    assert!(records[0].answer.body_truncated);
+}

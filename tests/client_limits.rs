@@ -7,6 +7,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use amptap::record::ProblemKind;
@@ -192,4 +193,49 @@ fn sigterm_exits_within_the_drain_bound_while_a_client_stalls() {
         "exited after {:?} (drain 2 s)",
         started.elapsed()
     );
+}
+
+#[test]
+fn connections_stop_short_of_the_open_files_limit_with_a_clear_refusal() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: no prlimit");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut tap = Command::new("prlimit")
+        .args([
+            "--nofile=128:128",
+            env!("CARGO_BIN_EXE_amptap"),
+            "serve",
+            "--offline",
+            "--quiet",
+        ])
+        .args(["--listen", &addr, "--record"])
+        .arg(dir.path().join("j.jsonl"))
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prlimit amptap");
+    let started = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "amptap did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300)); // the probe's connection is gone
+                                                    // 128 descriptors: 64 connections are held, the rest are told to retry.
+    let mut held: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let (answer, closed) = read_until_closed(&mut held[99], Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 503") && closed, "{answer}");
+    common::signal_term(&tap);
+    let _ = tap.wait();
 }

@@ -180,12 +180,32 @@ pub fn client_limits(args: &ProxyArgs) -> anyhow::Result<amptap::tap::server::Cl
     if args.max_connections == 0 {
         anyhow::bail!("--max-connections must be at least 1");
     }
+    // Past the file-descriptor limit every accept fails and every client
+    // times out; below it, one connection too many is told to retry.
+    let mut max_connections = args.max_connections;
+    if let Some(fds) = open_files_limit() {
+        let room = fds.saturating_sub(64).max(16);
+        if max_connections > room {
+            tracing::info!(
+                fds,
+                "--max-connections {max_connections} lowered to {room}: the open-files limit"
+            );
+            max_connections = room;
+        }
+    }
     Ok(amptap::tap::server::ClientLimits {
         client_timeout: seconds(args.client_timeout, "--client-timeout")?,
         min_body_rate: args.min_body_rate.max(1) as u64,
-        max_connections: args.max_connections,
+        max_connections,
         drain: seconds(args.drain, "--drain")?,
     })
+}
+
+/// The soft limit on open files (Linux, from /proc; `ulimit -n`).
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// The query API's token: from `--api-token-file`, else `--api-token` or

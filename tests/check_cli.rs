@@ -446,3 +446,58 @@ async fn streamed_reports_survive_a_closed_pipe_and_read_back_whole() {
     assert_eq!(report.omitted, 0);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_of_nothing_fails_and_says_why() {
+    let dir = tempfile::tempdir().expect("dir");
+    let plan = asset("dify-plan.toml");
+    let plan = plan.to_str().expect("plan");
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").expect("empty");
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let (journal, _) = journal_with_known_problems(dir.path()).await;
+    let har = dir.path().join("capture.har");
+    std::fs::write(&har, amptap(&["har", journal.to_str().expect("j")]).stdout).expect("har");
+    for input in [&empty, &readme, &har] {
+        let out = amptap(&["check", "--plan", plan, input.to_str().expect("path")]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", input.display());
+        assert!(err.contains("nothing to check"), "{err}");
+    }
+    let out = amptap(&[
+        "check",
+        "--plan",
+        plan,
+        empty.to_str().expect("p"),
+        "--allow-empty",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // A journal whose only request did not decode: a finding, exit 1.
+    let bad = dir.path().join("bad.jsonl");
+    let mut tap = Amptap::serve(&["--offline", "--record", bad.to_str().expect("path")]);
+    let r = reqwest::Client::new()
+        .post(tap.url("/2/httpapi"))
+        .body("{not json")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 400);
+    tap.interrupt();
+    let out = amptap(&[
+        "check",
+        "--plan",
+        plan,
+        bad.to_str().expect("p"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report.summary.bad_requests, 1);
+}

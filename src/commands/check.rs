@@ -31,13 +31,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let mut b = builder(&plan, Some(&label), &paths, now, Keep::Examples(EXAMPLES));
         let warnings = check_journals(&mut b, &plan, &paths, &mut |_| Ok(()))?;
         print_warnings(&warnings);
-        return super::emit_report(
-            &b.finish(),
-            Some(format),
-            args.out.as_deref(),
-            fail_on,
-            summary,
-        );
+        let report = b.finish();
+        let exit =
+            super::emit_report(&report, Some(format), args.out.as_deref(), fail_on, summary)?;
+        return Ok(nothing_checked(&report, &warnings, &args).unwrap_or(exit));
     }
     let mut file = args
         .out
@@ -85,11 +82,45 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    if let Some(exit) = nothing_checked(&report, &warnings, &args) {
+        return Ok(exit);
+    }
     Ok(if report.fails(fail_on) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A check of nothing is not a pass: inputs without a single request (an
+/// empty journal, a README, a HAR, a gzip) exit 2 and say why, unless
+/// `--allow-empty` says nothing was expected.
+fn nothing_checked(
+    report: &Report,
+    warnings: &[InputWarning],
+    args: &CheckArgs,
+) -> Option<ExitCode> {
+    if report.summary.requests > 0 || args.allow_empty {
+        return None;
+    }
+    let names: Vec<String> = args
+        .captures
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let why = if warnings.is_empty() {
+        "no requests were recorded: did the SDK reach the tap? Its serverUrl must point at amptap (e.g. http://127.0.0.1:8787/2/httpapi)".to_owned()
+    } else {
+        format!(
+            "not amptap journals: {} lines could not be read as records",
+            warnings.len()
+        )
+    };
+    eprintln!(
+        "amptap: error: nothing to check in {}: {why}; --allow-empty if no events were expected",
+        names.join(", ")
+    );
+    Some(ExitCode::from(2))
 }
 
 fn print_warnings(warnings: &[InputWarning]) {

@@ -44,6 +44,40 @@ impl Endpoint {
         Self::ALL.into_iter().find(|e| e.path() == trimmed)
     }
 
+    /// The endpoint a wrong path most likely meant: the same path in another
+    /// case (`/2/httpApi`), behind a prefix (`/api/2/httpapi`), with segments
+    /// after it (`/2/httpapi/v2`), or a typo or two away (`/2/htpapi`).
+    pub fn near(path: &str) -> Option<Self> {
+        // Longest first: `/2/httpapi` also ends with `/httpapi`.
+        const LIKELY: [Endpoint; 5] = [
+            Endpoint::HttpV2,
+            Endpoint::GroupIdentify,
+            Endpoint::Identify,
+            Endpoint::HttpApiV1,
+            Endpoint::Batch,
+        ];
+        let lower = path.to_ascii_lowercase();
+        let lower = lower
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        LIKELY
+            .into_iter()
+            .find(|e| {
+                let p = e.path();
+                lower == p
+                    || lower.ends_with(p)
+                    || lower.starts_with(&format!("{p}/"))
+                    || lower.contains(&format!("{p}/"))
+            })
+            .or_else(|| {
+                LIKELY
+                    .into_iter()
+                    .find(|e| edit_distance(lower, e.path()) <= 2)
+            })
+    }
+
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::HttpV2 => "/2/httpapi",
@@ -86,6 +120,24 @@ impl Endpoint {
         self.max_events()
             .unwrap_or(self.max_payload_bytes() / SHORTEST_VALID_EVENT)
     }
+}
+
+/// Levenshtein distance, for short strings (paths, names).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Amplitude's data centres.
@@ -132,6 +184,23 @@ mod tests {
         }
         assert_eq!(Endpoint::from_path("/2/httpapi/"), Some(Endpoint::HttpV2));
         assert_eq!(Endpoint::from_path("/3/httpapi"), None);
+    }
+
+    #[test]
+    fn near_misses_name_the_path_meant() {
+        for (path, meant) in [
+            ("/2/httpApi", Endpoint::HttpV2),
+            ("/api/2/httpapi", Endpoint::HttpV2),
+            ("/2/httpapi/v2", Endpoint::HttpV2),
+            ("/2/htpapi", Endpoint::HttpV2),
+            ("/Batch", Endpoint::Batch),
+            ("/amplitude/batch", Endpoint::Batch),
+            ("/identify/", Endpoint::Identify),
+        ] {
+            assert_eq!(Endpoint::near(path), Some(meant), "{path}");
+        }
+        assert_eq!(Endpoint::near("/favicon.ico"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl Store {
             let findings: Vec<Finding> = judged.request.iter().cloned().collect();
             self.counters.by_status[Status::of(&findings) as usize] += 1;
             let row = self.row(number, 0, None, &findings);
-            push(&mut self.rows, row);
+            self.push_row(row);
         }
         for (index, event) in record.events.iter().enumerate() {
             let findings = judged.findings.get(index).map_or(&[][..], Vec::as_slice);
@@ -143,7 +143,7 @@ impl Store {
                 self.counters.count_event(event, findings, record.received);
                 self.row(number, index, Some(event), findings)
             });
-            push(&mut self.rows, row);
+            self.push_row(row);
         }
         self.evict();
         first..self.next_id()
@@ -178,27 +178,26 @@ impl Store {
             + self.findings.bytes()
     }
 
+    /// Rows never grow past the share of the budget they may take: at that
+    /// size the oldest leaves for the newest, so the buffer is not
+    /// reallocated (which holds it twice for a moment) nor emptied by half.
+    fn push_row(&mut self, row: Row) {
+        let most = (self.budget / 5 * 4 / std::mem::size_of::<Row>()).max(KEEP_AT_LEAST + 1);
+        if self.rows.len() >= most {
+            self.evict_oldest();
+        }
+        if self.rows.len() == self.rows.capacity() {
+            let room = most.saturating_sub(self.rows.capacity()).max(1);
+            self.rows
+                .reserve_exact((self.rows.len() / 4).clamp(1024, 1 << 20).min(room));
+        }
+        self.rows.push_back(row);
+    }
+
     fn evict(&mut self) {
         while self.bytes() > self.budget && self.rows.len() > KEEP_AT_LEAST {
-            let Some(row) = self.rows.pop_front() else {
+            if !self.evict_oldest() {
                 break;
-            };
-            self.first_row += 1;
-            self.evicted += 1;
-            for sym in [row.event_type, row.user, row.device] {
-                self.strings.release(sym);
-            }
-            self.findings.release(row.findings);
-            // A request stays while any of its rows does.
-            let oldest = self.rows.front().map_or(u64::MAX, |r| r.request);
-            while self.first_request < oldest {
-                let Some(r) = self.requests.pop_front() else {
-                    break;
-                };
-                self.first_request += 1;
-                for sym in [r.method, r.path, r.tag] {
-                    self.strings.release(sym);
-                }
             }
             if self.rows.len() * 2 < self.rows.capacity() {
                 self.rows.shrink_to(self.rows.len() + self.rows.len() / 4);
@@ -208,6 +207,31 @@ impl Store {
         if self.strings.sparse() || self.findings.sparse() {
             self.compact();
         }
+    }
+
+    /// The oldest row leaves, with its request once none of its rows is left.
+    fn evict_oldest(&mut self) -> bool {
+        let Some(row) = self.rows.pop_front() else {
+            return false;
+        };
+        self.first_row += 1;
+        self.evicted += 1;
+        for sym in [row.event_type, row.user, row.device] {
+            self.strings.release(sym);
+        }
+        self.findings.release(row.findings);
+        // A request stays while any of its rows does.
+        let oldest = self.rows.front().map_or(u64::MAX, |r| r.request);
+        while self.first_request < oldest {
+            let Some(r) = self.requests.pop_front() else {
+                break;
+            };
+            self.first_request += 1;
+            for sym in [r.method, r.path, r.tag] {
+                self.strings.release(sym);
+            }
+        }
+        true
     }
 
     /// Renumbers the tables when most of their slots are dead (values only

@@ -283,3 +283,22 @@ fn a_line_that_changed_is_an_error_not_another_record() {
         Err(LineError::Io(_))
     ));
 }
+
+#[test]
+fn a_full_store_lets_the_oldest_go_one_by_one() {
+    let mut j = Journal::default();
+    let mut store = Store::new(4_000_000, None);
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        store.ingest(&j.judged(&["a"; 1000], &[false; 1000]));
+        held.push(store.next_id() - store.first_id());
+    }
+    let late = &held[200..];
+    let (lo, hi) = (
+        late.iter().min().copied().unwrap_or(0),
+        late.iter().max().copied().unwrap_or(0),
+    );
+    assert!(hi - lo <= 1000, "held {lo}..{hi}: never emptied by half");
+    assert!(lo > 50_000, "the budget is used: {lo}");
+    assert!(store.bytes() <= 4_000_000, "{}", store.bytes());
+}

@@ -27,6 +27,7 @@ use crate::filter::Filter;
 pub fn routes() -> Router<Arc<Tap>> {
     Router::new()
         .route("/_amptap/events", get(events))
+        .route("/_amptap/bad", get(bad))
         .route("/_amptap/wait", get(wait))
         .route("/_amptap/summary", get(summary))
         .route("/_amptap/reset", post(reset))
@@ -44,7 +45,7 @@ pub const MAX_LIMIT: usize = 1000;
 async fn unknown() -> Response {
     json_response(
         404,
-        &json!({"error": "no such query API path: /_amptap/events, /wait, /summary, /reset, /tag"}),
+        &json!({"error": "no such query API path: /_amptap/events, /bad, /wait, /summary, /reset, /tag"}),
     )
 }
 
@@ -180,6 +181,26 @@ async fn events(
 ) -> Result<Response, Refusal> {
     let session = gate(&tap, &client, &headers)?;
     let filter = parse_filter(&q.q)?;
+    session.caught_up(tap.written_seq()).await;
+    let limit = q.limit.unwrap_or(100).min(MAX_LIMIT);
+    let found = session.query(&filter, limit).await;
+    Ok(json_response(200, &answer(&found, limit)))
+}
+
+/// The requests that carried no events amptap could read — misrouted,
+/// undecodable, foreign, refused — each with its reason and body as
+/// received (Snowplow Micro's `/micro/bad`).
+async fn bad(
+    State(tap): State<Arc<Tap>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Result<Response, Refusal> {
+    let session = gate(&tap, &client, &headers)?;
+    let filter = parse_filter(&format!(
+        "code:misrouted_request|undecodable_request|refused_request {}",
+        q.q
+    ))?;
     session.caught_up(tap.written_seq()).await;
     let limit = q.limit.unwrap_or(100).min(MAX_LIMIT);
     let found = session.query(&filter, limit).await;

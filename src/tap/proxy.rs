@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use super::{offline, Mode, Reply, Tap};
-use crate::event::{decode_request, DecodeError};
+use crate::event::{decode_request, DecodeError, Diagnosis};
 use crate::record::{mask_api_key, Delivery, ProblemKind, Record};
 
 /// The request headers a browser SDK asks to send; allowed when a preflight names none.
@@ -92,9 +92,15 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
     record.body_bytes = body.len();
     let Some(endpoint) = record.endpoint else {
         tracing::debug!(%path, "unknown path");
-        let reason = format!(
-            "no Amplitude API at {path}; send events to /2/httpapi, /batch, /httpapi, /, /identify or /groupidentify"
-        );
+        let reason = match crate::event::Endpoint::near(path) {
+            Some(meant) => format!(
+                "no Amplitude API at {path}: did you mean {}? (the SDK's serverUrl should end with it)",
+                meant.path()
+            ),
+            None => format!(
+                "no Amplitude API at {path}; send events to /2/httpapi, /batch, /httpapi, /, /identify or /groupidentify"
+            ),
+        };
         record.refuse(ProblemKind::WrongPath, reason.clone(), &body);
         return refused(tap, record, local_error(404, format!("amptap: {reason}"))).await;
     };
@@ -148,6 +154,21 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
         record.refuse(ProblemKind::TooLarge, e.to_string(), &body);
         return refused(tap, record, reply).await;
     }
+    let mut foreign = None;
+    if let Err(e) = &decoded {
+        let host = header_string(headers, header::HOST).unwrap_or_else(|| "127.0.0.1:8787".into());
+        match crate::event::diagnose(endpoint, &body, e, &format!("http://{host}")) {
+            Some(Diagnosis::Misrouted(why)) => {
+                // The set-up is wrong, not the events: say how to fix it, in
+                // a JSON body every SDK can read.
+                tracing::info!(%path, "misrouted: {why}");
+                record.refuse(ProblemKind::WrongPath, why.clone(), &body);
+                return refused(tap, record, local_error(400, format!("amptap: {why}"))).await;
+            }
+            Some(Diagnosis::Foreign(what)) => foreign = Some(what),
+            None => {}
+        }
+    }
     let (reply, delivery) = match &tap.mode {
         Mode::Forward(upstream) => {
             upstream
@@ -183,7 +204,8 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
         }
         Err(e) => {
             tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
-            record.refuse(ProblemKind::Undecodable, e.to_string(), &body);
+            let reason = foreign.unwrap_or_else(|| e.to_string());
+            record.refuse(ProblemKind::Undecodable, reason, &body);
         }
     }
     record.answer = reply.answer();

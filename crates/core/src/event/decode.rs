@@ -235,8 +235,8 @@ struct JsonBody<'a> {
 }
 
 fn decode_json_body(body: &[u8], budget: Budget) -> Result<Decoded, DecodeError> {
-    let parsed: JsonBody =
-        serde_json::from_slice(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+    let parsed: JsonBody = serde_json::from_slice(body)
+        .map_err(|e| DecodeError::InvalidJson(describe_json_error(&e, body)))?;
     let api_key = match parsed.api_key {
         None | Some(Value::Null) => return Err(DecodeError::MissingField("api_key")),
         Some(Value::String(key)) => key,
@@ -256,6 +256,24 @@ fn decode_json_body(body: &[u8], budget: Budget) -> Result<Decoded, DecodeError>
         }
     })?;
     Ok((Some(api_key), parsed.options, events))
+}
+
+/// serde's message in words about the body, never about amptap's types.
+fn describe_json_error(e: &serde_json::Error, body: &[u8]) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {}, column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Syntax => format!("not valid JSON at {at}"),
+        Category::Eof => format!("the JSON ends early ({at})"),
+        Category::Io => "the body could not be read".to_owned(),
+        Category::Data => match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => {
+                "the body is a JSON array, not an object with api_key and events".to_owned()
+            }
+            Some(b'{') => format!("a field has the wrong type ({at})"),
+            _ => "the body is a JSON value, not an object with api_key and events".to_owned(),
+        },
+    }
 }
 
 /// A form post: `key_field` holds the api key, `events_field` a JSON object or array.

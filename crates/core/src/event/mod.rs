@@ -6,9 +6,11 @@
 //! writes can ever alter what was sent.
 
 mod decode;
+mod diagnose;
 mod endpoint;
 
 pub use decode::{decode_request, BodyLimits, DecodeError};
+pub use diagnose::{diagnose, Diagnosis};
 pub use endpoint::{Endpoint, Region};
 
 use std::sync::OnceLock;

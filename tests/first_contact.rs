@@ -1,0 +1,87 @@
+//! What a person meets first, told truthfully: an SDK whose serverUrl is the
+//! bare address, a typo'd path or one behind a prefix, and another tracker's
+//! payload — each is a row with its diagnosis, a line in `serve`'s output
+//! and an entry of `/_amptap/bad`; no Rust or serde internals anywhere.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Amptap;
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_server_urls_and_foreign_payloads_are_diagnosed() {
+    let mut tap = Amptap::serve(&["--offline"]);
+    let base = tap.url("");
+    for (url, says) in [
+        (base.clone(), "serverUrl lacks its path"),
+        (format!("{base}/2/httpApi"), "did you mean /2/httpapi"),
+        (format!("{base}/api/2/httpapi"), "did you mean /2/httpapi"),
+    ] {
+        let sdk = tokio::task::spawn_blocking(move || common::node_sdk_output(&url, "basic"));
+        let report = sdk.await.expect("join");
+        assert!(
+            !report.contains("\"code\":200"),
+            "the SDK was not told it worked: {report}"
+        );
+        let line = tap
+            .wait_for_line(|l| l.contains(says), Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("serve prints a line saying {says:?}"));
+        assert!(line.contains('✗'), "{line}");
+    }
+    let client = reqwest::Client::new();
+    for payload in [
+        r#"{"event":"prompt_sent","timestamp":"2024-05-01T10:00:00Z","user_id":"user-1","context":{"app_id":"app-42"}}"#,
+        r#"{"event":"MessageCreated","data":{"id":"msg-1"}}"#,
+        r#"[{"event_type":"a"}]"#,
+    ] {
+        let r = client
+            .post(tap.url("/2/httpapi"))
+            .body(payload)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 400);
+        let text = r.text().await.expect("text");
+        assert!(
+            serde_json::from_str::<Value>(&text).is_ok(),
+            "a JSON answer: {text}"
+        );
+        assert!(
+            !text.contains("JsonBody") && !text.contains("struct"),
+            "{text}"
+        );
+    }
+    let bad = common::get_json(&tap.url("/_amptap/bad")).await;
+    let reasons: Vec<String> = bad["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["problem"]["reason"].as_str().map(str::to_owned))
+        .collect();
+    for want in [
+        "serverUrl lacks its path",
+        "did you mean /2/httpapi",
+        "Dify custom tracking",
+        "Dify event payload",
+        "JSON array",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(want)),
+            "{want}: {reasons:#?}"
+        );
+    }
+    assert!(
+        reasons
+            .iter()
+            .all(|r| !r.contains("JsonBody") && !r.contains("struct")),
+        "{reasons:#?}"
+    );
+    tap.interrupt();
+    let journal = std::fs::read_to_string(&tap.journal).expect("journal");
+    assert!(
+        !journal.contains("JsonBody"),
+        "no serde internals in the journal"
+    );
+}

@@ -85,3 +85,54 @@ async fn wrong_server_urls_and_foreign_payloads_are_diagnosed() {
         "no serde internals in the journal"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guides_mistakes_name_the_key_meant() {
+    let tap = Amptap::serve(&["--offline"]);
+    // The request from the guide this project started from, and a camelCase id.
+    let body = serde_json::json!({"api_key": "FAKE_API_KEY_GUIDE_0123456789", "events": [
+        {"event_type": "dify_user_query", "user_id": "user-12345", "timestamp": "2024-05-01T10:00:00Z"},
+        {"event_type": "dify_user_query", "userId": "user-12345", "time": 1_714_557_600_000_i64},
+    ]});
+    let r = reqwest::Client::new()
+        .post(tap.url("/2/httpapi"))
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 400, "Amplitude refuses an event without an id");
+    let found = common::get_json(&tap.url("/_amptap/events?q=code:misnamed_field")).await;
+    let findings: Vec<&Value> = found["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .flat_map(|e| e["findings"].as_array().into_iter().flatten())
+        .filter(|f| f["code"] == "misnamed_field")
+        .collect();
+    let timestamp = findings
+        .iter()
+        .find(|f| f["path"] == "timestamp")
+        .expect("timestamp named");
+    assert!(
+        timestamp["expected"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("time ")),
+        "{timestamp}"
+    );
+    assert!(
+        timestamp["actual"]
+            .as_str()
+            .is_some_and(|a| a.contains("\"time\": 1714557600000")),
+        "{timestamp}"
+    );
+    let user = findings
+        .iter()
+        .find(|f| f["path"] == "userId")
+        .expect("userId named");
+    assert!(
+        user["expected"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("user_id")),
+        "{user}"
+    );
+}

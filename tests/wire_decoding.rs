@@ -178,3 +178,60 @@ fn identify_and_revenue_events_have_their_shapes() {
         Some("amplitude-node-ts/1.5.73")
     );
 }
+
+#[test]
+fn what_the_sdks_send_on_their_own_is_never_flagged() {
+    let plan_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
+    let plan = amptap::plan_file::load(&plan_path).expect("the example plan");
+    assert_eq!(sdk_flagged(&plan), 0, "with the SDK profile");
+    let mut without = plan.clone();
+    without.settings.sdk_profile = false;
+    assert!(sdk_flagged(&without) > 0, "the profile is what spares them");
+}
+
+/// Findings about the SDKs' own events or properties over every recorded request.
+fn sdk_flagged(plan: &amptap::plan::Plan) -> usize {
+    use amptap::plan::sdk_profile::{is_sdk_event, is_sdk_property};
+    use amptap::plan::{Code, EventContext, Validator};
+    let mut validator = Validator::new(plan);
+    let mut flagged = 0;
+    let mut sdk_native = 0;
+    for req in common::all_wire_posts() {
+        let endpoint = Endpoint::from_path(&req.path).expect("known path");
+        let batch = decode_request(
+            endpoint,
+            req.header("content-encoding"),
+            &req.body,
+            BodyLimits::default(),
+        )
+        .expect("decodes");
+        for (i, event) in batch.events.iter().enumerate() {
+            let ctx = EventContext {
+                received_ms: event.time().unwrap_or_default(),
+                seq: i as u64,
+                delivered: true,
+                min_id_length: None,
+            };
+            let mut findings = Vec::new();
+            validator.check(event, &ctx, &mut findings);
+            let event_type = event.event_type().unwrap_or_default();
+            sdk_native += usize::from(is_sdk_event(event_type));
+            for f in findings {
+                let name = f.path.rsplit('.').next().unwrap_or_default();
+                // The app's own identify properties may be unplanned; the SDK's may not.
+                let sdks_event = matches!(f.code, Code::UnknownEvent | Code::BadEventName)
+                    && is_sdk_event(event_type);
+                let sdks_property = matches!(
+                    f.code,
+                    Code::UnexpectedProperty | Code::BadPropertyName | Code::TypeDrift
+                ) && is_sdk_property(name);
+                if sdks_event || sdks_property {
+                    eprintln!("{} {}: {event_type} {f:?}", req.file, req.scenario);
+                    flagged += 1;
+                }
+            }
+        }
+    }
+    assert!(sdk_native > 0, "the fixtures hold SDK-native events");
+    flagged
+}

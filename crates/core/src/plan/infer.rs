@@ -162,6 +162,9 @@ pub fn to_toml(plan: &Plan, header: &str) -> String {
         s.unexpected_properties.as_str()
     );
     let _ = writeln!(out, "min_id_length = {}", s.min_id_length);
+    if !s.sdk_profile {
+        let _ = writeln!(out, "sdk_profile = false");
+    }
     let ignore: Vec<String> = s.ignore.iter().map(|g| quote(&g.0)).collect();
     let _ = writeln!(out, "ignore = [{}]", ignore.join(", "));
     for (name, spec) in &plan.events {

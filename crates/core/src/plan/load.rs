@@ -65,6 +65,7 @@ struct SettingsFile {
     unknown_events: Option<Spanned<String>>,
     unexpected_properties: Option<Spanned<String>>,
     min_id_length: Option<usize>,
+    sdk_profile: Option<bool>,
     #[serde(default)]
     ignore: Vec<String>,
     #[serde(default)]
@@ -149,6 +150,9 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Plan, PlanError> {
             policy(&s.unexpected_properties, settings.unexpected_properties)?;
         if let Some(n) = s.min_id_length {
             settings.min_id_length = n;
+        }
+        if let Some(on) = s.sdk_profile {
+            settings.sdk_profile = on;
         }
         settings.ignore = s.ignore.into_iter().map(Glob).collect();
         for (code, level) in &s.severity {
@@ -422,6 +426,11 @@ fn apply_csv_setting(
                 .map_err(|_| format!("min_id_length {value:?} is not a whole number"))?
         }
         "ignore" => settings.ignore = value.split('|').map(|g| Glob(g.trim().to_owned())).collect(),
+        "sdk_profile" => {
+            settings.sdk_profile = value
+                .parse()
+                .map_err(|_| format!("sdk_profile {value:?} is not true or false"))?
+        }
         other => match other.strip_prefix("severity.") {
             Some(code) => {
                 let code: Code = code.parse()?;
@@ -429,7 +438,7 @@ fn apply_csv_setting(
             }
             None => {
                 return Err(format!(
-                    "unknown setting {other:?}: expected event_name, property_name, unknown_events, unexpected_properties, min_id_length, ignore or severity.CODE"
+                    "unknown setting {other:?}: expected event_name, property_name, unknown_events, unexpected_properties, min_id_length, sdk_profile, ignore or severity.CODE"
                 ))
             }
         },

@@ -7,6 +7,8 @@ mod infer;
 mod insert_ids;
 mod lint;
 mod load;
+mod misnamed;
+pub mod sdk_profile;
 mod types;
 pub mod validate;
 
@@ -142,6 +144,9 @@ pub struct Settings {
     pub ignore: Vec<Glob>,
     /// Per-code overrides; `None` turns a code off.
     pub severity: BTreeMap<Code, Option<Severity>>,
+    /// What the official SDKs send on their own is never flagged unless the
+    /// plan speaks of it (`sdk_profile = false` judges it like the rest).
+    pub sdk_profile: bool,
 }
 
 impl Default for Settings {
@@ -154,6 +159,7 @@ impl Default for Settings {
             min_id_length: 5,
             ignore: Vec::new(),
             severity: BTreeMap::new(),
+            sdk_profile: true,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::insert_ids::InsertIds;
+use super::sdk_profile;
 use std::fmt;
 use std::str::FromStr;
 
@@ -55,6 +56,7 @@ codes! {
     PatternViolation = "pattern_violation", Error, "a string that does not match the planned pattern";
     RangeViolation = "range_violation", Warning, "a number or length outside the planned range";
     UnmappedField = "unmapped_field", Error, "the app's own field name was sent instead of the planned name";
+    MisnamedField = "misnamed_field", Error, "a top-level key Amplitude does not read (timestamp, userId…): the key it meant";
     UnexpectedProperty = "unexpected_property", Warning, "a property the plan does not list";
     BadPropertyName = "bad_property_name", Warning, "a property name breaks the naming convention";
     MissingId = "missing_id", Error, "neither user_id nor device_id";
@@ -215,7 +217,11 @@ impl<'p> TypeState<'p> {
         let settings = &plan.settings;
         TypeState {
             spec: plan.events.get(event_type),
-            exempt: event_type.starts_with('$') || settings.is_ignored(event_type),
+            exempt: event_type.starts_with('$')
+                || settings.is_ignored(event_type)
+                || (settings.sdk_profile
+                    && sdk_profile::is_sdk_event(event_type)
+                    && !plan.events.contains_key(event_type)),
             follows_convention: settings
                 .event_name
                 .as_ref()
@@ -285,9 +291,13 @@ impl<'p> Validator<'p> {
             );
             return;
         }
+        if f.event_type.is_some_and(|t| settings.is_ignored(t)) {
+            return; // `ignore` means not judged at all
+        }
         let min_id = ctx.min_id_length.unwrap_or(settings.min_id_length);
         check_ids(f, min_id, sink);
         check_time(event, f, ctx.received_ms, sink);
+        super::misnamed::check(event, sink);
         self.check_duplicate(f, ctx, sink);
 
         let Some(event_type) = f.event_type.filter(|t| !t.is_empty()) else {
@@ -311,11 +321,16 @@ impl<'p> Validator<'p> {
         let Some(state) = self.types.get_mut(index) else {
             return;
         };
+        check_user_properties(plan, f, sink);
+        if state.exempt {
+            return;
+        }
         let props = f.event_properties;
         if let Some(props) = props {
             check_drift(state, props, sink);
             if let Some(convention) = &settings.property_name {
-                for name in props.keys().filter(|k| !k.starts_with('$')) {
+                let sdks = |k: &str| settings.sdk_profile && sdk_profile::is_sdk_property(k);
+                for name in props.keys().filter(|k| !k.starts_with('$') && !sdks(k)) {
                     if follows(&mut self.good_names, convention, name) {
                         continue;
                     }
@@ -327,11 +342,6 @@ impl<'p> Validator<'p> {
                     );
                 }
             }
-        }
-        check_user_properties(plan, f, sink);
-
-        if state.exempt {
-            return;
         }
         if !state.follows_convention {
             let convention = settings.event_name.as_ref().map_or("", |c| c.as_str());
@@ -385,10 +395,17 @@ impl<'p> Validator<'p> {
                 } else {
                     format!("also sent in request #{seq}, which failed: an SDK retry")
                 };
+                // Resending what failed is what SDKs must do: information.
+                let severity = if !*delivered && self.plan.settings.sdk_profile {
+                    Severity::Info
+                } else {
+                    Code::DuplicateInsertId.default_severity()
+                };
                 *seq = ctx.seq;
                 *delivered |= ctx.delivered;
-                sink.push(
+                sink.push_with(
                     Code::DuplicateInsertId,
+                    severity,
                     "insert_id",
                     Some("an insert_id used once"),
                     Some(actual),
@@ -470,14 +487,14 @@ fn follows(cache: &mut HashMap<String, bool>, convention: &super::Pattern, name:
 }
 
 /// Collects findings with the plan's severities applied.
-struct Sink<'a, 'p> {
+pub(super) struct Sink<'a, 'p> {
     plan: &'p Plan,
     out: &'a mut Vec<Finding>,
     event_type: Option<&'a str>,
 }
 
 impl Sink<'_, '_> {
-    fn push(
+    pub(super) fn push(
         &mut self,
         code: Code,
         path: impl fmt::Display,
@@ -567,8 +584,15 @@ fn check_time(event: &Event, f: &CommonFields<'_>, now_ms: i64, sink: &mut Sink<
         _ => "time",
     };
     let Some(value) = f.time else {
-        sink.push(
+        // Amplitude documents `time` as optional: some SDKs leave it out.
+        let severity = if sink.plan.settings.sdk_profile {
+            Severity::Info
+        } else {
+            Code::BadTime.default_severity()
+        };
+        sink.push_with(
             Code::BadTime,
+            severity,
             field,
             Some("ms since the epoch"),
             Some("absent: Amplitude uses the upload time".into()),
@@ -631,6 +655,7 @@ fn check_value(path: &Dotted<'_>, value: &Value, plan: &Plan, sink: &mut Sink<'_
     let spec = plan.user_properties.get(name);
     match spec {
         Some(spec) => check_property(path, value, spec, sink),
+        None if plan.settings.sdk_profile && sdk_profile::is_sdk_property(name) => {}
         None => {
             if let Some(severity) = plan.settings.unexpected_properties.severity() {
                 sink.push_with(
@@ -706,7 +731,8 @@ fn report_unexpected(
 ) {
     let Some(severity) = severity else { return };
     let mapped_source = specs.values().any(|s| s.source.as_deref() == Some(name));
-    if !mapped_source && !name.starts_with('$') {
+    let sdks = sink.plan.settings.sdk_profile && sdk_profile::is_sdk_property(name);
+    if !mapped_source && !name.starts_with('$') && !sdks {
         sink.push_with(
             Code::UnexpectedProperty,
             severity,

@@ -136,3 +136,41 @@ async fn the_guides_mistakes_name_the_key_meant() {
         "{user}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_near_miss_of_a_planned_name_names_it() {
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dify-plan.toml");
+    let tap = Amptap::serve(&["--offline", "--plan", plan.to_str().expect("plan")]);
+    let body = serde_json::json!({"api_key": "FAKE_API_KEY_GUIDE_0123456789", "events": [
+        {"event_type": "dify_user_querry", "user_id": "user-12345", "time": 1_714_557_600_000_i64},
+        {"event_type": "dify_user_query", "user_id": "user-12345", "time": 1_714_557_600_000_i64,
+         "event_properties": {"queryText": "hi", "app_id": "app-42", "conversation_id": "c1", "uid": "user-12345", "createTime": 1}},
+    ]});
+    let r = reqwest::Client::new()
+        .post(tap.url("/2/httpapi"))
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let found = common::get_json(&tap.url("/_amptap/events?limit=10")).await;
+    let expected: Vec<String> = found["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .flat_map(|e| e["findings"].as_array().into_iter().flatten())
+        .filter_map(|f| f["expected"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        expected
+            .iter()
+            .any(|e| e.contains("did you mean \"dify_user_query\"")),
+        "{expected:#?}"
+    );
+    assert!(
+        expected
+            .iter()
+            .any(|e| e.contains("did you mean \"query_text\"")),
+        "{expected:#?}"
+    );
+}

@@ -521,3 +521,35 @@ fn a_journal_that_cannot_be_written_shows_in_the_header() {
     );
     assert!(header.contains("SDKs get 503"), "{header}");
 }
+
+#[test]
+fn before_the_first_event_the_stream_shows_each_sdks_setting() {
+    let plan = amptap::plan::Plan::none();
+    let session = Session {
+        listen: Some("http://127.0.0.1:8787".into()),
+        upstream: "offline (answering as Amplitude would)".into(),
+        plan: None,
+        journal: Some("/tmp/capture.jsonl".into()),
+        inputs: Vec::new(),
+    };
+    let mut app = App::new(
+        Store::new(DEFAULT_BUDGET, Some(&plan)),
+        session,
+        Vec::new(),
+        Theme { color: true },
+        datetime!(2026-11-24 10:00:30 UTC),
+    );
+    for (w, h) in [(80, 24), (120, 30)] {
+        app.update(Msg::Resize(w, h));
+        let text = screen(&app);
+        assert!(text.contains("waiting for events"), "{text}");
+        assert!(
+            text.contains("Config(server_url='http://127.0.0.1:8787/2/httpapi')"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.contains("apiEndpoint: '127.0.0.1:8787'"),
+            "{w}x{h}:\n{text}"
+        );
+    }
+}

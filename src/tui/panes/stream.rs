@@ -80,19 +80,43 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .column_spacing(1);
     frame.render_widget(table, area);
     if empty {
-        let hint = if total == 0 {
-            "waiting for events… point your SDK's serverUrl at the address below"
-        } else {
-            "no event matches the filter (\\ clears it)"
+        let addr = app
+            .session
+            .listen
+            .as_deref()
+            .map(|l| l.trim_start_matches("http://"));
+        let lines = match (total, addr) {
+            (0, Some(addr)) => first_contact(addr),
+            (0, None) => vec!["no events in these journals".to_owned()],
+            _ => vec!["no event matches the filter (\\ clears it)".to_owned()],
         };
         let inner = Rect {
             x: area.x + 2,
             y: area.y + 2,
             width: area.width.saturating_sub(4),
-            height: 1,
+            height: (lines.len() as u16).min(area.height.saturating_sub(3)),
         };
-        frame.render_widget(Line::styled(hint, t.dim()), inner);
+        let text: Vec<Line> = lines
+            .into_iter()
+            .map(|l| Line::styled(l, t.dim()))
+            .collect();
+        frame.render_widget(ratatui::widgets::Paragraph::new(text), inner);
     }
+}
+
+/// Until the first request: the exact setting for each SDK family, with the
+/// tap's real address.
+fn first_contact(addr: &str) -> Vec<String> {
+    let url = format!("http://{addr}/2/httpapi");
+    vec![
+        "waiting for events… set your SDK's server URL to the tap:".to_owned(),
+        format!("  Browser, Node   {{ serverUrl: '{url}' }}"),
+        format!("  Python          Config(server_url='{url}')"),
+        format!("  Android, Swift  serverUrl = \"{url}\""),
+        "                  (from the Android emulator, 10.0.2.2 is this machine)".to_owned(),
+        format!("  amplitude-js 8  {{ apiEndpoint: '{addr}', forceHttps: false }}"),
+        "  with useBatch: true, /batch instead of /2/httpapi".to_owned(),
+    ]
 }
 
 fn row(r: &RowRef<'_>, wide: bool, t: Theme) -> Row<'static> {

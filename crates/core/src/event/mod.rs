@@ -11,7 +11,7 @@ mod endpoint;
 
 pub use decode::{decode_request, BodyLimits, DecodeError};
 pub use diagnose::{diagnose, Diagnosis};
-pub use endpoint::{Endpoint, Region};
+pub use endpoint::{edit_distance, Endpoint, Region};
 
 use std::sync::OnceLock;
 

@@ -206,6 +206,8 @@ struct TypeState<'p> {
     /// Built in (`$identify`…) or matched by `settings.ignore`: no plan checks.
     exempt: bool,
     follows_convention: bool,
+    /// For a type the plan does not list, the planned one it most likely meant.
+    meant: Option<&'p str>,
     /// The kind each property first had (for `type_drift`).
     first_kind: HashMap<String, &'static str>,
     /// Device (or user) → times within the last minute (for `over_firing`).
@@ -228,6 +230,11 @@ impl<'p> TypeState<'p> {
                 .is_none_or(|c| c.is_match(event_type)),
             first_kind: HashMap::default(),
             firings: HashMap::default(),
+            // Worked out once per type, not per event.
+            meant: match plan.events.get(event_type) {
+                Some(_) => None,
+                None => nearest(event_type, plan.events.keys()),
+            },
         }
     }
 }
@@ -354,11 +361,15 @@ impl<'p> Validator<'p> {
         }
         let Some(spec) = state.spec else {
             if let Some(severity) = settings.unknown_events.severity() {
+                let expected = match state.meant {
+                    Some(meant) => format!("an event type in the plan: did you mean {meant:?}?"),
+                    None => "an event type in the plan".to_owned(),
+                };
                 sink.push_with(
                     Code::UnknownEvent,
                     severity,
                     "event_type",
-                    Some("an event type in the plan"),
+                    Some(&expected),
                     Some(format!("{event_type:?}")),
                 );
             }
@@ -733,14 +744,46 @@ fn report_unexpected(
     let mapped_source = specs.values().any(|s| s.source.as_deref() == Some(name));
     let sdks = sink.plan.settings.sdk_profile && sdk_profile::is_sdk_property(name);
     if !mapped_source && !name.starts_with('$') && !sdks {
+        // Bounded: a flood of junk properties must not cost a distance each.
+        let near = (specs.len() <= 64 && name.len() <= 64)
+            .then(|| nearest(name, specs.keys()))
+            .flatten();
+        let expected = match near {
+            Some(meant) => format!("a property in the plan: did you mean {meant:?}?"),
+            None => "a property in the plan".to_owned(),
+        };
         sink.push_with(
             Code::UnexpectedProperty,
             severity,
             Dotted(scope, name),
-            Some("a property in the plan"),
+            Some(&expected),
             Some(format!("{name:?}")),
         );
     }
+}
+
+/// The planned name a stray one most likely meant: the same but for case
+/// and separators, or a typo or two away (names of four letters or more).
+fn nearest<'n>(name: &str, planned: impl Iterator<Item = &'n String>) -> Option<&'n str> {
+    let fold = |n: &str| -> String {
+        n.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' ' | '.'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let folded = fold(name);
+    planned
+        .map(|p| {
+            let distance = if fold(p) == folded {
+                0
+            } else {
+                crate::event::edit_distance(&folded, &fold(p))
+            };
+            (distance, p)
+        })
+        .filter(|(d, p)| *d == 0 || (*d <= 2 && p.len() >= 4 && name.len() >= 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, p)| p.as_str())
 }
 
 fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &mut Sink<'_, '_>) {

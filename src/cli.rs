@@ -92,8 +92,8 @@ pub struct ProxyArgs {
     /// Read the query API's bearer token from this file (its first line).
     #[arg(long, value_name = "FILE", conflicts_with = "api_token")]
     pub api_token_file: Option<PathBuf>,
-    /// Memory the tap may use in all, e.g. 1GiB: the session's share (--session-memory), its own and its judge stage's (64 MiB and about 200 MiB for the largest record), and the rest for requests in flight (a request waits, then gets 503, while it is spent).
-    #[arg(long, default_value = "768MiB", value_parser = parse_size, value_name = "SIZE")]
+    /// Memory the tap may use in all, e.g. 1GiB: the session's share (--session-memory), its own and its judge stage's (64 MiB and about 70 MiB for the largest record), and the rest for requests in flight (a request waits, then gets 503, while it is spent).
+    #[arg(long, default_value = "512MiB", value_parser = parse_size, value_name = "SIZE")]
     pub memory: usize,
     /// Memory the query API's session may hold, e.g. 128MiB or 1GiB (oldest events leave first; the journal keeps them all); 0 turns the session off.
     #[arg(long, default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]

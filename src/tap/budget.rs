@@ -24,7 +24,7 @@ pub const COST_PER_EVENT: usize = 160;
 pub fn judge_cost(max_body: usize) -> usize {
     const PER_BODY_BYTE: usize = 3;
     const PER_EVENT: usize = 360;
-    let most_events = crate::event::Endpoint::Batch.event_budget();
+    let most_events = crate::event::Endpoint::most_events();
     PER_BODY_BYTE * max_body + PER_EVENT * most_events
 }
 
@@ -33,7 +33,7 @@ pub fn judge_cost(max_body: usize) -> usize {
 /// carry (`{},` is 3 bytes), up to the most any request may hold. Shrunk to
 /// the real cost once decoded, so nothing ever waits holding a part.
 pub fn request_cost(bytes: usize) -> usize {
-    let events = (bytes / 3).min(crate::event::Endpoint::Batch.event_budget());
+    let events = (bytes / 3).min(crate::event::Endpoint::most_events());
     COST_PER_BODY_BYTE * bytes + COST_PER_EVENT * events
 }
 

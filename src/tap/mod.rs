@@ -144,10 +144,10 @@ pub struct TapConfig {
 }
 
 /// What requests in flight may hold when nobody says: what `serve`'s
-/// defaults leave (768 MiB less the session's 128, the tap's own 64 and the
+/// defaults leave (512 MiB less the session's 128, the tap's own 64 and the
 /// judge stage's share for a 20 MB `--max-body`).
 pub fn default_in_flight() -> usize {
-    (768 << 20) - (128 << 20) - (64 << 20) - budget::judge_cost(20 * 1024 * 1024)
+    (512 << 20) - (128 << 20) - (64 << 20) - budget::judge_cost(20 * 1024 * 1024)
 }
 
 #[derive(Debug, thiserror::Error)]

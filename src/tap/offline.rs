@@ -68,11 +68,14 @@ fn json_answer(
         Err(e @ DecodeError::InvalidField { .. }) => {
             return (400, json!({"code": 400, "error": e.to_string()}))
         }
-        // Amplitude says only this for any body it cannot parse; `detail` says why.
-        Err(e) => {
+        // Amplitude's documented bodies, key for key (the record keeps why).
+        Err(DecodeError::EmptyBody) => {
+            return (400, json!({"code": 400, "error": "Missing request body"}))
+        }
+        Err(_) => {
             return (
                 400,
-                json!({"code": 400, "error": "Invalid JSON request body", "detail": e.to_string()}),
+                json!({"code": 400, "error": "Invalid JSON request body"}),
             )
         }
     };
@@ -88,6 +91,14 @@ fn json_answer(
             400,
             json!({"code": 400, "error": "Request missing required field", "missing_field": "events"}),
         );
+    }
+    // An event that is not an object fails the whole request, as documented.
+    if batch
+        .events
+        .iter()
+        .any(|e| !e.raw().get().trim_start().starts_with('{'))
+    {
+        return (400, json!({"code": 400, "error": "Invalid event JSON"}));
     }
     let verdict = EventVerdicts::of(batch);
     if let Some(body) = verdict.error_body() {
@@ -112,6 +123,12 @@ fn form_answer(decoded: &Result<Batch, DecodeError>) -> Reply {
         Err(DecodeError::TooLarge { .. } | DecodeError::TooManyEvents { .. }) => {
             text(413, "Payload too large".into())
         }
+        // Identify's docs: "missing_event" when identification is missing or malformed.
+        Err(DecodeError::MissingField("identification" | "event" | "e"))
+        | Err(DecodeError::InvalidField {
+            field: "identification" | "event" | "e",
+            ..
+        }) => text(400, "missing_event".into()),
         Err(e) => text(400, e.to_string()),
     }
 }
@@ -149,7 +166,7 @@ impl EventVerdicts {
                 .map(|(_, kind)| *kind)
         };
         match kind("event_type") {
-            None | Some(Kind::Null | Kind::Text { chars: 0 }) => {
+            None | Some(Kind::Null | Kind::Text { chars: 0, .. }) => {
                 self.missing_fields.entry("event_type").or_default().push(i)
             }
             Some(Kind::Text { .. }) => {}
@@ -159,7 +176,13 @@ impl EventVerdicts {
         for id in ["user_id", "device_id"] {
             match kind(id) {
                 None | Some(Kind::Null) => {}
-                Some(Kind::Text { chars }) => {
+                Some(Kind::Text {
+                    placeholder: true, ..
+                }) => {
+                    has_id = true;
+                    self.invalid_fields.entry(id).or_default().push(i);
+                }
+                Some(Kind::Text { chars, .. }) => {
                     has_id = true;
                     if chars < min_id {
                         self.invalid_id_lengths.entry(id).or_default().push(i);
@@ -221,7 +244,11 @@ enum Kind {
     Bool,
     Integer,
     Float,
-    Text { chars: usize },
+    /// `placeholder`: one of the ids Amplitude refuses ("null", the all-zero UUID…).
+    Text {
+        chars: usize,
+        placeholder: bool,
+    },
     Array,
     Object,
 }
@@ -275,6 +302,7 @@ impl<'de> serde::Deserialize<'de> for Kind {
             fn visit_str<E>(self, text: &str) -> Result<Kind, E> {
                 Ok(Kind::Text {
                     chars: text.chars().count(),
+                    placeholder: text.len() <= 40 && crate::plan::is_placeholder_id(text),
                 })
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
@@ -350,13 +378,73 @@ mod tests {
             Endpoint::HttpV2,
             &format!(r#"{{"api_key":"k","events":[{events}]}}"#),
         );
-        assert_eq!((status, body["code"].clone()), (413, json!(413)));
-        // The Batch API has no such count limit.
-        let (status, _) = offline(
+        assert_eq!(body, json!({"code": 413, "error": "Payload too large"}));
+        assert_eq!(status, 413);
+        // "The limit per batch is 2000 events" (batch-event-upload docs, 413).
+        let (status, body) = offline(
             Endpoint::Batch,
             &format!(r#"{{"api_key":"k","events":[{events}]}}"#),
         );
-        assert_eq!(status, 200);
+        assert_eq!(
+            (status, body),
+            (413, json!({"code": 413, "error": "Payload too large"}))
+        );
+    }
+
+    /// The bodies amplitude-docs gives (http-v2, batch-event-upload,
+    /// identify), key for key: nothing added.
+    #[test]
+    fn documented_error_bodies_key_for_key() {
+        let cases = [
+            (
+                Endpoint::HttpV2,
+                "",
+                json!({"code": 400, "error": "Missing request body"}),
+            ),
+            (
+                Endpoint::Batch,
+                "  ",
+                json!({"code": 400, "error": "Missing request body"}),
+            ),
+            (
+                Endpoint::HttpV2,
+                "{nope",
+                json!({"code": 400, "error": "Invalid JSON request body"}),
+            ),
+            (
+                Endpoint::HttpV2,
+                r#"{"api_key":"k","events":["not an object"]}"#,
+                json!({"code": 400, "error": "Invalid event JSON"}),
+            ),
+            (
+                Endpoint::HttpV2,
+                r#"{"events":[]}"#,
+                json!({"code": 400, "error": "Request missing required field", "missing_field": "api_key"}),
+            ),
+        ];
+        for (endpoint, body, want) in cases {
+            assert_eq!(offline(endpoint, body), (400, want), "{body:?}");
+        }
+        let (status, body) = offline(Endpoint::Identify, "api_key=k");
+        assert_eq!((status, body), (400, Value::String("missing_event".into())));
+        for id in [
+            "00000000-0000-0000-0000-000000000000",
+            "null",
+            "lmy47d",
+            "{}",
+        ] {
+            let request = format!(
+                r#"{{"api_key":"k","events":[{{"event_type":"a","device_id":"{}"}}]}}"#,
+                id.replace('"', "\\\"")
+            );
+            let (status, body) = offline(Endpoint::HttpV2, &request);
+            assert_eq!(status, 400, "{id}");
+            assert_eq!(
+                body["events_with_invalid_fields"]["device_id"],
+                json!([0]),
+                "{id}: {body}"
+            );
+        }
     }
 
     #[test]

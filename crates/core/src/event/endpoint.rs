@@ -102,12 +102,22 @@ impl Endpoint {
         }
     }
 
-    /// Amplitude's largest number of events in one request, where it sets one.
+    /// Amplitude's largest number of events in one request, where it sets
+    /// one: 2,000 on HTTP V2 and Batch ("The limit per batch is 2000 events").
     pub fn max_events(self) -> Option<usize> {
         match self {
-            Endpoint::HttpV2 => Some(2000),
+            Endpoint::HttpV2 | Endpoint::Batch => Some(2000),
             _ => None,
         }
+    }
+
+    /// The most events any request may hold (see [`Endpoint::event_budget`]).
+    pub fn most_events() -> usize {
+        Self::ALL
+            .into_iter()
+            .map(Self::event_budget)
+            .max()
+            .unwrap_or(2000)
     }
 
     /// The most events a request may hold before anything is built for

@@ -22,7 +22,7 @@ pub use infer::{infer, to_toml};
 pub use lint::{lint, LintIssue};
 pub use load::{parse, parse_csv, parse_toml, PlanError};
 pub use types::{describe_value, PropType};
-pub use validate::{Code, EventContext, Finding, Severity, Validator};
+pub use validate::{is_placeholder_id, Code, EventContext, Finding, Severity, Validator};
 
 /// A compiled regex that remembers its source (for equality and printing).
 #[derive(Clone)]

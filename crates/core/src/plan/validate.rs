@@ -161,23 +161,34 @@ pub struct EventContext {
     pub min_id_length: Option<usize>,
 }
 
-/// Ids Amplitude refuses or silences (its docs list these and a few bogus device ids).
-const PLACEHOLDER_IDS: [&str; 14] = [
-    "null",
-    "none",
-    "nil",
-    "undefined",
-    "unknown",
+/// Ids Amplitude refuses with a 400 (its HTTP V2 docs, "Invalid IDs that
+/// result in a 400 error"; `""""` there is the two-character `""`).
+pub const PLACEHOLDER_IDS: [&str; 14] = [
     "anonymous",
+    "nil",
+    "none",
+    "null",
     "n/a",
     "na",
+    "undefined",
+    "unknown",
+    "\"\"",
+    "00000000-0000-0000-0000-000000000000",
+    "{}",
+    "lmy47d",
     "0",
     "-1",
-    "00000000-0000-0000-0000-000000000000",
-    "<null>",
-    "lmy47v",
-    "9774d56d682e549c",
 ];
+
+/// Whether Amplitude refuses `id` as a placeholder.
+pub fn is_placeholder_id(id: &str) -> bool {
+    let trimmed = id.trim();
+    trimmed.len() <= PLACEHOLDER_MAX_LEN
+        && (trimmed.is_empty()
+            || PLACEHOLDER_IDS
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(trimmed)))
+}
 
 /// The longest placeholder: longer ids skip the list.
 const PLACEHOLDER_MAX_LEN: usize = 36;
@@ -553,13 +564,7 @@ fn check_ids(f: &CommonFields<'_>, min_len: usize, sink: &mut Sink<'_, '_>) {
             );
             continue;
         };
-        let trimmed = id.trim();
-        let placeholder = trimmed.len() <= PLACEHOLDER_MAX_LEN
-            && (trimmed.is_empty()
-                || PLACEHOLDER_IDS
-                    .iter()
-                    .any(|p| p.eq_ignore_ascii_case(trimmed)));
-        if placeholder {
+        if is_placeholder_id(id) {
             sink.push(
                 Code::PlaceholderId,
                 field,

@@ -88,7 +88,7 @@ async fn wrong_server_urls_and_foreign_payloads_are_diagnosed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_guides_mistakes_name_the_key_meant() {
-    let tap = Amptap::serve(&["--offline"]);
+    let mut tap = Amptap::serve(&["--offline"]);
     // The request from the guide this project started from, and a camelCase id.
     let body = serde_json::json!({"api_key": "FAKE_API_KEY_GUIDE_0123456789", "events": [
         {"event_type": "dify_user_query", "user_id": "user-12345", "timestamp": "2024-05-01T10:00:00Z"},
@@ -101,6 +101,11 @@ async fn the_guides_mistakes_name_the_key_meant() {
         .await
         .expect("post");
     assert_eq!(r.status(), 400, "Amplitude refuses an event without an id");
+    tap.wait_for_line(
+        |l| l.contains("→ 400") && l.contains("Invalid field values on some events"),
+        Duration::from_secs(10),
+    )
+    .expect("serve's line says why Amplitude refused it");
     let found = common::get_json(&tap.url("/_amptap/events?q=code:misnamed_field")).await;
     let findings: Vec<&Value> = found["events"]
         .as_array()

@@ -316,6 +316,16 @@ pub fn request_line(c: &Record) -> String {
         }
     };
     line.push_str(&format!("  → {}", c.answer.status));
+    if c.problem.is_none() && c.answer.status >= 400 {
+        // Why Amplitude (or the stand-in) said no: its `error`, else its text.
+        let why = serde_json::from_str::<serde_json::Value>(&c.answer.body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| c.answer.body.chars().take(120).collect());
+        if !why.trim().is_empty() {
+            line.push_str(&format!(" {}", sanitize(why.trim())));
+        }
+    }
     match &c.delivery {
         Delivery::Forwarded { latency_ms, .. } => line.push_str(&format!(" ({latency_ms:.1} ms)")),
         Delivery::Offline => line.push_str(" (offline)"),

@@ -91,6 +91,15 @@ impl FakeAmplitude {
                 let Some(mut row) = row_of(&event, r.received_ms, knobs.strip_nulls) else {
                     continue;
                 };
+                if r.endpoint == crate::event::Endpoint::Batch {
+                    // As the Batch API's docs say and the offline answer does:
+                    // a short id is dropped from the event, not refused.
+                    for id in [&mut row.user_id, &mut row.device_id] {
+                        if id.as_ref().is_some_and(|v| v.chars().count() < 5) {
+                            *id = None;
+                        }
+                    }
+                }
                 let id = row.insert_id.clone().unwrap_or_default();
                 // Amplitude keeps one row per insert id (7-day deduplication).
                 if !id.is_empty() && (!seen.insert(id.clone()) || knobs.drop.contains(&id)) {

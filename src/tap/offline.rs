@@ -144,14 +144,17 @@ struct EventVerdicts {
 impl EventVerdicts {
     fn of(batch: &Batch) -> Self {
         let min_id = batch.min_id_length().unwrap_or(DEFAULT_MIN_ID_LENGTH);
+        // The Batch API's docs: a short id "is dropped from the event"; only
+        // an event left with no id fails. HTTP V2 answers 400 for it.
+        let drops_short_ids = batch.endpoint == Endpoint::Batch;
         let mut v = EventVerdicts::default();
         for (i, event) in batch.events.iter().enumerate() {
-            v.check(i, event, min_id);
+            v.check(i, event, min_id, drops_short_ids);
         }
         v
     }
 
-    fn check(&mut self, i: usize, event: &Event, min_id: usize) {
+    fn check(&mut self, i: usize, event: &Event, min_id: usize, drops_short_ids: bool) {
         // Only the kind of each top-level field matters: nothing is built
         // for a 15 MB property or for each of 500,000 tiny events.
         let Ok(Shape(fields)) = serde_json::from_str::<Shape>(event.raw().get()) else {
@@ -182,6 +185,7 @@ impl EventVerdicts {
                     has_id = true;
                     self.invalid_fields.entry(id).or_default().push(i);
                 }
+                Some(Kind::Text { chars, .. }) if chars < min_id && drops_short_ids => {}
                 Some(Kind::Text { chars, .. }) => {
                     has_id = true;
                     if chars < min_id {
@@ -388,6 +392,23 @@ mod tests {
         assert_eq!(
             (status, body),
             (413, json!({"code": 413, "error": "Payload too large"}))
+        );
+    }
+
+    #[test]
+    fn batch_drops_a_short_id_and_fails_only_an_event_left_without_one() {
+        let one = r#"{"api_key":"k","events":[{"event_type":"a","user_id":"abc","device_id":"device-1"}]}"#;
+        assert_eq!(
+            offline(Endpoint::Batch, one).0,
+            200,
+            "the short user_id is dropped"
+        );
+        assert_eq!(offline(Endpoint::HttpV2, one).0, 400, "HTTP V2 refuses it");
+        let none = r#"{"api_key":"k","events":[{"event_type":"a","user_id":"abc"}]}"#;
+        let (status, body) = offline(Endpoint::Batch, none);
+        assert_eq!(
+            (status, &body["events_with_missing_fields"]["device_id"]),
+            (400, &json!([0]))
         );
     }
 

@@ -553,3 +553,32 @@ fn before_the_first_event_the_stream_shows_each_sdks_setting() {
         );
     }
 }
+
+#[test]
+fn a_request_without_events_is_a_row_with_its_reason() {
+    let mut app = app(200, 30);
+    let mut record = Record::new(
+        "POST",
+        "/",
+        datetime!(2026-11-24 10:00:20 UTC),
+        "127.0.0.1:5000".to_owned(),
+    );
+    let why = "JSON was posted to /, which takes amplitude-js's form posts: the SDK's serverUrl lacks its path";
+    record.refuse(
+        amptap::record::ProblemKind::WrongPath,
+        why.to_owned(),
+        b"{}",
+    );
+    record.seq = 99;
+    let plan = plan::Plan::none();
+    let judged = Judged::new(&mut Validator::new(&plan), record);
+    app.update(Msg::Feed(amptap::pipeline::Feed::Batch(vec![
+        Item::Judged(Arc::new(judged)),
+    ])));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('\\'),
+        KeyModifiers::NONE,
+    )));
+    let text = screen(&app);
+    assert!(text.contains("POST / · JSON was posted to /"), "{text}");
+}

@@ -174,3 +174,41 @@ impl Printer<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Dialect;
+    use crate::plan::{EventContext, Plan, Validator};
+
+    #[test]
+    fn a_misnamed_key_is_marked_on_its_line() {
+        let raw = serde_json::value::RawValue::from_string(
+            r#"{"event_type":"a","userId":"user-12345","timestamp":"2024-05-01T10:00:00Z"}"#
+                .to_owned(),
+        )
+        .expect("json");
+        let event = Event::from_raw(raw, Dialect::V2);
+        let plan = Plan::none();
+        let mut findings = Vec::new();
+        let ctx = EventContext {
+            received_ms: 1_714_557_600_000,
+            seq: 1,
+            delivered: true,
+            min_id_length: None,
+        };
+        Validator::new(&plan).check(&event, &ctx, &mut findings);
+        let lines = json_lines(&event, &findings, Theme { color: false });
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        for key in ["\"timestamp\"", "\"userId\""] {
+            let line = text
+                .iter()
+                .find(|l| l.contains(key))
+                .expect("the key's line");
+            assert!(line.ends_with('✗'), "{line}");
+        }
+    }
+}

@@ -133,7 +133,11 @@ fn row(r: &RowRef<'_>, wide: bool, t: Theme) -> Row<'static> {
     // asked, and why nothing could be read from it.
     let (event_type, who) = match request.problem {
         Some(kind) => (
-            sanitize(&format!("{} {}", r.method(), r.path())).into_owned(),
+            sanitize(&match r.reason() {
+                Some(why) => format!("{} {} · {why}", r.method(), r.path()),
+                None => format!("{} {}", r.method(), r.path()),
+            })
+            .into_owned(),
             kind.as_str().to_owned(),
         ),
         None => (

@@ -63,6 +63,8 @@ pub struct Request {
     /// It could not be forwarded.
     pub failed: bool,
     pub problem: Option<ProblemKind>,
+    /// Why it carried no readable events (interned: reasons repeat).
+    pub reason: Sym,
     pub events: u32,
     /// Id of its first row.
     pub first_row: u64,
@@ -124,6 +126,9 @@ impl Store {
             method: self.strings.intern(Some(&record.method)),
             path: self.strings.intern(Some(&record.path)),
             tag: self.strings.intern(record.tag.as_deref()),
+            reason: self
+                .strings
+                .intern(record.problem.as_ref().map(|p| p.reason.as_str())),
             status: record.answer.status,
             failed,
             problem: record.problem.as_ref().map(|p| p.kind),
@@ -227,7 +232,7 @@ impl Store {
                 break;
             };
             self.first_request += 1;
-            for sym in [r.method, r.path, r.tag] {
+            for sym in [r.method, r.path, r.tag, r.reason] {
                 self.strings.release(sym);
             }
         }
@@ -244,6 +249,7 @@ impl Store {
             r.method = strings.intern(old.get(r.method));
             r.path = strings.intern(old.get(r.path));
             r.tag = strings.intern(old.get(r.tag));
+            r.reason = strings.intern(old.get(r.reason));
         }
         for row in &mut self.rows {
             row.event_type = strings.intern(old.get(row.event_type));
@@ -375,6 +381,11 @@ impl<'a> RowRef<'a> {
 
     pub fn path(&self) -> &'a str {
         self.store.string(self.request.path).unwrap_or("")
+    }
+
+    /// Why its request carried no readable events.
+    pub fn reason(&self) -> Option<&'a str> {
+        self.store.string(self.request.reason)
     }
 
     pub fn index(&self) -> usize {

@@ -11,6 +11,7 @@ mod query;
 mod receive;
 pub mod server;
 pub mod session;
+mod shape;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -61,7 +61,7 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct ProxyArgs {
     /// Address to listen on. Anything but loopback exposes your events to the network.
-    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:8787", value_parser = parse_listen, value_name = "ADDR")]
     pub listen: SocketAddr,
     /// Forward every path to this base URL instead of Amplitude (e.g. http://127.0.0.1:9000).
     #[arg(long, value_name = "URL", conflicts_with_all = ["region", "offline"])]
@@ -123,7 +123,7 @@ pub struct ProxyArgs {
 
 #[derive(Args, Debug)]
 pub struct FakeArgs {
-    #[arg(long, default_value = "127.0.0.1:8788", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:8788", value_parser = parse_listen, value_name = "ADDR")]
     pub listen: SocketAddr,
     /// Faults for the first requests, e.g. `500x2,413,delay:1500,drop`.
     #[arg(long, value_name = "FAULTS")]
@@ -217,7 +217,7 @@ pub struct OpenArgs {
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Where the demo's tap listens (port 0: any free port).
-    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:0", value_parser = parse_listen, value_name = "ADDR")]
     pub listen: SocketAddr,
     /// Journal file; default: a new file under the data directory.
     #[arg(long, value_name = "FILE")]
@@ -311,6 +311,27 @@ fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
 }
 
 /// `128MiB`, `512M`, `1GiB`, `64k`; a plain number is MiB.
+/// `127.0.0.1:8787`, `[::1]:8787`, `localhost:8787` (the IPv4 loopback), or
+/// a host name that resolves.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{text:?}: expected HOST:PORT, e.g. 127.0.0.1:8787"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{text:?}: {port:?} is not a port number"))?;
+    if host.eq_ignore_ascii_case("localhost") || host.is_empty() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| format!("{text:?}: {host:?} does not resolve to an address"))
+}
+
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());

@@ -19,10 +19,27 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("amptap: error: {e:#}");
+            eprintln!("amptap: error: {}", each_cause_once(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each said once: an error that quotes its
+/// source (`cannot open x: No such file…`) is not followed by it again.
+fn each_cause_once(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {

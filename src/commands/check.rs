@@ -17,7 +17,9 @@ use crate::cli::CheckArgs;
 /// Examples listed per (event type, code, path) in text, Markdown, HTML, JUnit.
 const EXAMPLES: usize = 20;
 
-pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: CheckArgs) -> anyhow::Result<ExitCode> {
+    // `-` is standard output, as in every Unix tool.
+    args.out = super::stdout_if_dash(args.out.take());
     let plan = amptap::plan_file::load(&args.plan)?;
     let paths: Vec<&Path> = args.captures.iter().map(PathBuf::as_path).collect();
     let label = args.plan.display().to_string();

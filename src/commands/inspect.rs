@@ -95,10 +95,17 @@ fn setup(
 }
 
 pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
-    need_terminal("open")?;
     for path in &args.captures {
-        std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let journal = amptap::journal::is_a_journal(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        if !journal {
+            anyhow::bail!(
+                "{} is not an amptap journal (its first line is not a record); journals are what `amptap serve` or `watch` write with --record",
+                path.display()
+            );
+        }
     }
+    need_terminal("open")?;
     let plan = load_plan(args.plan.as_ref())?;
     let session = Session {
         listen: None,

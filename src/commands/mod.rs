@@ -152,3 +152,8 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
 }
+
+/// `--out -` means standard output.
+pub fn stdout_if_dash(out: Option<PathBuf>) -> Option<PathBuf> {
+    out.filter(|p| p.as_os_str() != "-")
+}

@@ -52,7 +52,9 @@ fn show_progress(mut rx: watch::Receiver<Progress>) -> tokio::task::JoinHandle<(
     })
 }
 
-pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+pub async fn export(mut args: ExportArgs) -> anyhow::Result<ExitCode> {
+    // `-` is standard output, as in every Unix tool.
+    args.out = super::stdout_if_dash(args.out.take());
     let window = window(&args.start, &args.end)?;
     let client = client(&args.api)?;
     let (tx, rx) = watch::channel(Progress::default());
@@ -133,7 +135,9 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+pub async fn reconcile(mut args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    // `-` is standard output, as in every Unix tool.
+    args.out = super::stdout_if_dash(args.out.take());
     let plan = match &args.plan {
         Some(p) => Some((p.display().to_string(), amptap::plan_file::load(p)?)),
         None => None,

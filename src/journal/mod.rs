@@ -238,6 +238,13 @@ pub fn open_reader(path: &Path) -> Result<JournalReader<File>, JournalError> {
     Ok(JournalReader::new(file))
 }
 
+/// Whether `path` holds an amptap journal (an empty file counts): its first
+/// line reads as a record or a marker.
+pub fn is_a_journal(path: &std::path::Path) -> std::io::Result<bool> {
+    let mut file = std::fs::File::open(path)?;
+    writer::looks_like_a_journal(&mut file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

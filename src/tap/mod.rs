@@ -155,13 +155,27 @@ pub fn default_in_flight() -> usize {
 pub enum StartError {
     #[error(transparent)]
     Journal(#[from] journal::JournalError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source}{hint}", hint = listen_hint(source))]
     Listen {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
     #[error("cannot start the judge stage: {0}")]
     Pipeline(std::io::Error),
+}
+
+/// What to do about a port that cannot be had.
+fn listen_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            " (another amptap, or another program, has this port: stop it or pick another with --listen 127.0.0.1:PORT)"
+        }
+        std::io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges: pick one above)",
+        std::io::ErrorKind::AddrNotAvailable => {
+            " (this machine has no such address: 127.0.0.1 is the loopback)"
+        }
+        _ => "",
+    }
 }
 
 /// A tap serving in the background, with its judge stage.

@@ -501,3 +501,51 @@ async fn a_check_of_nothing_fails_and_says_why() {
     let report: Report = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report.summary.bad_requests, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_and_junit_count_each_path_on_its_own_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let journal = dir.path().join("paths.jsonl");
+    let mut tap = Amptap::serve(&["--offline", "--record", journal.to_str().expect("path")]);
+    let events: Vec<Value> = (0..2)
+        .map(|i| {
+            query(
+                &format!("paths-{i}"),
+                json!({"query_text": "<delete>", "app_id": "<delete>", "conversation_id": "<delete>"}),
+            )
+        })
+        .collect();
+    let r = reqwest::Client::new()
+        .post(tap.url("/2/httpapi"))
+        .json(&json!({"api_key": "FAKE_API_KEY_TEST_0123456789", "events": events}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    tap.interrupt();
+    let plan = asset("dify-plan.toml");
+    let out = amptap(&[
+        "check",
+        "--plan",
+        plan.to_str().expect("plan"),
+        journal.to_str().expect("j"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for prop in ["query_text", "app_id", "conversation_id"] {
+        let line = format!("missing_property ×2  event_properties.{prop}");
+        assert!(text.contains(&line), "{line} in:\n{text}");
+    }
+    let out = amptap(&[
+        "check",
+        "--plan",
+        plan.to_str().expect("plan"),
+        journal.to_str().expect("j"),
+        "--format",
+        "junit",
+    ]);
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        xml.contains("missing_property ×2 event_properties.app_id"),
+        "{xml}"
+    );
+}

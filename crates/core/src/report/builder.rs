@@ -123,6 +123,13 @@ impl ReportBuilder {
         ty.events_with_findings += 1;
         for finding in &findings {
             *ty.by_code.entry(finding.code).or_default() += 1;
+            let paths = ty.by_path.entry(finding.code).or_default();
+            match paths.get_mut(&finding.path) {
+                Some(n) => *n += 1,
+                None => {
+                    paths.insert(finding.path.clone(), 1);
+                }
+            }
         }
         self.report.summary.events_with_findings += 1;
         for finding in findings {

@@ -50,7 +50,11 @@ pub fn write(r: &Report, fail_on: Option<Severity>, out: &mut dyn Write) -> io::
             })
             .collect();
         if failing(&t.event_type) {
-            let codes: Vec<String> = t.by_code.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
+            let codes: Vec<String> = t
+                .code_paths()
+                .into_iter()
+                .map(|(c, p, n)| format!("{c} ×{n} {p}").trim_end().to_owned())
+                .collect();
             writeln!(
                 out,
                 "      <failure message=\"{} of {} events with findings: {}\" type=\"amptap.findings\">{}</failure>",

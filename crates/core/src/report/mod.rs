@@ -146,6 +146,27 @@ pub struct TypeSummary {
     /// Whether the plan lists this type (planned types never seen have `events: 0`).
     pub in_plan: bool,
     pub by_code: BTreeMap<Code, u64>,
+    /// The same counts by code and path: three missing properties are three
+    /// lines, not one path with the count of all three.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_path: BTreeMap<Code, BTreeMap<String, u64>>,
+}
+
+impl TypeSummary {
+    /// (code, path, count), by code then path; a report read back from an
+    /// older JSON without paths gives one line per code.
+    pub fn code_paths(&self) -> Vec<(Code, &str, u64)> {
+        let mut out = Vec::new();
+        for (code, count) in &self.by_code {
+            match self.by_path.get(code) {
+                Some(paths) if !paths.is_empty() => {
+                    out.extend(paths.iter().map(|(p, n)| (*code, p.as_str(), *n)));
+                }
+                _ => out.push((*code, "", *count)),
+            }
+        }
+        out
+    }
 }
 
 /// The check report: journals × the plan.

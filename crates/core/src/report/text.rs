@@ -48,11 +48,12 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             " (not in plan)"
         };
         writeln!(out, "{name}{unplanned} — {status}")?;
-        for (code, count) in &t.by_code {
-            let Some(example) = by_type
-                .of(&t.event_type)
+        for (code, path, count) in t.code_paths() {
+            let examples = by_type.of(&t.event_type);
+            let Some(example) = examples
                 .iter()
-                .find(|f| f.finding.code == *code)
+                .find(|f| f.finding.code == code && f.finding.path == path)
+                .or_else(|| examples.iter().find(|f| f.finding.code == code))
             else {
                 continue;
             };
@@ -65,7 +66,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "  {mark} {code} ×{count}  {}  {}",
-                sanitize(&f.path),
+                sanitize(path),
                 sanitize(&expected_actual(f))
             )?;
             writeln!(out, "      e.g. {}", sanitize(&example.event.label()))?;

@@ -548,4 +548,21 @@ async fn text_and_junit_count_each_path_on_its_own_line() {
         xml.contains("missing_property ×2 event_properties.app_id"),
         "{xml}"
     );
+    // Planned types this capture never saw are said so, never shown as clean.
+    for format in ["html", "md"] {
+        let out = amptap(&[
+            "check",
+            "--plan",
+            plan.to_str().expect("plan"),
+            journal.to_str().expect("j"),
+            "--format",
+            format,
+        ]);
+        let doc = String::from_utf8_lossy(&out.stdout);
+        assert!(doc.contains("(planned, never seen)"), "{format}: {doc}");
+        assert!(
+            !doc.contains("<td class=\"clean\">dify_response_liked"),
+            "{doc}"
+        );
+    }
 }

@@ -47,21 +47,48 @@ impl Seen {
         }
     }
 
-    fn spec(&self, occurrences: usize) -> PropertySpec {
+    fn spec(&self, name: &str, occurrences: usize) -> PropertySpec {
         let ty = self.ty.clone().unwrap_or(PropType::Any);
         let mut spec = PropertySpec::of_type(ty.clone());
         spec.required = self.present == occurrences;
         spec.nullable = self.nulls > 0;
-        // A list, not an id: few values, each seen more than once on average.
+        // A list, not an id: few values, each seen more than once on average,
+        // under a name that is not an id's and values that do not look like
+        // ids or sentences (a test run repeats its user ids and its prompts).
         let is_enum = ty == PropType::String
             && !self.non_string_or_long
             && self.strings.len() <= MAX_ENUM
-            && self.non_null > self.strings.len();
+            && self.non_null > self.strings.len()
+            && !names_an_id(name)
+            && !self
+                .strings
+                .iter()
+                .any(|v| looks_like_an_id(v) || v.contains(' '));
         if is_enum {
             spec.allowed = Some(self.strings.iter().cloned().map(Value::String).collect());
         }
         spec
     }
+}
+
+/// `user_id`, `appId`, `uid`, `conversation_key`…
+fn names_an_id(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "id"
+        || lower.ends_with("_id")
+        || lower.ends_with("-id")
+        || name.ends_with("Id")
+        || name.ends_with("ID")
+        || lower.ends_with("uid")
+        || lower.ends_with("uuid")
+        || lower.ends_with("_key")
+}
+
+/// `user-12345`, `app-42`, `a1b2c3d4…`: letters then digits, or hex runs.
+fn looks_like_an_id(value: &str) -> bool {
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let hex_run = value.len() >= 8 && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    hex_run || (digits >= 2 && value.chars().any(|c| c == '-' || c == '_'))
 }
 
 /// Drafts a plan: unified types, required = present every time, nullable =
@@ -101,7 +128,10 @@ pub fn infer<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>)
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|(name, _)| !name.starts_with('$'))
-                .map(|(name, seen)| (name, seen.spec(n)))
+                .map(|(name, seen)| {
+                    let spec = seen.spec(&name, n);
+                    (name, spec)
+                })
                 .collect();
             let spec = EventSpec {
                 description: Some(format!("seen {n} time{}", if n == 1 { "" } else { "s" })),
@@ -115,7 +145,7 @@ pub fn infer<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>)
         .into_iter()
         .map(|(name, seen)| {
             // Identify sends only what changes: never required.
-            let mut spec = seen.spec(user_occurrences);
+            let mut spec = seen.spec(&name, user_occurrences);
             spec.required = false;
             (name, spec)
         })
@@ -310,5 +340,26 @@ mod tests {
         for name in names {
             assert!(back.events[name].properties.contains_key(name), "{text}");
         }
+    }
+
+    #[test]
+    fn ids_and_sentences_are_never_enums() {
+        let events: Vec<Event> = (0..6)
+            .map(|i| {
+                ev(&serde_json::json!({"event_type": "q", "event_properties": {
+                    "app_id": "app-42",
+                    "owner": format!("user-{:05}", i % 2),
+                    "prompt": if i % 2 == 0 { "What is Dify?" } else { "How are you?" },
+                    "tier": if i % 2 == 0 { "pro" } else { "free" },
+                }})
+                .to_string())
+            })
+            .collect();
+        let plan = infer(&events);
+        let spec = &plan.events["q"].properties;
+        for name in ["app_id", "owner", "prompt"] {
+            assert_eq!(spec[name].allowed, None, "{name} is not an enum");
+        }
+        assert!(spec["tier"].allowed.is_some(), "a real list still is");
     }
 }

@@ -8,7 +8,7 @@ use super::{escape_markup as esc, expected_actual, Report};
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}.error{color:#b00020}.warning{color:#8a6d00}.info{color:#555}code{background:#f4f4f4;padding:0 3px}\
-.clean{color:#1b7f3b}";
+.clean{color:#1b7f3b}.unseen{color:#888;font-style:italic}";
 
 /// The start of a self-contained page: inline style, nothing fetched, no scripts.
 pub(super) fn page_head(out: &mut dyn Write, title: &str) -> io::Result<()> {
@@ -43,15 +43,18 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<h2>Event types</h2><table><tr><th>event type</th><th>events</th><th>with findings</th><th>findings by code</th></tr>")?;
     for t in &r.event_types {
         let codes: Vec<String> = t.by_code.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
-        let note = if t.in_plan || r.plan.is_none() {
+        let note = if t.events == 0 && t.in_plan {
+            " <em>(planned, never seen)</em>"
+        } else if t.in_plan || r.plan.is_none() {
             ""
         } else {
             " <em>(not in plan)</em>"
         };
-        let class = if t.events_with_findings == 0 {
-            " class=\"clean\""
-        } else {
-            ""
+        // Green means seen and clean: a planned type never seen is not.
+        let class = match (t.events, t.events_with_findings) {
+            (0, _) => " class=\"unseen\"",
+            (_, 0) => " class=\"clean\"",
+            _ => "",
         };
         writeln!(
             out,

@@ -48,7 +48,9 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "|---|---:|---:|---|")?;
     for t in &r.event_types {
         let codes: Vec<String> = t.by_code.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
-        let name = if t.in_plan || r.plan.is_none() {
+        let name = if t.events == 0 && t.in_plan {
+            format!("{} (planned, never seen)", cell(&t.event_type))
+        } else if t.in_plan || r.plan.is_none() {
             cell(&t.event_type)
         } else {
             format!("{} (not in plan)", cell(&t.event_type))

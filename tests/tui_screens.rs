@@ -582,3 +582,28 @@ fn a_request_without_events_is_a_row_with_its_reason() {
     let text = screen(&app);
     assert!(text.contains("POST / · JSON was posted to /"), "{text}");
 }
+
+#[test]
+fn export_takes_the_format_from_the_name_and_refuses_one_it_does_not_know() {
+    let mut a = app(160, 48);
+    let name = |a: &mut App, text: &str| {
+        key(a, KeyCode::Char('x'));
+        for _ in 0..80 {
+            key(a, KeyCode::Backspace);
+        }
+        typed(a, text);
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)))
+    };
+    let effects = name(&mut a, "report.pdf");
+    assert!(effects.is_empty(), "nothing is written");
+    let text = screen(&a);
+    assert!(text.contains(".pdf is not a report format"), "{text}");
+    let effects = name(&mut a, "~/report.html");
+    let home = std::env::var("HOME").unwrap_or_default();
+    assert!(
+        effects.iter().any(|e| matches!(e,
+            amptap::tui::msg::Effect::Export { path, format, .. }
+                if *format == amptap::report::Format::Html && path.starts_with(&home) && !path.starts_with("~"))),
+        "{effects:?}"
+    );
+}

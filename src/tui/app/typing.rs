@@ -104,7 +104,20 @@ impl App {
             self.message = Some("export cancelled: no file name".into());
             return;
         }
-        let format = Format::from_path(&path).unwrap_or(Format::Md);
+        let path = expand_home(path);
+        // The extension says the format, as on the command line; one that
+        // names none is refused, not written as something else.
+        let format = match (Format::from_path(&path), path.extension()) {
+            (Some(format), _) => format,
+            (None, None) => Format::Text,
+            (None, Some(ext)) => {
+                self.message = Some(format!(
+                    "export: .{} is not a report format; use .txt, .md, .html, .json, .csv or .xml (JUnit)",
+                    ext.to_string_lossy()
+                ));
+                return;
+            }
+        };
         if self.screen == Screen::Reconcile {
             let Some(report) = self.reconcile.report.clone() else {
                 self.message = Some("nothing to export yet: the reconcile has not finished".into());
@@ -125,5 +138,16 @@ impl App {
             format,
             report: Box::new(report),
         });
+    }
+}
+
+/// `~/reports/x.md` → the home directory's `reports/x.md`, as a shell would.
+fn expand_home(path: PathBuf) -> PathBuf {
+    let Ok(rest) = path.strip_prefix("~") else {
+        return path;
+    };
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(rest),
+        None => path,
     }
 }

@@ -607,3 +607,18 @@ fn export_takes_the_format_from_the_name_and_refuses_one_it_does_not_know() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn a_status_message_leaves_after_a_while() {
+    let mut a = app(120, 30);
+    a.message = Some("something happened".into());
+    let start = datetime!(2026-11-24 10:01:00 UTC);
+    for s in 0..5 {
+        a.update(Msg::Tick(start + time::Duration::seconds(s)));
+    }
+    assert!(a.message.is_some(), "still there after 4 s");
+    for s in 5..12 {
+        a.update(Msg::Tick(start + time::Duration::seconds(s)));
+    }
+    assert!(a.message.is_none(), "gone after 8 s");
+}

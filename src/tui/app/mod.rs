@@ -82,6 +82,8 @@ pub struct App {
     pub reconcile: ReconcileState,
     pub session: Session,
     pub message: Option<String>,
+    /// The message on screen and since when: it leaves after a while.
+    message_since: Option<(String, OffsetDateTime)>,
     pub warnings: Vec<String>,
     pub size: Rect,
     pub now: OffsetDateTime,
@@ -97,6 +99,21 @@ pub struct App {
 }
 
 impl App {
+    /// A status message stays MESSAGE_SECONDS after it last changed.
+    fn age_message(&mut self, now: OffsetDateTime) {
+        const MESSAGE_SECONDS: i64 = 8;
+        match (&self.message, &self.message_since) {
+            (None, _) => self.message_since = None,
+            (Some(m), Some((seen, since))) if m == seen => {
+                if (now - *since).whole_seconds() >= MESSAGE_SECONDS {
+                    self.message = None;
+                    self.message_since = None;
+                }
+            }
+            (Some(m), _) => self.message_since = Some((m.clone(), now)),
+        }
+    }
+
     pub fn new(
         store: Store,
         session: Session,
@@ -121,6 +138,7 @@ impl App {
             reconcile: ReconcileState::default(),
             session,
             message: None,
+            message_since: None,
             warnings: Vec::new(),
             size: Rect::new(0, 0, 80, 24),
             now,
@@ -163,6 +181,7 @@ impl App {
                     return effects;
                 }
                 self.now = now;
+                self.age_message(now);
             }
             Msg::Progress {
                 journal_bytes,

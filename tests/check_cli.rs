@@ -566,3 +566,35 @@ async fn text_and_junit_count_each_path_on_its_own_line() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reads_a_journal_from_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("dir");
+    let (journal, _) = journal_with_known_problems(dir.path()).await;
+    let plan = asset("dify-plan.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["check", "--format", "json", "--plan"])
+        .arg(&plan)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let bytes = std::fs::read(&journal).expect("journal");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(report.summary.events > 0, "{:?}", report.summary);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the known problems fail the check"
+    );
+}

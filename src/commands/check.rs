@@ -21,7 +21,8 @@ pub fn run(mut args: CheckArgs) -> anyhow::Result<ExitCode> {
     // `-` is standard output, as in every Unix tool.
     args.out = super::stdout_if_dash(args.out.take());
     let plan = amptap::plan_file::load(&args.plan)?;
-    let paths: Vec<&Path> = args.captures.iter().map(PathBuf::as_path).collect();
+    let (captures, _stdin) = super::spool_stdin(&args.captures)?;
+    let paths: Vec<&Path> = captures.iter().map(PathBuf::as_path).collect();
     let label = args.plan.display().to_string();
     let now = time::OffsetDateTime::now_utc();
     let format = args

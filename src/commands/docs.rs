@@ -10,7 +10,8 @@ use crate::cli::Cli;
 
 /// Streams every journal's records into one archive on stdout.
 pub fn har(captures: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let records = super::records(captures)?;
+    let (captures, _stdin) = super::spool_stdin(captures)?;
+    let records = super::records(&captures)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::new(stdout);
     amptap::har::write_archive(records, &mut out)?;

@@ -157,3 +157,32 @@ pub async fn shutdown_signal() {
 pub fn stdout_if_dash(out: Option<PathBuf>) -> Option<PathBuf> {
     out.filter(|p| p.as_os_str() != "-")
 }
+
+/// Journals named `-` are standard input: spooled to a private temporary
+/// file (journals are read by position), removed when the guard is dropped.
+pub fn spool_stdin(
+    paths: &[PathBuf],
+) -> anyhow::Result<(Vec<PathBuf>, Option<tempfile::NamedTempFile>)> {
+    if !paths.iter().any(|p| p.as_os_str() == "-") {
+        return Ok((paths.to_vec(), None));
+    }
+    let mut spool = tempfile::Builder::new()
+        .prefix(".amptap-stdin-")
+        .suffix(".jsonl")
+        .tempfile()
+        .context("a temporary file for standard input")?;
+    std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut())
+        .context("reading standard input")?;
+    let spooled = spool.path().to_owned();
+    let paths = paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                spooled.clone()
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    Ok((paths, Some(spool)))
+}

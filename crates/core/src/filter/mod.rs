@@ -25,7 +25,10 @@ use parse::{parse_word, words};
 
 /// The operators, for the help screen and error messages (one table).
 pub const OPERATORS: &[(&str, &str)] = &[
-    ("type:REGEX", "event type matches (e.g. type:dify_.*)"),
+    (
+        "type:REGEX",
+        "the whole event type matches, any case (type:dify_.*); type:=REGEX for exact case",
+    ),
     ("user:REGEX", "user_id matches"),
     ("device:REGEX", "device_id matches"),
     ("status:ok|warning|error", "worst finding of the event"),
@@ -43,7 +46,7 @@ pub const OPERATORS: &[(&str, &str)] = &[
     ("-WORD", "negates any word"),
     (
         "TEXT",
-        "free text in the JSON, as sent or decoded (case-insensitive)",
+        "free text in the JSON, as sent or decoded (case-insensitive); \"a:b\" in quotes if it has a colon",
     ),
 ];
 
@@ -164,11 +167,13 @@ impl Filter {
         let mut terms = Vec::new();
         for (position, word) in words(source) {
             let err = |message: String| FilterError { position, message };
+            // A quoted word is free text, whatever it looks like.
+            let quoted = position >= 2 && source.chars().nth(position - 2) == Some('"');
             let (negated, word) = match word.strip_prefix('-') {
                 Some(rest) if !rest.is_empty() => (true, rest.to_owned()),
                 _ => (false, word),
             };
-            let test = parse_word(&word).map_err(err)?;
+            let test = parse_word(&word, quoted).map_err(err)?;
             terms.push(Term { negated, test });
         }
         Ok(Filter {

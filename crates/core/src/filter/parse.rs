@@ -4,9 +4,15 @@ use regex::{Regex, RegexBuilder};
 
 use super::{Status, Test};
 
-pub(super) fn parse_word(word: &str) -> Result<Test, String> {
+pub(super) fn parse_word(word: &str, quoted: bool) -> Result<Test, String> {
+    // Whole-value regexes, case-insensitive; `=` first makes one exact in case.
     let regex = |field: &str, pattern: &str| {
+        let (exact, pattern) = match pattern.strip_prefix('=') {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
         RegexBuilder::new(&format!("^(?:{pattern})$"))
+            .case_insensitive(!exact)
             .size_limit(1 << 20)
             .build()
             .map_err(|e| format!("bad regex in {field}: {}", first_error_line(&e)))
@@ -20,6 +26,18 @@ pub(super) fn parse_word(word: &str) -> Result<Test, String> {
             path.split('.').map(str::to_owned).collect(),
             alternatives(value),
         ));
+    }
+    if !quoted {
+        if let Some((name, value)) = word.split_once(':') {
+            let looks_like_a_field = name.len() >= 2
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                && !value.starts_with("//");
+            if looks_like_a_field && !is_field(name) {
+                return Err(format!(
+                    "unknown field {name}: — fields are type, user, device, status, code, has, missing, tag and prop.NAME=; put free text with a colon in quotes"
+                ));
+            }
+        }
     }
     let Some((field, value)) = word.split_once(':').filter(|(f, _)| is_field(f)) else {
         let pattern = format!("(?i){}", regex::escape(word));

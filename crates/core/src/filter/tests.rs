@@ -140,3 +140,24 @@ fn status_is_the_worst_finding() {
         Status::Error
     );
 }
+
+#[test]
+fn names_match_in_any_case_unless_exact_and_unknown_fields_are_errors() {
+    let e = ev(r#"{"event_type":"Song Played","user_id":"User-1"}"#);
+    assert!(matches("type:song.played", &e, &[]));
+    assert!(matches("user:user-1", &e, &[]));
+    assert!(!matches("type:=song.played", &e, &[]), "= is exact in case");
+    assert!(matches("type:=Song.Played", &e, &[]));
+    let err = Filter::parse("type:a bogus:x").expect_err("unknown field");
+    assert_eq!(err.position, 8);
+    assert!(
+        err.message.contains("unknown field bogus:"),
+        "{}",
+        err.message
+    );
+    assert!(Filter::parse("\"bogus:x\"").is_ok(), "quoted is free text");
+    assert!(
+        Filter::parse("http://example.com").is_ok(),
+        "a URL is free text"
+    );
+}

@@ -132,10 +132,13 @@ impl FromStr for PropType {
 /// A short rendering of a value for findings (`"abc"`, `42`, `[3 items]`).
 pub fn describe_value(value: &Value) -> String {
     match value {
+        // Quoted as sent: every output sanitizes it its own way (␛ on a
+        // terminal), never Rust's escapes.
         Value::String(s) if s.chars().count() > 60 => {
             let cut: String = s.chars().take(57).collect();
-            format!("{:?}", cut + "...")
+            format!("\"{cut}...\"")
         }
+        Value::String(s) => format!("\"{s}\""),
         Value::Array(items) => format!("array of {}", items.len()),
         Value::Object(o) => format!("object with {} keys", o.len()),
         other => other.to_string(),

@@ -356,7 +356,7 @@ impl<'p> Validator<'p> {
                         Code::BadPropertyName,
                         Dotted("event_properties", name),
                         Some(&format!("a name matching {}", convention.as_str())),
-                        Some(format!("{name:?}")),
+                        Some(format!("\"{name}\"")),
                     );
                 }
             }
@@ -367,13 +367,13 @@ impl<'p> Validator<'p> {
                 Code::BadEventName,
                 "event_type",
                 Some(&format!("a name matching {convention}")),
-                Some(format!("{event_type:?}")),
+                Some(format!("\"{event_type}\"")),
             );
         }
         let Some(spec) = state.spec else {
             if let Some(severity) = settings.unknown_events.severity() {
                 let expected = match state.meant {
-                    Some(meant) => format!("an event type in the plan: did you mean {meant:?}?"),
+                    Some(meant) => format!("an event type in the plan: did you mean \"{meant}\"?"),
                     None => "an event type in the plan".to_owned(),
                 };
                 sink.push_with(
@@ -381,7 +381,7 @@ impl<'p> Validator<'p> {
                     severity,
                     "event_type",
                     Some(&expected),
-                    Some(format!("{event_type:?}")),
+                    Some(format!("\"{event_type}\"")),
                 );
             }
             return;
@@ -492,7 +492,7 @@ fn check_firing(
             Code::OverFiring,
             "event_type",
             Some(&format!("at most {max} per minute per device")),
-            Some(format!("{} within a minute from {who:?}", window.len())),
+            Some(format!("{} within a minute from \"{who}\"", window.len())),
         );
     }
 }
@@ -569,14 +569,14 @@ fn check_ids(f: &CommonFields<'_>, min_len: usize, sink: &mut Sink<'_, '_>) {
                 Code::PlaceholderId,
                 field,
                 Some("a real id"),
-                Some(format!("{id:?}")),
+                Some(format!("\"{id}\"")),
             );
         } else if id.chars().count() < min_len {
             sink.push(
                 Code::ShortId,
                 field,
                 Some(&format!("at least {min_len} characters")),
-                Some(format!("{id:?} ({} characters)", id.chars().count())),
+                Some(format!("\"{id}\" ({} characters)", id.chars().count())),
             );
         }
     }
@@ -679,7 +679,7 @@ fn check_value(path: &Dotted<'_>, value: &Value, plan: &Plan, sink: &mut Sink<'_
                     severity,
                     path,
                     Some("a property in the plan"),
-                    Some(format!("{name:?}")),
+                    Some(format!("\"{name}\"")),
                 );
             }
         }
@@ -723,8 +723,10 @@ fn check_absent(
         sink.push(
             Code::UnmappedField,
             Dotted(scope, source),
-            Some(&format!("{name:?} (the plan maps {source:?} → {name:?})")),
-            Some(format!("{source:?}")),
+            Some(&format!(
+                "\"{name}\" (the plan maps \"{source}\" → \"{name}\")"
+            )),
+            Some(format!("\"{source}\"")),
         );
     } else if spec.required {
         sink.push(
@@ -754,7 +756,7 @@ fn report_unexpected(
             .then(|| nearest(name, specs.keys()))
             .flatten();
         let expected = match near {
-            Some(meant) => format!("a property in the plan: did you mean {meant:?}?"),
+            Some(meant) => format!("a property in the plan: did you mean \"{meant}\"?"),
             None => "a property in the plan".to_owned(),
         };
         sink.push_with(
@@ -762,7 +764,7 @@ fn report_unexpected(
             severity,
             Dotted(scope, name),
             Some(&expected),
-            Some(format!("{name:?}")),
+            Some(format!("\"{name}\"")),
         );
     }
 }

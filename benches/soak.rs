@@ -344,7 +344,7 @@ async fn soak(secs: u64, rate: u64, full: bool) {
     let peak = rss(pid, "VmHWM:");
     if with_screen {
         let _ = Command::new("tmux")
-            .args(["send-keys", "-t", &session, "q"])
+            .args(["send-keys", "-t", &session, "Q"])
             .status();
         tokio::time::sleep(Duration::from_secs(3)).await;
         let _ = Command::new("tmux")

@@ -622,3 +622,37 @@ fn a_status_message_leaves_after_a_while() {
     }
     assert!(a.message.is_none(), "gone after 8 s");
 }
+
+#[test]
+fn q_asks_while_requests_are_arriving_and_capital_q_quits_at_once() {
+    // The fixture's requests arrived at 10:00:01–10:00:05.
+    let mut a = app(120, 30);
+    a.update(Msg::Tick(datetime!(2026-11-24 10:00:07 UTC)));
+    let effects = a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+    )));
+    assert!(effects.is_empty() && !a.quit, "asks first");
+    assert!(screen(&a).contains("q again stops the tap"));
+    let effects = a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+    )));
+    assert!(a.quit && !effects.is_empty(), "q again quits");
+
+    let mut a = app(120, 30);
+    a.update(Msg::Tick(datetime!(2026-11-24 10:00:07 UTC)));
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('Q'),
+        KeyModifiers::SHIFT,
+    )));
+    assert!(a.quit, "Q quits at once");
+
+    let mut a = app(120, 30);
+    a.update(Msg::Tick(datetime!(2026-11-24 10:05:00 UTC)));
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+    )));
+    assert!(a.quit, "quiet for minutes: q quits");
+}

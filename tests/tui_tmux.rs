@@ -150,7 +150,10 @@ fn demo_filter_detail_export_quit() {
         "the path is shown:\n{screen}"
     );
 
-    // Quit: the terminal comes back as it was, the summary is printed.
+    // Quit: the demo keeps sending, so q asks first; q again quits. The
+    // terminal comes back as it was, the summary is printed.
+    tmux.keys(&["q"]);
+    tmux.wait_for("q asks first", |s| s.contains("q again stops the tap"));
     tmux.keys(&["q"]);
     let after = tmux.wait_for("the shell again", |s| s.contains("EXITED 0"));
     assert!(

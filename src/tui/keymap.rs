@@ -33,6 +33,7 @@ impl Context {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Quit,
+    QuitNow,
     Help,
     ShowStream,
     ShowCoverage,
@@ -116,9 +117,10 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('q'),
         "q",
         A::Quit,
-        "quit (capture stops, the journal is kept)",
+        "quit; asks first while requests are arriving",
     ),
-    ctrl(C::Global, 'c', "Ctrl-C", A::Quit, "quit"),
+    key(C::Global, K::Char('Q'), "Q", A::QuitNow, "quit at once"),
+    ctrl(C::Global, 'c', "Ctrl-C", A::QuitNow, "quit at once"),
     key(C::Global, K::Char('?'), "?", A::Help, "this help"),
     key(C::Global, K::Char('1'), "1", A::ShowStream, "event stream"),
     key(
@@ -333,6 +335,6 @@ mod tests {
         let g = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
         assert_eq!(lookup(Context::Stream, &g), Some(Action::End));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(lookup(Context::Detail, &ctrl_c), Some(Action::Quit));
+        assert_eq!(lookup(Context::Detail, &ctrl_c), Some(Action::QuitNow));
     }
 }

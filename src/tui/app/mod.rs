@@ -99,6 +99,10 @@ pub struct App {
 }
 
 impl App {
+    /// What `q` says while requests are still arriving.
+    const STILL_ARRIVING: &str =
+        "requests arrived in the last seconds: q again stops the tap, Q quits at once";
+
     /// A status message stays MESSAGE_SECONDS after it last changed.
     fn age_message(&mut self, now: OffsetDateTime) {
         const MESSAGE_SECONDS: i64 = 8;
@@ -272,7 +276,8 @@ impl App {
     fn act(&mut self, action: Action, effects: &mut Vec<Effect>) {
         let page = layout::stream_rows(self.size).max(1) as isize;
         match (action, self.screen) {
-            (Action::Quit, _) => self.quit(effects),
+            (Action::Quit, _) => self.quit_unless_busy(effects),
+            (Action::QuitNow, _) => self.quit(effects),
             (Action::Help, s) => {
                 self.back_to = s;
                 self.help_scroll = 0;
@@ -428,6 +433,21 @@ impl App {
     fn quit(&mut self, effects: &mut Vec<Effect>) {
         self.quit = true;
         effects.push(Effect::Quit);
+    }
+
+    /// `q` on a live tap that received requests in the last few seconds
+    /// asks first: the app may still be sending. `q` again or `Q` quits.
+    fn quit_unless_busy(&mut self, effects: &mut Vec<Effect>) {
+        const QUIET_SECONDS: i64 = 5;
+        let now = self.now.unix_timestamp();
+        let last = self.store.counters().per_second.back().map(|(s, _)| *s);
+        let busy = self.session.listen.is_some() && last.is_some_and(|s| now - s < QUIET_SECONDS);
+        let asked = self.message.as_deref() == Some(Self::STILL_ARRIVING);
+        if busy && !asked {
+            self.message = Some(Self::STILL_ARRIVING.to_owned());
+            return;
+        }
+        self.quit(effects);
     }
 
     fn on_mouse(&mut self, mouse: MouseEvent) {

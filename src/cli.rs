@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     /// Where amptap's own log goes (default: amptap.log in the data directory).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", display_order = 1000)]
     pub log_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -135,13 +135,13 @@ pub struct CheckArgs {
     /// The plan: TOML, or CSV (`.csv`).
     #[arg(long, value_name = "FILE")]
     pub plan: PathBuf,
-    /// Journals written by `amptap serve` / `watch`, read as one session.
+    /// Journals written by `amptap serve` / `watch`, read as one session (`-`: standard input).
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
     /// Output format (default: from --out's extension, else text).
     #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
-    /// Write the report here instead of stdout.
+    /// Write the report here instead of stdout (`-`: stdout); written whole or not at all.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity.

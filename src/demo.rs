@@ -159,10 +159,12 @@ pub async fn run(tap: String, upstream: FakeAmplitude, mut stop: watch::Receiver
                 }
             },
         }
-        // One event in five carries a mistake an instrumentation engineer makes.
-        if rng.chance(20) {
+        // One event in five carries a mistake an instrumentation engineer
+        // makes; the first few seconds always show one (no event_type).
+        if step == 8 || rng.chance(20) {
             if let Some(e) = events.first_mut() {
-                inject_problem(e, &mut rng);
+                let kind = if step == 8 { 15 } else { rng.below(17) };
+                inject_problem(e, kind, &mut rng);
             }
         }
         // What Amplitude's export will show for them: now and then an event lost
@@ -250,9 +252,9 @@ fn next_uuid(rng: &mut Rng) -> String {
 }
 
 /// Every kind of finding the checker knows, one at a time.
-fn inject_problem(e: &mut Value, rng: &mut Rng) {
+fn inject_problem(e: &mut Value, kind: u64, rng: &mut Rng) {
     let props = e.get_mut("event_properties").and_then(Value::as_object_mut);
-    match (rng.below(17), props) {
+    match (kind, props) {
         (0, Some(p)) => {
             // The app's own field name, not the planned one.
             if let Some(v) = p.remove("app_id") {

@@ -475,6 +475,11 @@ fn check_firing(
     sink: &mut Sink<'_, '_>,
 ) {
     let who = f.device_or_user().unwrap_or_default();
+    let whose = if f.device_id.and_then(Value::as_str).is_some() {
+        "device"
+    } else {
+        "user"
+    };
     let at = f.time_ms().unwrap_or(received_ms);
     // Look up by reference: allocate the key only the first time.
     if !state.firings.contains_key(who) {
@@ -491,8 +496,13 @@ fn check_firing(
         sink.push(
             Code::OverFiring,
             "event_type",
-            Some(&format!("at most {max} per minute per device")),
-            Some(format!("{} within a minute from \"{who}\"", window.len())),
+            Some(&format!(
+                "at most {max} per minute per device (or user, without one)"
+            )),
+            Some(format!(
+                "{} within a minute from {whose} \"{who}\"",
+                window.len()
+            )),
         );
     }
 }

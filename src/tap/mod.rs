@@ -1,6 +1,7 @@
 //! The tap: the proxy the SDK talks to, the upstream it forwards to, the
 //! offline answers, and the journal every request is written to.
 
+mod access;
 pub mod api;
 pub mod budget;
 pub mod forward;

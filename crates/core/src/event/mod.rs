@@ -5,6 +5,7 @@
 //! parsed copy for the typed accessors, so nothing a later stage reads or
 //! writes can ever alter what was sent.
 
+mod count;
 mod decode;
 mod diagnose;
 mod endpoint;

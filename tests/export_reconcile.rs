@@ -482,3 +482,26 @@ async fn reconcile_reads_pretty_printed_and_form_events_as_sent() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stand_in_drops_a_short_id_on_batch_as_amplitudes_docs_say() {
+    let fake = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    for path in ["/batch", "/2/httpapi"] {
+        let body = json!({"api_key": "k", "events": [{"event_type": "a", "user_id": "abc", "device_id": "device-1", "insert_id": format!("short{path}"), "time": 1_795_514_400_000_i64}]});
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", fake.url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        let want = if path == "/batch" { 200 } else { 400 };
+        assert_eq!(r.status(), want, "{path}");
+    }
+    let rows = fake.fake.export_rows(&now_window());
+    assert_eq!(rows.len(), 1, "only the batch was ingested");
+    assert_eq!(rows[0].user_id, None, "the short user_id was dropped");
+    assert_eq!(rows[0].device_id.as_deref(), Some("device-1"));
+}

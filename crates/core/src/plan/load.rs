@@ -546,4 +546,16 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn the_sdk_profile_is_on_unless_the_plan_turns_it_off() {
+        assert!(
+            parse_toml("[settings]\n", "p.toml")
+                .expect("plan")
+                .settings
+                .sdk_profile
+        );
+        let off = parse_toml("[settings]\nsdk_profile = false\n", "p.toml").expect("plan");
+        assert!(!off.settings.sdk_profile);
+    }
 }

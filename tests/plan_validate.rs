@@ -442,3 +442,37 @@ fn without_a_plan_only_plan_free_checks_apply() {
         .collect();
     assert_eq!(got, vec![Code::PlaceholderId, Code::TypeDrift]);
 }
+
+#[test]
+fn a_stray_property_names_what_it_meant_every_time_and_a_flood_of_them_stays_cheap() {
+    let plan = plan();
+    let typo = |n: usize| {
+        let mut e = serde_json::json!({"event_properties": {"querytext": "hi", "latency": 5}});
+        e["insert_id"] = format!("ins-typo-{n}").into();
+        query(e)
+    };
+    let expected_of = |fs: &[Finding]| -> Vec<String> {
+        fs.iter()
+            .filter(|f| f.code == Code::UnexpectedProperty)
+            .map(|f| format!("{} {}", f.path, f.expected.clone().unwrap_or_default()))
+            .collect()
+    };
+    // Worked out once per name, the hint is the same on every event.
+    let found = findings(&plan, &[typo(1), typo(2)]);
+    let hints = expected_of(&found);
+    assert_eq!(hints.len(), 4, "{hints:?}");
+    assert_eq!(hints[..2], hints[2..]);
+    assert!(hints.iter().any(|h| h.contains("event_properties.querytext")
+        && h.contains("did you mean \"query_text\"")));
+    // Thousands of distinct junk names: each still a finding.
+    let flood: Vec<Event> = (0..1500)
+        .map(|n| {
+            let mut e = serde_json::json!({"event_properties": {}});
+            e["event_properties"][format!("junk_{n}")] = 1.into();
+            e["insert_id"] = format!("ins-flood-{n}").into();
+            query(e)
+        })
+        .collect();
+    let found = findings(&plan, &flood);
+    assert_eq!(expected_of(&found).len(), 1500);
+}

@@ -1,0 +1,398 @@
+//! Event × Plan → findings. Pure: no I/O, `now` comes in with the event.
+//!
+//! A [`Validator`] is one session's worth of memory (insert ids seen, the
+//! type each property first had, recent firings per device) so that
+//! duplicates, drift and over-firing are found across events.
+
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::insert_ids::InsertIds;
+use super::sdk_profile;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::{describe_value, EventSpec, Plan, PropType};
+use crate::event::{CommonFields, Event};
+
+mod codes;
+mod fields;
+mod properties;
+
+pub use codes::{is_placeholder_id, Code, EventContext, Finding, Severity, PLACEHOLDER_IDS};
+use fields::{check_ids, check_time};
+use properties::{check_properties, check_user_properties, nearest, Dotted};
+
+const MINUTE_MS: i64 = 60_000;
+/// Unplanned property names remembered per event type for "did you mean".
+const MEANT_NAMES: usize = 1024;
+const DAY_MS: i64 = 86_400_000;
+/// Before 1973 in milliseconds is after 5000 AD in seconds: a time below
+/// this was sent in seconds.
+const SECONDS_CUTOFF: i64 = 100_000_000_000;
+
+/// One session's validation.
+pub struct Validator<'p> {
+    plan: &'p Plan,
+    insert_ids: InsertIds,
+    /// Everything known per event type, found with one lookup per event.
+    type_index: HashMap<String, usize>,
+    types: Vec<TypeState<'p>>,
+    /// Property name → whether it follows the naming convention (names repeat).
+    good_names: HashMap<String, bool>,
+}
+
+/// What the validator remembers about one event type.
+struct TypeState<'p> {
+    /// The plan's entry; `None` for a type the plan does not list.
+    spec: Option<&'p EventSpec>,
+    /// Built in (`$identify`…) or matched by `settings.ignore`: no plan checks.
+    exempt: bool,
+    follows_convention: bool,
+    /// For a type the plan does not list, the planned one it most likely meant.
+    meant: Option<&'p str>,
+    /// The kind each property first had (for `type_drift`).
+    first_kind: HashMap<String, &'static str>,
+    /// Unplanned property → the planned one it most likely meant, worked
+    /// out once per name (a distance to every planned name is dear).
+    meant_properties: HashMap<String, Option<&'p str>>,
+    /// Device (or user) → times within the last minute (for `over_firing`).
+    firings: HashMap<String, VecDeque<i64>>,
+}
+
+impl<'p> TypeState<'p> {
+    fn new(plan: &'p Plan, event_type: &str) -> Self {
+        let settings = &plan.settings;
+        TypeState {
+            spec: plan.events.get(event_type),
+            exempt: event_type.starts_with('$')
+                || settings.is_ignored(event_type)
+                || (settings.sdk_profile
+                    && sdk_profile::is_sdk_event(event_type)
+                    && !plan.events.contains_key(event_type)),
+            follows_convention: settings
+                .event_name
+                .as_ref()
+                .is_none_or(|c| c.is_match(event_type)),
+            first_kind: HashMap::default(),
+            meant_properties: HashMap::default(),
+            firings: HashMap::default(),
+            // Worked out once per type, not per event.
+            meant: match plan.events.get(event_type) {
+                Some(_) => None,
+                None => nearest(event_type, plan.events.keys()),
+            },
+        }
+    }
+}
+
+impl<'p> Validator<'p> {
+    pub fn new(plan: &'p Plan) -> Self {
+        Validator {
+            plan,
+            insert_ids: InsertIds::default(),
+            type_index: HashMap::default(),
+            types: Vec::new(),
+            good_names: HashMap::default(),
+        }
+    }
+
+    /// The plan it judges with.
+    pub fn plan(&self) -> &'p Plan {
+        self.plan
+    }
+
+    /// Remembers at most the last `window` insert ids (a live session that
+    /// runs for days keeps its memory; duplicates are found within it).
+    pub fn with_id_window(mut self, window: usize) -> Self {
+        self.insert_ids = InsertIds::within(window);
+        self
+    }
+
+    /// Forgets what was seen (a new session over the same plan).
+    pub fn reset(&mut self) {
+        self.insert_ids.clear();
+        self.type_index.clear();
+        self.types.clear();
+    }
+
+    /// Checks one event, appending its findings to `out`.
+    pub fn check(&mut self, event: &Event, ctx: &EventContext, out: &mut Vec<Finding>) {
+        let fields = event.common();
+        let mut sink = Sink {
+            plan: self.plan,
+            out,
+            event_type: fields.event_type,
+        };
+        self.check_into(event, &fields, ctx, &mut sink);
+    }
+
+    fn check_into(
+        &mut self,
+        event: &Event,
+        f: &CommonFields<'_>,
+        ctx: &EventContext,
+        sink: &mut Sink<'_, '_>,
+    ) {
+        let plan = self.plan;
+        let settings = &plan.settings;
+        if event.fields().is_none() {
+            sink.push(
+                Code::MissingEventType,
+                "",
+                Some("a JSON object"),
+                Some(describe_value(event.json())),
+            );
+            return;
+        }
+        if f.event_type.is_some_and(|t| settings.is_ignored(t)) {
+            return; // `ignore` means not judged at all
+        }
+        let min_id = ctx.min_id_length.unwrap_or(settings.min_id_length);
+        check_ids(f, min_id, sink);
+        check_time(event, f, ctx.received_ms, sink);
+        super::misnamed::check(event, sink);
+        self.check_duplicate(f, ctx, sink);
+
+        let Some(event_type) = f.event_type.filter(|t| !t.is_empty()) else {
+            sink.push(
+                Code::MissingEventType,
+                "event_type",
+                Some("a non-empty string"),
+                event.get("event_type").map(describe_value),
+            );
+            return;
+        };
+        let index = match self.type_index.get(event_type) {
+            Some(&i) => i,
+            None => {
+                self.types.push(TypeState::new(plan, event_type));
+                self.type_index
+                    .insert(event_type.to_owned(), self.types.len() - 1);
+                self.types.len() - 1
+            }
+        };
+        let Some(state) = self.types.get_mut(index) else {
+            return;
+        };
+        check_user_properties(plan, f, sink);
+        if state.exempt {
+            return;
+        }
+        let props = f.event_properties;
+        if let Some(props) = props {
+            check_drift(state, props, sink);
+            if let Some(convention) = &settings.property_name {
+                let sdks = |k: &str| settings.sdk_profile && sdk_profile::is_sdk_property(k);
+                for name in props.keys().filter(|k| !k.starts_with('$') && !sdks(k)) {
+                    if follows(&mut self.good_names, convention, name) {
+                        continue;
+                    }
+                    sink.push(
+                        Code::BadPropertyName,
+                        Dotted("event_properties", name),
+                        Some(&format!("a name matching {}", convention.as_str())),
+                        Some(format!("\"{name}\"")),
+                    );
+                }
+            }
+        }
+        if !state.follows_convention {
+            let convention = settings.event_name.as_ref().map_or("", |c| c.as_str());
+            sink.push(
+                Code::BadEventName,
+                "event_type",
+                Some(&format!("a name matching {convention}")),
+                Some(format!("\"{event_type}\"")),
+            );
+        }
+        let Some(spec) = state.spec else {
+            if let Some(severity) = settings.unknown_events.severity() {
+                let expected = match state.meant {
+                    Some(meant) => format!("an event type in the plan: did you mean \"{meant}\"?"),
+                    None => "an event type in the plan".to_owned(),
+                };
+                sink.push_with(
+                    Code::UnknownEvent,
+                    severity,
+                    "event_type",
+                    Some(&expected),
+                    Some(format!("\"{event_type}\"")),
+                );
+            }
+            return;
+        };
+        let empty = Map::new();
+        check_properties(
+            "event_properties",
+            props.unwrap_or(&empty),
+            &spec.properties,
+            &mut state.meant_properties,
+            plan,
+            sink,
+        );
+        if let Some(max) = spec.max_per_minute {
+            check_firing(state, f, max, ctx.received_ms, sink);
+        }
+    }
+
+    fn check_duplicate(
+        &mut self,
+        f: &CommonFields<'_>,
+        ctx: &EventContext,
+        sink: &mut Sink<'_, '_>,
+    ) {
+        let Some(id) = f.insert_id else { return };
+        match self
+            .insert_ids
+            .first_or_previous(id, (ctx.seq, ctx.delivered))
+        {
+            None => {}
+            Some((seq, delivered)) => {
+                let actual = if *delivered {
+                    format!("also sent in request #{seq}, which Amplitude accepted: a double fire (Amplitude drops the copy)")
+                } else {
+                    format!("also sent in request #{seq}, which failed: an SDK retry")
+                };
+                // Resending what failed is what SDKs must do: information.
+                let severity = if !*delivered && self.plan.settings.sdk_profile {
+                    Severity::Info
+                } else {
+                    Code::DuplicateInsertId.default_severity()
+                };
+                *seq = ctx.seq;
+                *delivered |= ctx.delivered;
+                sink.push_with(
+                    Code::DuplicateInsertId,
+                    severity,
+                    "insert_id",
+                    Some("an insert_id used once"),
+                    Some(actual),
+                );
+            }
+        }
+    }
+}
+
+fn check_drift(state: &mut TypeState<'_>, props: &Map<String, Value>, sink: &mut Sink<'_, '_>) {
+    // Where the plan names a type, `type_mismatch` already says it.
+    let planned = state.spec.map(|s| &s.properties);
+    for (name, value) in props {
+        let Some(kind) = PropType::kind(value) else {
+            continue;
+        };
+        match state.first_kind.get(name.as_str()) {
+            None => {
+                state.first_kind.insert(name.clone(), kind);
+            }
+            Some(&first) if first != kind => {
+                if planned
+                    .and_then(|p| p.get(name))
+                    .is_some_and(|s| s.ty != PropType::Any)
+                {
+                    continue;
+                }
+                sink.push(
+                    Code::TypeDrift,
+                    Dotted("event_properties", name),
+                    Some(&format!("{first} (as first seen)")),
+                    Some(format!("{kind}: {}", describe_value(value))),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn check_firing(
+    state: &mut TypeState<'_>,
+    f: &CommonFields<'_>,
+    max: u32,
+    received_ms: i64,
+    sink: &mut Sink<'_, '_>,
+) {
+    let who = f.device_or_user().unwrap_or_default();
+    let whose = if f.device_id.and_then(Value::as_str).is_some() {
+        "device"
+    } else {
+        "user"
+    };
+    let at = f.time_ms().unwrap_or(received_ms);
+    // Look up by reference: allocate the key only the first time.
+    if !state.firings.contains_key(who) {
+        state.firings.insert(who.to_owned(), VecDeque::new());
+    }
+    let Some(window) = state.firings.get_mut(who) else {
+        return;
+    };
+    while window.front().is_some_and(|&t| t <= at - MINUTE_MS) {
+        window.pop_front();
+    }
+    window.push_back(at);
+    if window.len() > max as usize {
+        sink.push(
+            Code::OverFiring,
+            "event_type",
+            Some(&format!(
+                "at most {max} per minute per device (or user, without one)"
+            )),
+            Some(format!(
+                "{} within a minute from {whose} \"{who}\"",
+                window.len()
+            )),
+        );
+    }
+}
+
+/// Whether `name` matches a naming convention; names repeat, so the
+/// verdict is remembered instead of running the regex per event.
+fn follows(cache: &mut HashMap<String, bool>, convention: &super::Pattern, name: &str) -> bool {
+    if let Some(&good) = cache.get(name) {
+        return good;
+    }
+    let good = convention.is_match(name);
+    cache.insert(name.to_owned(), good);
+    good
+}
+
+/// Collects findings with the plan's severities applied.
+pub(super) struct Sink<'a, 'p> {
+    plan: &'p Plan,
+    out: &'a mut Vec<Finding>,
+    event_type: Option<&'a str>,
+}
+
+impl Sink<'_, '_> {
+    pub(super) fn push(
+        &mut self,
+        code: Code,
+        path: impl fmt::Display,
+        expected: Option<&str>,
+        actual: Option<String>,
+    ) {
+        self.push_with(code, code.default_severity(), path, expected, actual);
+    }
+
+    fn push_with(
+        &mut self,
+        code: Code,
+        default: Severity,
+        path: impl fmt::Display,
+        expected: Option<&str>,
+        actual: Option<String>,
+    ) {
+        let Some(severity) = self.plan.severity_of(code, default) else {
+            return;
+        };
+        self.out.push(Finding {
+            code,
+            severity,
+            event_type: self.event_type.map(str::to_owned),
+            path: path.to_string(),
+            expected: expected.map(str::to_owned),
+            actual,
+        });
+    }
+}

@@ -462,8 +462,10 @@ fn a_stray_property_names_what_it_meant_every_time_and_a_flood_of_them_stays_che
     let hints = expected_of(&found);
     assert_eq!(hints.len(), 4, "{hints:?}");
     assert_eq!(hints[..2], hints[2..]);
-    assert!(hints.iter().any(|h| h.contains("event_properties.querytext")
-        && h.contains("did you mean \"query_text\"")));
+    assert!(hints
+        .iter()
+        .any(|h| h.contains("event_properties.querytext")
+            && h.contains("did you mean \"query_text\"")));
     // Thousands of distinct junk names: each still a finding.
     let flood: Vec<Event> = (0..1500)
         .map(|n| {

@@ -112,6 +112,19 @@ async fn the_node_sdk_test_waits_on_the_api_instead_of_reading_the_journal() {
         .is_some_and(|e| e.contains("5 of 99")));
     let (status, body) = get(tap.url("/_amptap/events?q=type:(")).await;
     assert_eq!(status, 400, "{body}");
+    // The grammar: a group of alternatives, negation, a body term in an OR.
+    for (filter, count) in [
+        ("tag:run-one (type:page.viewed or type:item.added)", 2),
+        ("tag:run-one !(type:page.viewed or type:item.added)", 3),
+        ("tag:run-one (type:page.viewed or nothing-has-this)", 1),
+    ] {
+        let (status, body) = get(tap.url(&format!("/_amptap/events?q={}", q(filter)))).await;
+        assert_eq!(
+            (status, body["count"].clone()),
+            (200, json!(count)),
+            "{filter}: {body}"
+        );
+    }
 
     // Summary, then reset: the session empties, the journal keeps all and marks it.
     let (_, summary) = get(tap.url("/_amptap/summary")).await;

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::session::Shared;
 use super::Delivery;
-use crate::filter::{Filter, Status};
+use crate::filter::{ColumnVerdict, Filter, Status};
 use crate::plan::Finding;
 use crate::record::{LineAt, Problem, Record};
 use crate::store::{body_verdicts, load_record, Lines, Matcher};
@@ -24,6 +24,8 @@ struct Candidate {
     index: usize,
     status: Status,
     findings: Vec<Finding>,
+    /// The terms its columns decided, when the event must be read to settle it.
+    needs_body: Option<u64>,
 }
 
 /// One event as the query API shows it.
@@ -63,15 +65,19 @@ fn candidates(shared: &Shared, filter: &Filter, from: u64) -> (Vec<Candidate>, u
     let mut out = Vec::new();
     for id in from.max(store.first_id())..next {
         let Some(r) = store.get(id) else { continue };
-        if matcher.columns(&store, &r) {
-            out.push(Candidate {
-                seq: r.request.seq,
-                at: r.request.at,
-                index: r.index(),
-                status: r.row.status,
-                findings: r.findings().to_vec(),
-            });
-        }
+        let needs_body = match matcher.columns(&store, &r) {
+            ColumnVerdict::NoMatch => continue,
+            ColumnVerdict::Match => None,
+            ColumnVerdict::NeedsBody(known) => Some(known),
+        };
+        out.push(Candidate {
+            seq: r.request.seq,
+            at: r.request.at,
+            index: r.index(),
+            status: r.row.status,
+            findings: r.findings().to_vec(),
+            needs_body,
+        });
     }
     (out, next)
 }
@@ -123,9 +129,8 @@ fn confirm(
         lines: &*shared.lines,
         last: None,
     };
-    let needs_body = filter.needs_body();
     let total = candidates.len();
-    let mut verdicts: Option<(u64, Vec<bool>)> = None;
+    let mut verdicts: Option<(u64, Vec<u64>)> = None;
     let mut found = Found {
         total: 0,
         shown: VecDeque::new(),
@@ -134,9 +139,10 @@ fn confirm(
     };
     let mut bytes = 0;
     for (i, c) in candidates.into_iter().enumerate() {
-        // Without a body half every candidate matches: only the shown are read.
+        // A candidate its columns settled matches: only the shown are read.
         let shown = total - i <= keep;
-        if !needs_body && !shown {
+        let needs_body = c.needs_body;
+        if needs_body.is_none() && !shown {
             found.total += 1;
             continue;
         }
@@ -145,15 +151,15 @@ fn confirm(
             break;
         }
         let Some(record) = reader.record(&c) else {
-            found.total += usize::from(!needs_body);
+            found.total += usize::from(needs_body.is_none());
             continue;
         };
-        if needs_body {
+        if let Some(known) = needs_body {
             if verdicts.as_ref().map(|(seq, _)| *seq) != Some(c.seq) {
                 verdicts = Some((c.seq, body_verdicts(filter, &record)));
             }
-            let hit = verdicts.as_ref().and_then(|(_, v)| v.get(c.index).copied());
-            if hit != Some(true) {
+            let body = verdicts.as_ref().and_then(|(_, v)| v.get(c.index).copied());
+            if !filter.decide(known, body.unwrap_or(0)) {
                 continue;
             }
         }

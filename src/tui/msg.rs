@@ -41,7 +41,7 @@ pub enum Msg {
     /// filter job of `generation`: (request number, one verdict per row).
     Bodies {
         generation: u64,
-        verdicts: Vec<(u64, Vec<bool>)>,
+        verdicts: Vec<(u64, Vec<u64>)>,
     },
 }
 

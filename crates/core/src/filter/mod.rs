@@ -1,27 +1,30 @@
 //! The filter language of the TUI and the query API: parsed once into a
 //! matcher, then matched against each event.
 //!
-//! Words are AND-ed; `-word` negates; `a|b` gives alternatives inside a
-//! field; anything without a known `field:` prefix is free text searched in
-//! the event's JSON, raw and decoded. Quotes keep spaces:
+//! Terms side by side must all hold; `or` between them, `!` or `-` before a
+//! term or a `( … )` group negates; `a|b` gives alternatives inside a field;
+//! a word without a known `field:` prefix is free text searched in the
+//! event's JSON, raw and decoded. Quotes keep spaces:
 //! `prop.query_text="reset password"`.
 //!
-//! A filter has two halves, so a store can match a million rows without
-//! their JSON: the *column* terms (`type:`, `user:`, `device:`, `status:`,
-//! `code:`, `tag:`) read only what the store keeps of each row; the *body*
-//! terms (free text, `has:`, `missing:`, `prop.`) need the event itself.
-//! All terms are AND-ed, so a row matches when both halves do.
+//! Terms are of two kinds, so a store can match a million rows without
+//! their JSON: *column* terms (`type:`, `user:`, `device:`, `status:`,
+//! `code:`, `tag:`) read only what the store keeps of each row; *body* terms
+//! (free text, `has:`, `missing:`, `prop.`) need the event itself. Each term
+//! is one bit; the expression is decided in three values, so the columns
+//! settle most rows and only the rest are read back.
 
+mod atom;
+mod expr;
 mod parse;
 #[cfg(test)]
 mod tests;
 
-use regex::Regex;
-use serde_json::Value;
-
 use crate::event::Event;
 use crate::plan::{Code, Finding, Severity};
-use parse::{parse_word, words};
+use atom::{Reads, Test};
+use expr::{Expr, Parser};
+use parse::tokens;
 
 /// The operators, for the help screen and error messages (one table).
 pub const OPERATORS: &[(&str, &str)] = &[
@@ -40,10 +43,21 @@ pub const OPERATORS: &[(&str, &str)] = &[
     ("missing:PROP", "event_properties lacks PROP"),
     (
         "prop.PATH=VALUE",
-        "property equals VALUE (a|b alternatives)",
+        "property equals VALUE exactly (a|b alternatives); != for none of them",
+    ),
+    (
+        "prop.PATH>N",
+        "property is a number above N; also >=, <, <= (prop.latency_ms>1000)",
+    ),
+    (
+        "prop.PATH~REGEX",
+        "property matches REGEX anywhere, any case (prop.app_id~^app-); (?-i) for exact case",
     ),
     ("tag:NAME", "carries the test tag NAME"),
-    ("-WORD", "negates any word"),
+    ("A B", "both A and B"),
+    ("A or B", "A or B (or binds looser: a b or c is (a b) or c)"),
+    ("( … )", "a group: type:x (status:error or code:bad_time)"),
+    ("!WORD  -WORD", "negates a term or a group: !(…)"),
     (
         "TEXT",
         "free text in the JSON, as sent or decoded (case-insensitive); \"a:b\" in quotes if it has a colon",
@@ -81,10 +95,6 @@ impl CodeSet {
 
     pub fn contains(self, code: Code) -> bool {
         self.0 & bit(code) != 0
-    }
-
-    fn any(self, codes: &[Code]) -> bool {
-        codes.iter().any(|&c| self.contains(c))
     }
 }
 
@@ -134,52 +144,52 @@ pub struct FilterError {
     pub message: String,
 }
 
-#[derive(Debug, Clone)]
-enum Test {
-    Type(Regex),
-    User(Regex),
-    Device(Regex),
-    Status(Vec<Status>),
-    Code(Vec<Code>),
-    /// Alternatives, each a path already split at dots.
-    Has(Vec<Vec<String>>),
-    Missing(Vec<Vec<String>>),
-    Prop(Vec<String>, Vec<String>),
-    Tag(Vec<String>),
-    Text(Regex),
-}
-
-#[derive(Debug, Clone)]
-struct Term {
-    negated: bool,
-    test: Test,
+/// What a row's columns alone say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnVerdict {
+    Match,
+    NoMatch,
+    /// It depends on the event itself: the terms decided so far, for
+    /// [`Filter::decide`] once the body's are known.
+    NeedsBody(u64),
 }
 
 /// A parsed filter; the empty filter matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     source: String,
-    terms: Vec<Term>,
+    terms: Vec<Test>,
+    expr: Option<Expr>,
+    /// One bit per term, by what it reads.
+    type_terms: u64,
+    user_terms: u64,
+    device_terms: u64,
+    rest_terms: u64,
+    body_terms: u64,
 }
 
 impl Filter {
     pub fn parse(source: &str) -> Result<Filter, FilterError> {
-        let mut terms = Vec::new();
-        for (position, word) in words(source) {
-            let err = |message: String| FilterError { position, message };
-            // A quoted word is free text, whatever it looks like.
-            let quoted = position >= 2 && source.chars().nth(position - 2) == Some('"');
-            let (negated, word) = match word.strip_prefix('-') {
-                Some(rest) if !rest.is_empty() => (true, rest.to_owned()),
-                _ => (false, word),
-            };
-            let test = parse_word(&word, quoted).map_err(err)?;
-            terms.push(Term { negated, test });
-        }
-        Ok(Filter {
+        let tokens = tokens(source);
+        let mut parser = Parser::new(&tokens);
+        let expr = parser.parse()?;
+        let mut filter = Filter {
             source: source.trim().to_owned(),
-            terms,
-        })
+            terms: parser.terms,
+            expr,
+            ..Filter::default()
+        };
+        for (i, term) in filter.terms.iter().enumerate() {
+            let mask = match term.reads() {
+                Reads::Type => &mut filter.type_terms,
+                Reads::User => &mut filter.user_terms,
+                Reads::Device => &mut filter.device_terms,
+                Reads::Rest => &mut filter.rest_terms,
+                Reads::Body => &mut filter.body_terms,
+            };
+            *mask |= 1 << i;
+        }
+        Ok(filter)
     }
 
     pub fn as_str(&self) -> &str {
@@ -187,142 +197,92 @@ impl Filter {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    /// Both halves: for a row in hand.
-    pub fn matches(&self, columns: &Columns<'_>, body: Body<'_>) -> bool {
-        self.matches_columns(columns) && self.matches_body(body)
+        self.expr.is_none()
     }
 
     /// Does any term need the event's JSON?
     pub fn needs_body(&self) -> bool {
-        self.terms.iter().any(|t| t.test.reads_body())
+        self.body_terms != 0
     }
 
-    pub fn matches_columns(&self, c: &Columns<'_>) -> bool {
-        self.type_ok(c.event_type)
-            && self.user_ok(c.user)
-            && self.device_ok(c.device)
-            && self.rest_ok(c.status, c.codes, c.tag)
+    /// For a row in hand.
+    pub fn matches(&self, columns: &Columns<'_>, body: Body<'_>) -> bool {
+        self.decide(self.column_bits(columns), self.body_bits(body))
     }
 
-    /// The `type:` terms alone: a store asks once per distinct type.
-    pub fn type_ok(&self, event_type: Option<&str>) -> bool {
-        self.regex_terms(|t| matches!(t, Test::Type(_)), event_type)
+    /// Whether a row with these columns can match (it may still depend on the event).
+    pub fn matches_columns(&self, columns: &Columns<'_>) -> bool {
+        self.verdict(self.column_bits(columns)) != ColumnVerdict::NoMatch
     }
 
-    pub fn user_ok(&self, user: Option<&str>) -> bool {
-        self.regex_terms(|t| matches!(t, Test::User(_)), user)
+    /// The terms a row's columns decide, one bit each: what `verdict` and `decide` read.
+    pub fn column_bits(&self, c: &Columns<'_>) -> u64 {
+        self.type_bits(c.event_type)
+            | self.user_bits(c.user)
+            | self.device_bits(c.device)
+            | self.rest_bits(c.status, c.codes, c.tag)
     }
 
-    pub fn device_ok(&self, device: Option<&str>) -> bool {
-        self.regex_terms(|t| matches!(t, Test::Device(_)), device)
+    /// The `type:` terms that hold: a store asks once per distinct type.
+    pub fn type_bits(&self, event_type: Option<&str>) -> u64 {
+        self.bits(self.type_terms, |t| t.on_name(event_type))
+    }
+
+    pub fn user_bits(&self, user: Option<&str>) -> u64 {
+        self.bits(self.user_terms, |t| t.on_name(user))
+    }
+
+    pub fn device_bits(&self, device: Option<&str>) -> u64 {
+        self.bits(self.device_terms, |t| t.on_name(device))
+    }
+
+    /// Which kinds of column terms there are (type, user, device): a store
+    /// keeps no memory for a kind the filter does not use.
+    pub fn reads_names(&self) -> [bool; 3] {
+        [
+            self.type_terms != 0,
+            self.user_terms != 0,
+            self.device_terms != 0,
+        ]
     }
 
     /// `status:`, `code:` and `tag:` terms.
-    pub fn rest_ok(&self, status: Status, codes: CodeSet, tag: Option<&str>) -> bool {
-        self.terms.iter().all(|t| {
-            let hit = match &t.test {
-                Test::Status(any) => any.contains(&status),
-                Test::Code(any) => codes.any(any),
-                Test::Tag(any) => tag.is_some_and(|tag| any.iter().any(|a| a == tag)),
-                _ => return true,
-            };
-            hit != t.negated
-        })
+    pub fn rest_bits(&self, status: Status, codes: CodeSet, tag: Option<&str>) -> u64 {
+        self.bits(self.rest_terms, |t| t.on_rest(status, codes, tag))
     }
 
-    fn regex_terms(&self, kind: impl Fn(&Test) -> bool, value: Option<&str>) -> bool {
-        self.terms.iter().filter(|t| kind(&t.test)).all(|t| {
-            let hit = match &t.test {
-                Test::Type(re) | Test::User(re) | Test::Device(re) => {
-                    value.is_some_and(|v| re.is_match(v))
-                }
-                _ => true,
-            };
-            hit != t.negated
-        })
+    /// The body terms that hold for an event (or a request without one).
+    pub fn body_bits(&self, body: Body<'_>) -> u64 {
+        self.bits(self.body_terms, |t| t.on_body(body))
     }
 
-    /// The body terms alone.
-    pub fn matches_body(&self, body: Body<'_>) -> bool {
+    /// What the column terms alone decide.
+    pub fn verdict(&self, column_bits: u64) -> ColumnVerdict {
+        match &self.expr {
+            None => ColumnVerdict::Match,
+            Some(e) => match e.eval(column_bits, self.body_terms) {
+                Some(true) => ColumnVerdict::Match,
+                Some(false) => ColumnVerdict::NoMatch,
+                None => ColumnVerdict::NeedsBody(column_bits),
+            },
+        }
+    }
+
+    /// The whole filter, every term known.
+    pub fn decide(&self, column_bits: u64, body_bits: u64) -> bool {
+        self.expr
+            .as_ref()
+            .is_none_or(|e| e.eval(column_bits | body_bits, 0) == Some(true))
+    }
+
+    fn bits(&self, mask: u64, holds: impl Fn(&Test) -> bool) -> u64 {
+        if mask == 0 {
+            return 0;
+        }
         self.terms
             .iter()
-            .filter(|t| t.test.reads_body())
-            .all(|t| t.test.matches_body(body) != t.negated)
+            .enumerate()
+            .filter(|(i, t)| mask >> i & 1 == 1 && holds(t))
+            .fold(0, |bits, (i, _)| bits | 1 << i)
     }
-}
-
-impl Test {
-    fn reads_body(&self) -> bool {
-        matches!(
-            self,
-            Test::Has(_) | Test::Missing(_) | Test::Prop(..) | Test::Text(_)
-        )
-    }
-
-    fn matches_body(&self, body: Body<'_>) -> bool {
-        let e = match body {
-            Body::Event(e) => e,
-            Body::Request(text) => {
-                return match self {
-                    Test::Text(re) => re.is_match(text),
-                    Test::Missing(_) => true,
-                    _ => false,
-                }
-            }
-        };
-        match self {
-            Test::Has(any) => any.iter().any(|p| property(e, p).is_some()),
-            Test::Missing(any) => any.iter().any(|p| property(e, p).is_none()),
-            Test::Prop(path, values) => lookup(e, path).is_some_and(|v| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                values.contains(&text)
-            }),
-            Test::Text(re) => text_matches(re, e),
-            Test::Type(_)
-            | Test::User(_)
-            | Test::Device(_)
-            | Test::Status(_)
-            | Test::Code(_)
-            | Test::Tag(_) => true,
-        }
-    }
-}
-
-/// Free text finds what was sent as typed and what it decodes to: SDKs that
-/// escape non-ASCII (Python's `"\u3053\u3093"`) still match `こんにちは`.
-fn text_matches(re: &Regex, e: &Event) -> bool {
-    let raw = e.raw().get();
-    re.is_match(raw) || (raw.contains('\\') && any_string(e.json(), re))
-}
-
-fn any_string(v: &Value, re: &Regex) -> bool {
-    match v {
-        Value::String(s) => re.is_match(s),
-        Value::Array(items) => items.iter().any(|i| any_string(i, re)),
-        Value::Object(map) => map.iter().any(|(k, v)| re.is_match(k) || any_string(v, re)),
-        _ => false,
-    }
-}
-
-/// A non-null value at `path` inside event_properties, else among the event's own fields.
-fn property<'a>(e: &'a Event, path: &[String]) -> Option<&'a Value> {
-    lookup(e, path).filter(|v| !v.is_null())
-}
-
-fn lookup<'a>(e: &'a Event, path: &[String]) -> Option<&'a Value> {
-    let walk = |mut v: &'a Value| {
-        for part in path {
-            v = v.get(part.as_str())?;
-        }
-        Some(v)
-    };
-    e.get("event_properties")
-        .and_then(walk)
-        .or_else(|| walk(e.json()))
 }

@@ -1,8 +1,10 @@
-//! The filter's words: split (quotes keep spaces) and parsed into tests.
+//! The filter's text: split into tokens (quotes keep spaces) and each word
+//! parsed into a test.
 
 use regex::{Regex, RegexBuilder};
 
-use super::{Status, Test};
+use super::atom::{Compare, Test};
+use super::Status;
 
 pub(super) fn parse_word(word: &str, quoted: bool) -> Result<Test, String> {
     // Whole-value regexes, case-insensitive; `=` first makes one exact in case.
@@ -17,15 +19,8 @@ pub(super) fn parse_word(word: &str, quoted: bool) -> Result<Test, String> {
             .build()
             .map_err(|e| format!("bad regex in {field}: {}", first_error_line(&e)))
     };
-    let alternatives = |v: &str| v.split('|').map(str::to_owned).collect::<Vec<_>>();
-    if let Some((path, value)) = word.strip_prefix("prop.").and_then(|r| r.split_once('=')) {
-        if path.is_empty() {
-            return Err("prop. needs a property name: prop.NAME=VALUE".into());
-        }
-        return Ok(Test::Prop(
-            path.split('.').map(str::to_owned).collect(),
-            alternatives(value),
-        ));
+    if let Some(rest) = word.strip_prefix("prop.").filter(|_| !quoted) {
+        return prop(rest);
     }
     if !quoted {
         if let Some((name, value)) = word.split_once(':') {
@@ -71,6 +66,55 @@ pub(super) fn parse_word(word: &str, quoted: bool) -> Result<Test, String> {
     })
 }
 
+fn alternatives(v: &str) -> Vec<String> {
+    v.split('|').map(str::to_owned).collect()
+}
+
+/// `prop.PATH` then `=`, `!=`, `>`, `>=`, `<`, `<=` or `~`, then the value.
+fn prop(rest: &str) -> Result<Test, String> {
+    const USAGE: &str = "prop.NAME then =, !=, >, >=, <, <= or ~ and a value";
+    let Some(op_at) = rest.find(['=', '!', '<', '>', '~']) else {
+        return Err(format!("{USAGE} (prop.{rest}?)"));
+    };
+    let (path, op_value) = rest.split_at(op_at);
+    if path.is_empty() {
+        return Err(format!("prop. needs a property name: {USAGE}"));
+    }
+    let ops = [">=", "<=", "!=", ">", "<", "=", "~"];
+    let Some(op) = ops.into_iter().find(|op| op_value.starts_with(op)) else {
+        return Err(format!("{USAGE} (after prop.{path})"));
+    };
+    let value = &op_value[op.len()..];
+    let number = || {
+        value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| format!("prop.{path}{op} needs a number, not \"{value}\""))
+    };
+    use std::cmp::Ordering::{Greater, Less};
+    let compare = match op {
+        "=" => Compare::OneOf(alternatives(value)),
+        "!=" => Compare::NoneOf(alternatives(value)),
+        ">" => Compare::Number(Greater, false, number()?),
+        ">=" => Compare::Number(Greater, true, number()?),
+        "<" => Compare::Number(Less, false, number()?),
+        "<=" => Compare::Number(Less, true, number()?),
+        _ => Compare::Regex(
+            RegexBuilder::new(value)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| format!("bad regex in prop.{path}~: {}", first_error_line(&e)))?,
+        ),
+    };
+    Ok(Test::Prop(
+        path.split('.').map(str::to_owned).collect(),
+        compare,
+    ))
+}
+
 fn is_field(f: &str) -> bool {
     matches!(
         f,
@@ -86,37 +130,96 @@ fn first_error_line(e: &regex::Error) -> String {
         .to_owned()
 }
 
-/// Splits on whitespace outside double quotes; returns each word (quotes
-/// removed) with its 1-based character position.
-pub(super) fn words(source: &str) -> Vec<(usize, String)> {
+/// A piece of a filter's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Token {
+    /// A term, quotes removed; `quoted` when it began with a quote (then it
+    /// is free text, whatever it looks like).
+    Word {
+        position: usize,
+        text: String,
+        quoted: bool,
+    },
+    Open(usize),
+    Close(usize),
+    Or(usize),
+    Not(usize),
+}
+
+impl Token {
+    /// Where it starts, in characters from 1.
+    pub(super) fn position(&self) -> usize {
+        match self {
+            Token::Word { position, .. }
+            | Token::Open(position)
+            | Token::Close(position)
+            | Token::Or(position)
+            | Token::Not(position) => *position,
+        }
+    }
+}
+
+/// Splits on whitespace outside double quotes. At the start of a word `(`
+/// opens a group and `!` or `-` negates; a `)` closes a group unless it
+/// closes a `(` of its own word (`type:(a|b)`); `or` alone is OR.
+pub(super) fn tokens(source: &str) -> Vec<Token> {
     let mut out = Vec::new();
-    let mut current = String::new();
-    let mut start = 0;
-    let mut in_quotes = false;
-    for (i, c) in source.chars().enumerate() {
+    let mut word = String::new();
+    let (mut start, mut depth, mut quoted, mut in_quotes) = (0, 0usize, false, false);
+    let chars: Vec<char> = source.chars().collect();
+    let finish = |out: &mut Vec<Token>, word: &mut String, start: usize, quoted: bool| {
+        if word.is_empty() && !quoted {
+            return;
+        }
+        let text = std::mem::take(word);
+        out.push(if !quoted && text.eq_ignore_ascii_case("or") {
+            Token::Or(start)
+        } else {
+            Token::Word {
+                position: start,
+                text,
+                quoted,
+            }
+        });
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        let position = i + 1;
+        let at_start = word.is_empty() && !quoted;
+        let next_is_text = chars.get(i + 1).is_some_and(|n| !n.is_whitespace());
         match c {
             '"' => {
-                if current.is_empty() && !in_quotes {
-                    start = i + 1;
+                if at_start {
+                    start = position + 1;
+                    quoted = true;
                 }
                 in_quotes = !in_quotes;
             }
-            c if c.is_whitespace() && !in_quotes => {
-                if !current.is_empty() {
-                    out.push((start, std::mem::take(&mut current)));
-                }
+            _ if in_quotes => word.push(c),
+            c if c.is_whitespace() => {
+                finish(&mut out, &mut word, start, quoted);
+                (depth, quoted) = (0, false);
+            }
+            '(' if at_start => out.push(Token::Open(position)),
+            '!' | '-' if at_start && next_is_text => out.push(Token::Not(position)),
+            ')' if depth == 0 => {
+                finish(&mut out, &mut word, start, quoted);
+                quoted = false;
+                out.push(Token::Close(position));
             }
             c => {
-                if current.is_empty() {
-                    start = i + 1;
+                if word.is_empty() {
+                    start = position;
                 }
-                current.push(c);
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                word.push(c);
             }
         }
     }
-    if !current.is_empty() {
-        out.push((start, current));
-    }
+    finish(&mut out, &mut word, start, quoted);
     out
 }
 

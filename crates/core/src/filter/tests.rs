@@ -24,11 +24,13 @@ fn matches(filter: &str, event: &Event, findings: &[Finding]) -> bool {
     let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
     let columns = Columns::of(event, findings, Some("checkout"));
     let both = f.matches(&columns, Body::Event(event));
-    assert_eq!(
-        both,
-        f.matches_columns(&columns) && f.matches_body(Body::Event(event)),
-        "{filter}: the halves agree with the whole"
-    );
+    // What a store does: the columns first, the event only when they cannot settle it.
+    let staged = match f.verdict(f.column_bits(&columns)) {
+        ColumnVerdict::Match => true,
+        ColumnVerdict::NoMatch => false,
+        ColumnVerdict::NeedsBody(known) => f.decide(known, f.body_bits(Body::Event(event))),
+    };
+    assert_eq!(both, staged, "{filter}: in stages as in one go");
     both
 }
 
@@ -92,7 +94,7 @@ fn free_text_matches_decoded_strings() {
     );
     let filter = Filter::parse("password").expect("filter");
     assert!(filter.needs_body());
-    assert!(filter.matches_body(Body::Request("{\"password\":1}")));
+    assert_eq!(filter.body_bits(Body::Request("{\"password\":1}")), 1);
     assert!(!Filter::parse("type:x code:bad_time")
         .expect("f")
         .needs_body());
@@ -160,4 +162,83 @@ fn names_match_in_any_case_unless_exact_and_unknown_fields_are_errors() {
         Filter::parse("http://example.com").is_ok(),
         "a URL is free text"
     );
+}
+
+#[test]
+fn or_groups_and_negation() {
+    let e = ev(
+        r#"{"event_type":"dify_user_query","user_id":"user-42","event_properties":{"model":"gpt-4o","latency_ms":1800,"app_id":"app-7","score":"0.5"}}"#,
+    );
+    let err = [finding(Code::MissingProperty, Severity::Error)];
+    for (filter, want) in [
+        ("type:other or type:dify_user_query", true),
+        ("type:other OR user:nobody", false),
+        ("type:dify_user_query status:ok or code:bad_time", false),
+        ("type:other or status:error code:missing_property", true),
+        ("type:dify_.* (status:ok or code:missing_property)", true),
+        ("!(type:other or user:nobody)", true),
+        ("!type:dify_user_query", false),
+        ("-(status:error)", false),
+        ("(type:other or gpt-4o) user:user-42", true),
+        ("(type:other or claude) user:user-42", false),
+        ("type:(other|dify_user_query)", true),
+        ("((type:dify_user_query))", true),
+        ("\"or\"", true), // free text: "score" has it
+    ] {
+        assert_eq!(matches(filter, &e, &err), want, "{filter}");
+    }
+}
+
+#[test]
+fn property_comparisons_and_regexes() {
+    let e = ev(
+        r#"{"event_type":"q","event_properties":{"latency_ms":1800,"app_id":"app-7","score":"0.5","model":"GPT-4o","none":null}}"#,
+    );
+    for (filter, want) in [
+        ("prop.latency_ms>1000", true),
+        ("prop.latency_ms>1800", false),
+        ("prop.latency_ms>=1800", true),
+        ("prop.latency_ms<2000.5", true),
+        ("prop.latency_ms<=1799", false),
+        ("prop.score>0.25", true),
+        ("prop.model>1", false),
+        ("prop.absent<1", false),
+        ("prop.app_id~^app-", true),
+        ("prop.app_id~^APP-[0-9]$", true),
+        ("prop.app_id~(?-i)^APP-", false),
+        ("prop.model~gpt", true),
+        ("prop.none~.", false),
+        ("prop.model!=claude", true),
+        ("prop.model!=claude|GPT-4o", false),
+        ("prop.absent!=x", false),
+        ("prop.latency_ms>1000 or prop.app_id~^web-", true),
+    ] {
+        assert_eq!(matches(filter, &e, &[]), want, "{filter}");
+    }
+}
+
+#[test]
+fn the_grammar_says_where_it_is_broken() {
+    for (filter, position, says) in [
+        ("(type:a", 1, "never closed"),
+        ("type:a)", 7, "without its ("),
+        ("type:a or", 8, "after it"),
+        ("or type:a", 1, "missing"),
+        ("()", 1, "empty"),
+        ("(type:a !)", 9, "needs a term after it"),
+        ("prop.n>abc", 1, "needs a number"),
+        ("prop.n~(", 1, "bad regex in prop.n~"),
+        ("prop.n", 1, "prop.NAME then"),
+        ("a (b or c", 3, "never closed"),
+    ] {
+        let e = Filter::parse(filter).expect_err(filter);
+        assert_eq!(e.position, position, "{filter}: {e}");
+        assert!(e.message.contains(says), "{filter}: {e}");
+    }
+    let many = vec!["x"; 64].join(" ");
+    assert!(Filter::parse(&many)
+        .expect_err("64 terms")
+        .message
+        .contains("too many"));
+    assert!(Filter::parse(&vec!["x"; 63].join(" ")).is_ok());
 }

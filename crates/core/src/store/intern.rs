@@ -157,29 +157,27 @@ impl Table<[Finding]> {
     }
 }
 
-/// A per-value answer worked out once: whether a filter accepts a type, a
-/// user or a device.
+/// A per-value answer worked out once: which of a filter's terms a type, a
+/// user or a device satisfies.
 #[derive(Debug, Default, Clone)]
-pub struct Decided(Vec<u8>);
+pub struct Decided(Vec<u64>);
+
+/// Not decided yet: a filter has at most 63 terms, so no answer has the top bit.
+const UNDECIDED: u64 = u64::MAX;
 
 impl Decided {
     /// `decide` runs at most once per handle.
-    pub fn get(&mut self, sym: Sym, decide: impl FnOnce() -> bool) -> bool {
+    pub fn get(&mut self, sym: Sym, decide: impl FnOnce() -> u64) -> u64 {
         let Some(i) = sym.index() else {
             return decide();
         };
         if i >= self.0.len() {
-            self.0.resize(i + 1, 0);
+            self.0.resize(i + 1, UNDECIDED);
         }
-        match self.0[i] {
-            1 => true,
-            2 => false,
-            _ => {
-                let yes = decide();
-                self.0[i] = if yes { 1 } else { 2 };
-                yes
-            }
+        if self.0[i] == UNDECIDED {
+            self.0[i] = decide();
         }
+        self.0[i]
     }
 }
 
@@ -206,10 +204,13 @@ mod tests {
         let mut d = Decided::default();
         let mut calls = 0;
         for _ in 0..3 {
-            assert!(d.get(Sym(1), || {
-                calls += 1;
-                true
-            }));
+            assert_eq!(
+                d.get(Sym(1), || {
+                    calls += 1;
+                    0b101
+                }),
+                0b101
+            );
         }
         assert_eq!(calls, 1);
     }

@@ -1,9 +1,9 @@
-//! A filter bound to a store: the column half decided once per distinct
-//! type, user and device; the body half over events in hand.
+//! A filter bound to a store: the column terms decided once per distinct
+//! type, user and device; the body terms over events in hand.
 
 use super::intern::Decided;
 use super::{RowRef, Store};
-use crate::filter::{Body, Filter, Status};
+use crate::filter::{Body, ColumnVerdict, Filter, Status};
 use crate::record::Record;
 
 #[derive(Debug, Clone, Default)]
@@ -38,8 +38,9 @@ impl Matcher {
         self.filter.needs_body()
     }
 
-    /// The half of the filter the row's columns decide.
-    pub fn columns(&mut self, store: &Store, r: &RowRef<'_>) -> bool {
+    /// What the row's columns decide; the `type:`, `user:` and `device:`
+    /// terms once per distinct value.
+    pub fn columns(&mut self, store: &Store, r: &RowRef<'_>) -> ColumnVerdict {
         if store.epoch() != self.epoch {
             self.epoch = store.epoch();
             self.types = Decided::default();
@@ -47,7 +48,7 @@ impl Matcher {
             self.devices = Decided::default();
         }
         if self.only_problems && r.row.status == Status::Ok {
-            return false;
+            return ColumnVerdict::NoMatch;
         }
         let Matcher {
             filter,
@@ -56,26 +57,34 @@ impl Matcher {
             devices,
             ..
         } = self;
-        types.get(r.row.event_type, || filter.type_ok(r.event_type()))
-            && users.get(r.row.user, || filter.user_ok(r.user()))
-            && devices.get(r.row.device, || filter.device_ok(r.device()))
-            && filter.rest_ok(r.row.status, r.row.codes, r.tag())
+        let [by_type, by_user, by_device] = filter.reads_names();
+        let mut bits = filter.rest_bits(r.row.status, r.row.codes, r.tag());
+        if by_type {
+            bits |= types.get(r.row.event_type, || filter.type_bits(r.event_type()));
+        }
+        if by_user {
+            bits |= users.get(r.row.user, || filter.user_bits(r.user()));
+        }
+        if by_device {
+            bits |= devices.get(r.row.device, || filter.device_bits(r.device()));
+        }
+        filter.verdict(bits)
     }
 }
 
-/// The body half of `filter` for each row a record makes, in row order.
-pub fn body_verdicts(filter: &Filter, record: &Record) -> Vec<bool> {
+/// The body terms that hold, for each row a record makes, in row order.
+pub fn body_verdicts(filter: &Filter, record: &Record) -> Vec<u64> {
     if let Some(body) = &record.body {
         if record.events.is_empty() {
-            return vec![filter.matches_body(Body::Request(&body.text()))];
+            return vec![filter.body_bits(Body::Request(&body.text()))];
         }
     }
     if record.problem.is_some() && record.events.is_empty() {
-        return vec![filter.matches_body(Body::Request(""))];
+        return vec![filter.body_bits(Body::Request(""))];
     }
     record
         .events
         .iter()
-        .map(|e| filter.matches_body(Body::Event(e)))
+        .map(|e| filter.body_bits(Body::Event(e)))
         .collect()
 }

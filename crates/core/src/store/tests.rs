@@ -179,7 +179,7 @@ fn free_text_reads_the_lines_back_and_waits_for_them() {
     assert!(view.work(&store, 100), "waits for the journal lines");
     assert!(view.is_empty());
     // An answer to an older filter is ignored.
-    view.take_bodies(scan.generation - 1, vec![(1, vec![true])]);
+    view.take_bodies(scan.generation - 1, vec![(1, vec![1])]);
     assert!(view.work(&store, 100));
     finish(&mut view, &store, Some(scan), &j.lines);
     assert_eq!(
@@ -301,4 +301,35 @@ fn a_full_store_lets_the_oldest_go_one_by_one() {
     assert!(hi - lo <= 1000, "held {lo}..{hi}: never emptied by half");
     assert!(lo > 50_000, "the budget is used: {lo}");
     assert!(store.bytes() <= 4_000_000, "{}", store.bytes());
+}
+
+#[test]
+fn an_or_of_a_column_and_a_body_term_reads_back_only_what_the_columns_cannot_settle() {
+    let (mut j, mut store, mut view) = fresh();
+    // Rows 0..3: a (bad), b, c; every event's JSON holds "user-1".
+    add(
+        &mut store,
+        &mut view,
+        &j.judged(&["a", "b", "c"], &[true, false, false]),
+    );
+    for (filter, want) in [
+        ("status:error or type:c", vec![0, 2]),
+        ("type:a or user-1", vec![0, 1, 2]),
+        ("type:b or nowhere", vec![1]),
+        ("!(type:b or nowhere)", vec![0, 2]),
+        ("(type:a or type:b) !status:error", vec![1]),
+    ] {
+        let scan = view.set_filter(Filter::parse(filter).expect("filter"), &store);
+        finish(&mut view, &store, scan, &j.lines);
+        assert_eq!(view.ids().collect::<Vec<_>>(), want, "{filter}");
+    }
+    // Live: what arrives is decided the same way.
+    let scan = view.set_filter(Filter::parse("type:d or nowhere").expect("f"), &store);
+    finish(&mut view, &store, scan, &j.lines);
+    add(
+        &mut store,
+        &mut view,
+        &j.judged(&["d", "e"], &[false, false]),
+    );
+    assert_eq!(view.ids().collect::<Vec<_>>(), [3]);
 }

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::matcher::body_verdicts;
 use super::{load_record, Lines, Matcher, Store};
-use crate::filter::{Filter, Status};
+use crate::filter::{ColumnVerdict, Filter, Status};
 use crate::judge::Judged;
 use crate::record::LineAt;
 
@@ -43,7 +43,7 @@ struct Job {
     next: u64,
     start: u64,
     /// Verdicts of the filter's body half by request number.
-    bodies: FxHashMap<u64, Vec<bool>>,
+    bodies: FxHashMap<u64, Vec<u64>>,
 }
 
 /// Journal lines a filter needs read: the requests still held, newest
@@ -64,7 +64,7 @@ impl BodyScan {
         &self,
         lines: &dyn Lines,
         requests: &[(u64, u64, LineAt)],
-    ) -> Vec<(u64, Vec<bool>)> {
+    ) -> Vec<(u64, Vec<u64>)> {
         requests
             .iter()
             .map(|&(number, seq, at)| {
@@ -152,7 +152,7 @@ impl View {
     }
 
     /// Verdicts read from the journal for the job of `generation`.
-    pub fn take_bodies(&mut self, generation: u64, verdicts: Vec<(u64, Vec<bool>)>) {
+    pub fn take_bodies(&mut self, generation: u64, verdicts: Vec<(u64, Vec<u64>)>) {
         if generation != self.generation {
             return;
         }
@@ -173,19 +173,21 @@ impl View {
         while job.next > first && looked < budget {
             let id = job.next - 1;
             let Some(r) = store.get(id) else { break };
-            let mut hit = self.matcher.columns(store, &r);
-            if needs_body {
-                if r.request.at.is_none() {
-                    hit = false;
-                } else if hit {
+            let hit = match self.matcher.columns(store, &r) {
+                ColumnVerdict::Match => true,
+                ColumnVerdict::NoMatch => false,
+                // A row without its line cannot be read back: no match.
+                ColumnVerdict::NeedsBody(_) if r.request.at.is_none() => false,
+                ColumnVerdict::NeedsBody(known) => {
                     let Some(verdicts) = job.bodies.get(&r.row.request) else {
                         break; // its line has not been read yet
                     };
-                    hit = verdicts.get(r.index()).copied().unwrap_or(false);
+                    let body = verdicts.get(r.index()).copied().unwrap_or(0);
+                    self.matcher.filter().decide(known, body)
                 }
-                if id == r.request.first_row {
-                    job.bodies.remove(&r.row.request);
-                }
+            };
+            if needs_body && id == r.request.first_row {
+                job.bodies.remove(&r.row.request);
             }
             if hit {
                 self.matches.push_front(id);
@@ -226,10 +228,18 @@ impl View {
             .then(|| body_verdicts(self.matcher.filter(), &judged.record));
         for id in ids {
             let Some(r) = store.get(id) else { continue };
-            let body = verdicts
-                .as_ref()
-                .is_none_or(|v| v.get(r.index()).copied().unwrap_or(false));
-            if body && self.matcher.columns(store, &r) {
+            let hit = match self.matcher.columns(store, &r) {
+                ColumnVerdict::Match => true,
+                ColumnVerdict::NoMatch => false,
+                ColumnVerdict::NeedsBody(known) => {
+                    let body = verdicts
+                        .as_ref()
+                        .and_then(|v| v.get(r.index()).copied())
+                        .unwrap_or(0);
+                    self.matcher.filter().decide(known, body)
+                }
+            };
+            if hit {
                 self.matches.push_back(id);
             }
         }

@@ -6,6 +6,7 @@
 pub use amptap_core::{event, filter, judge, plan, reconcile, record, report, sanitize, store};
 
 pub mod check;
+pub mod clock;
 pub mod demo;
 pub mod export;
 pub mod fake_amplitude;

@@ -14,6 +14,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    amptap::clock::init(); // before any thread starts
     let cli = cli::Cli::parse();
     match run(cli) {
         Ok(code) => code,

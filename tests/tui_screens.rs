@@ -179,9 +179,9 @@ fn screen(app: &App) -> String {
     text
 }
 
-/// Each screen at both sizes, as `name_80x24` and `name_160x48`.
+/// Each screen at the sizes people use, as `name_80x24` … `name_200x50`.
 fn snap(name: &str, setup: impl Fn(&mut App)) {
-    for (w, h) in [(80, 24), (160, 48)] {
+    for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 50)] {
         let mut app = app(w, h);
         setup(&mut app);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&app));
@@ -191,6 +191,48 @@ fn snap(name: &str, setup: impl Fn(&mut App)) {
 #[test]
 fn stream() {
     snap("stream", |_| {});
+}
+
+#[test]
+fn the_column_chooser_hides_and_shows_columns_and_times_change_mode() {
+    snap("column_chooser", |app| {
+        key(app, KeyCode::Char('c'));
+        key(app, KeyCode::Down);
+        key(app, KeyCode::Char(' ')); // event time off
+    });
+    let mut a = app(120, 40);
+    let header = |a: &App| screen(a).lines().nth(2).unwrap_or_default().to_owned();
+    assert!(header(&a).contains("event time"), "{}", header(&a));
+    key(&mut a, KeyCode::Char('c'));
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Char(' '));
+    key(&mut a, KeyCode::Esc);
+    assert!(!header(&a).contains("event time"), "{}", header(&a));
+    assert!(header(&a).contains("event type"));
+    key(&mut a, KeyCode::Char('T'));
+    assert!(header(&a).contains("received UTC"), "{}", header(&a));
+    key(&mut a, KeyCode::Char('T'));
+    assert!(header(&a).contains("received ago"), "{}", header(&a));
+    assert!(screen(&a).contains("times in time ago"));
+}
+
+#[test]
+fn columns_fit_every_width_without_starving_the_event_type() {
+    for width in [80, 100, 116, 120, 135, 160, 200] {
+        let a = app(width, 30);
+        let text = screen(&a);
+        assert!(
+            text.contains("dify_workflow_executed"),
+            "{width} columns cut the event type:\n{text}"
+        );
+        assert!(
+            text.contains("✗ 2 ⚠ 1"),
+            "{width}: the header keeps its counts"
+        );
+        if width >= 120 {
+            assert!(text.contains("user-grace") && text.contains("received"));
+        }
+    }
 }
 
 #[test]

@@ -30,15 +30,21 @@ pub fn draw(frame: &mut Frame, app: &App) {
 fn header(frame: &mut Frame, app: &App, area: Rect) {
     let t = app.theme;
     let mut spans = vec![Span::styled(" amptap ", t.title())];
+    // Narrow: only the current screen says its name, so the counts fit.
+    let compact = area.width < 110;
     for (screen, label) in [
         (Screen::Stream, "1 Stream"),
-        (Screen::Coverage, "2 Coverage"),
+        (Screen::Coverage, "2 Types"),
         (Screen::Stats, "3 Stats"),
         (Screen::Reconcile, "r Reconcile"),
     ] {
         let current =
             app.screen == screen || (screen == Screen::Stream && app.screen == Screen::Detail);
         let style = if current { t.selected() } else { t.dim() };
+        let label = match label.split_once(' ') {
+            Some((key, _)) if compact && !current => key,
+            _ => label,
+        };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" {label} "), style));
     }

@@ -12,6 +12,8 @@ pub enum Context {
     Coverage,
     Reconcile,
     Help,
+    /// The column chooser over the stream.
+    Chooser,
     /// The filter bar and the export prompt.
     Input,
 }
@@ -22,9 +24,10 @@ impl Context {
             Context::Global => "Everywhere",
             Context::Stream => "Event stream",
             Context::Detail => "Event detail",
-            Context::Coverage => "Plan coverage",
+            Context::Coverage => "Event types",
             Context::Reconcile => "Reconcile (captured × Amplitude's export)",
             Context::Help => "Help (any other key returns)",
+            Context::Chooser => "Column chooser",
             Context::Input => "Filter bar and export prompt",
         }
     }
@@ -61,6 +64,10 @@ pub enum Action {
     Cancel,
     HistoryPrev,
     HistoryNext,
+    ChooseColumns,
+    CycleTime,
+    Sort,
+    Toggle,
 }
 
 pub struct Binding {
@@ -128,7 +135,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('2'),
         "2",
         A::ShowCoverage,
-        "plan coverage",
+        "event types: counts, problems, rates, plan coverage",
     ),
     key(C::Global, K::Char('3'), "3", A::ShowStats, "stats"),
     key(C::Global, K::Tab, "Tab", A::NextScreen, "next screen"),
@@ -199,6 +206,20 @@ pub const BINDINGS: &[Binding] = &[
     key(C::Stream, K::Enter, "Enter", A::Open, "open the event"),
     key(
         C::Stream,
+        K::Char('c'),
+        "c",
+        A::ChooseColumns,
+        "choose the columns",
+    ),
+    key(
+        C::Global,
+        K::Char('T'),
+        "T",
+        A::CycleTime,
+        "times: local → UTC → how long ago",
+    ),
+    key(
+        C::Stream,
         K::Char('t'),
         "t",
         A::FilterToType,
@@ -247,6 +268,13 @@ pub const BINDINGS: &[Binding] = &[
         "show this type's events",
     ),
     key(
+        C::Coverage,
+        K::Char('s'),
+        "s",
+        A::Sort,
+        "sort by events → problems → problem rate → name",
+    ),
+    key(
         C::Input,
         K::Enter,
         "Enter",
@@ -267,6 +295,20 @@ pub const BINDINGS: &[Binding] = &[
     key(C::Reconcile, K::Down, "↓ j", A::Down, "next problem"),
     key(C::Reconcile, K::Char('j'), "j", A::Down, "next problem"),
     key(C::Reconcile, K::Esc, "Esc", A::Back, "back to the stream"),
+    key(C::Chooser, K::Up, "↑ k", A::Up, "previous column"),
+    key(C::Chooser, K::Char('k'), "k", A::Up, "previous column"),
+    key(C::Chooser, K::Down, "↓ j", A::Down, "next column"),
+    key(C::Chooser, K::Char('j'), "j", A::Down, "next column"),
+    key(
+        C::Chooser,
+        K::Char(' '),
+        "space",
+        A::Toggle,
+        "show or hide it",
+    ),
+    key(C::Chooser, K::Enter, "Enter", A::Toggle, "show or hide it"),
+    key(C::Chooser, K::Esc, "Esc c", A::Cancel, "close"),
+    key(C::Chooser, K::Char('c'), "c", A::Cancel, "close"),
     key(C::Help, K::Up, "↑ k", A::Up, "scroll up"),
     key(C::Help, K::Char('k'), "k", A::Up, "scroll up"),
     key(C::Help, K::Down, "↓ j", A::Down, "scroll down"),
@@ -288,7 +330,7 @@ pub fn lookup(context: Context, key: &KeyEvent) -> Option<Action> {
     };
     find(context)
         .or_else(|| match context {
-            Context::Input | Context::Help => None,
+            Context::Input | Context::Help | Context::Chooser => None,
             _ => find(Context::Global),
         })
         .map(|b| b.action)

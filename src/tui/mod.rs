@@ -3,6 +3,7 @@
 //! the effects.
 
 pub mod app;
+pub mod columns;
 pub mod draw;
 mod export;
 pub mod input;

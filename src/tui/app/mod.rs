@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 mod focus;
 mod typing;
 
+use super::columns::{Column, Shown, TimeMode};
 use super::input::{quote_word, Input, InputKind};
 use super::keymap::{self, Action, Context};
 use super::layout;
@@ -20,7 +21,7 @@ use crate::filter::Filter;
 use crate::pipeline::{Feed as FeedMsg, Item};
 use crate::record::Record;
 use crate::store::view::View;
-use crate::store::Store;
+use crate::store::{Store, TypeOrder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -93,6 +94,13 @@ pub struct App {
     pub journal_error: Option<String>,
     pub behind: u64,
     pub theme: Theme,
+    /// The stream's columns and how times read.
+    pub columns: Shown,
+    pub time_mode: TimeMode,
+    /// How the event-types view is sorted.
+    pub type_order: TypeOrder,
+    /// The column chooser is open, on this column.
+    pub chooser: Option<usize>,
     /// Something changed since the last frame.
     pub dirty: bool,
     pub quit: bool,
@@ -151,6 +159,10 @@ impl App {
             journal_error: None,
             behind: 0,
             theme,
+            columns: Shown::default(),
+            time_mode: TimeMode::default(),
+            type_order: TypeOrder::default(),
+            chooser: None,
             dirty: true,
             quit: false,
         }
@@ -245,6 +257,10 @@ impl App {
             self.on_input_key(key, effects);
             return;
         }
+        if let Some(cursor) = self.chooser {
+            self.on_chooser_key(cursor, &key);
+            return;
+        }
         if self.screen == Screen::Help {
             let page = layout::stream_rows(self.size).max(1) as u16;
             match keymap::lookup(Context::Help, &key) {
@@ -277,6 +293,11 @@ impl App {
         let page = layout::stream_rows(self.size).max(1) as isize;
         match (action, self.screen) {
             (Action::Quit, _) => self.quit_unless_busy(effects),
+            (Action::ChooseColumns, Screen::Stream) => self.chooser = Some(0),
+            (Action::CycleTime, _) => {
+                self.time_mode = self.time_mode.next();
+                self.message = Some(format!("times in {}", self.time_mode.name()));
+            }
             (Action::QuitNow, _) => self.quit(effects),
             (Action::Help, s) => {
                 self.back_to = s;
@@ -408,24 +429,37 @@ impl App {
                 self.coverage_row = self.coverage_row.saturating_sub(1)
             }
             (Action::Down, Screen::Coverage) => {
-                let max = self.store.counters().coverage.len().saturating_sub(1);
-                self.coverage_row = (self.coverage_row + 1).min(max);
+                let types = self.store.counters().types(self.type_order).len();
+                self.coverage_row = (self.coverage_row + 1).min(types.saturating_sub(1));
+            }
+            (Action::Sort, Screen::Coverage) => {
+                self.type_order = self.type_order.next();
+                self.coverage_row = 0;
             }
             (Action::Open, Screen::Coverage) => {
-                if let Some(t) = self
-                    .store
-                    .counters()
-                    .coverage
-                    .keys()
-                    .nth(self.coverage_row)
-                    .cloned()
-                {
+                let types = self.store.counters().types(self.type_order);
+                if let Some(t) = types.get(self.coverage_row).map(|l| l.name.to_owned()) {
                     let words = format!("type:{}", quote_word(&regex::escape(&t)));
                     self.apply_filter_text(&words, effects);
                     self.remember(words, effects);
                     self.screen = Screen::Stream;
                 }
             }
+            _ => {}
+        }
+    }
+
+    fn on_chooser_key(&mut self, cursor: usize, key: &KeyEvent) {
+        let last = Column::ALL.len() - 1;
+        match keymap::lookup(Context::Chooser, key) {
+            Some(Action::Up) => self.chooser = Some(cursor.saturating_sub(1)),
+            Some(Action::Down) => self.chooser = Some((cursor + 1).min(last)),
+            Some(Action::Toggle) => {
+                if let Some(&c) = Column::ALL.get(cursor) {
+                    self.columns.toggle(c);
+                }
+            }
+            Some(Action::Cancel) => self.chooser = None,
             _ => {}
         }
     }

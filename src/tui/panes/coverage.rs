@@ -1,84 +1,129 @@
-//! Plan coverage: per planned event type, whether and how it was seen; per
-//! property of the selected type, how often it came, null, or mistyped.
+//! Event types: every type seen or planned, with its events, problems,
+//! errors and problem rate (the view to open first when a plan has fifty
+//! types); per planned property of the selected type, how often it came,
+//! null, or mistyped. Enter filters the stream to the type.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Row, Table, TableState};
 use ratatui::Frame;
 
 use crate::sanitize::sanitize;
+use crate::store::TypeLine;
 use crate::tui::app::App;
+use crate::tui::columns::display_width;
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = app.theme;
     let c = app.store.counters();
-    if app.session.plan.is_none() {
-        let text = vec![
-            Line::styled("No plan loaded: run with --plan FILE to see which planned events and properties arrive.", t.dim()),
-            Line::raw(""),
-            Line::raw(format!("{} event types seen so far.", c.by_type.len())),
-        ];
-        frame.render_widget(
-            Paragraph::new(text).block(Block::bordered().title(" Plan coverage ")),
-            area,
-        );
-        return;
-    }
-    let [types_area, props_area, foot] = Layout::vertical([
-        Constraint::Percentage(45),
-        Constraint::Fill(1),
-        Constraint::Length(3),
-    ])
-    .areas(area);
-
-    let selected = c.coverage.keys().nth(app.coverage_row);
-    let rows: Vec<Row> = c
-        .coverage
-        .keys()
-        .map(|name| {
-            let counts = c.by_type.get(name).cloned().unwrap_or_default();
-            let seen = match counts.last_seen {
-                Some(when) => format!("{} ago", age((app.now - when).whole_seconds())),
-                None => "never".to_owned(),
-            };
-            let style = match (counts.events, counts.with_findings) {
-                (0, _) => t.dim(),
-                (_, 0) => t.ok(),
-                _ => t.warning(),
-            };
-            Row::new(vec![
-                Span::styled(sanitize(name).into_owned(), style),
-                Span::raw(counts.events.to_string()),
-                Span::raw(counts.with_findings.to_string()),
-                Span::raw(seen),
-            ])
-        })
+    let types = c.types(app.type_order);
+    let [types_area, props_area] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
+    let selected = types.get(app.coverage_row).map(|l| l.name);
+    let planned = app.session.plan.is_some();
+    let rows: Vec<Row> = types
+        .iter()
+        .map(|line| type_row(line, planned, app))
         .collect();
+    // The numbers stay beside the names: the name column is as wide as the
+    // longest name, up to what the numbers leave.
+    const NUMBERS: u16 = 11 + 7 + 8 + 6 + 5 + 9 + 6;
+    let room = types_area.width.saturating_sub(2 + NUMBERS).max(12);
+    let name_width = types
+        .iter()
+        .map(|l| display_width(&sanitize(l.name)))
+        .chain([10])
+        .max()
+        .unwrap_or(10)
+        .min(usize::from(room)) as u16;
     let seen_planned = c
         .coverage
         .keys()
         .filter(|k| c.by_type.contains_key(*k))
         .count();
-    let title = format!(
-        " Planned event types: {seen_planned} of {} seen (Enter: show its events) ",
-        c.coverage.len()
-    );
+    let title = match planned {
+        true => format!(
+            " Event types: {} · planned seen {seen_planned}/{} · by {} (s) ",
+            types.len(),
+            c.coverage.len(),
+            app.type_order.name()
+        ),
+        false => format!(
+            " Event types: {} · by {} (s) · no plan (--plan FILE) ",
+            types.len(),
+            app.type_order.name()
+        ),
+    };
     let table = Table::new(
         rows,
         [
-            Constraint::Fill(1),
+            Constraint::Length(name_width),
+            Constraint::Length(11),
+            Constraint::Length(7),
             Constraint::Length(8),
-            Constraint::Length(14),
-            Constraint::Length(12),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(9),
         ],
     )
-    .header(Row::new(["event type", "seen", "with findings", "last seen"]).style(t.dim()))
+    .header(
+        Row::new([
+            "event type".to_owned(),
+            "plan".to_owned(),
+            format!("{:>7}", "events"),
+            format!("{:>8}", "problems"),
+            format!("{:>6}", "errors"),
+            format!("{:>5}", "rate"),
+            "last seen".to_owned(),
+        ])
+        .style(t.dim()),
+    )
     .block(Block::bordered().title(Span::styled(title, t.title())))
     .row_highlight_style(t.selected());
     // The state scrolls the selected type into view (the table builds only visible rows).
     let mut state = TableState::default().with_selected(Some(app.coverage_row));
     frame.render_stateful_widget(table, types_area, &mut state);
+    properties(frame, app, props_area, selected);
+}
 
+fn type_row<'a>(line: &TypeLine<'_>, planned: bool, app: &App) -> Row<'a> {
+    let t = app.theme;
+    let counts = &line.counts;
+    let seen = match counts.last_seen {
+        Some(when) => format!("{} ago", age((app.now - when).whole_seconds())),
+        None => "never".to_owned(),
+    };
+    let style = match (counts.events, counts.with_findings) {
+        (0, _) => t.dim(),
+        (_, 0) => t.ok(),
+        _ if counts.with_errors > 0 => t.error(),
+        _ => t.warning(),
+    };
+    let plan = match (planned, line.planned, counts.events) {
+        (false, _, _) => "—",
+        (true, true, 0) => "never seen",
+        (true, true, _) => "planned",
+        (true, false, _) => "not in plan",
+    };
+    let rate = match counts.events {
+        0 => "—".to_owned(),
+        _ => format!("{:.0}%", 100.0 * line.problem_rate()),
+    };
+    Row::new(vec![
+        Span::styled(sanitize(line.name).into_owned(), style),
+        Span::raw(plan),
+        Span::raw(format!("{:>7}", counts.events)),
+        Span::raw(format!("{:>8}", counts.with_findings)),
+        Span::raw(format!("{:>6}", counts.with_errors)),
+        Span::raw(format!("{rate:>5}")),
+        Span::raw(seen),
+    ])
+}
+
+/// Per planned property of the selected type: how often it came, null, mistyped.
+fn properties(frame: &mut Frame, app: &App, area: Rect, selected: Option<&str>) {
+    let t = app.theme;
+    let c = app.store.counters();
     let mut prop_rows = Vec::new();
     if let Some(name) = selected {
         let events = c.by_type.get(name).map_or(0, |n| n.events);
@@ -89,7 +134,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 format!("{:.0}%", 100.0 * n as f64 / events as f64)
             }
         };
-        for (prop, counts) in &c.coverage[name] {
+        for (prop, counts) in c.coverage.get(name).into_iter().flatten() {
             let style = if counts.type_errors > 0 || (events > 0 && counts.present < events) {
                 t.warning()
             } else {
@@ -103,10 +148,18 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             ]));
         }
     }
-    let props_title = format!(
-        " Properties of {} ",
-        selected.map_or("—".into(), |s| sanitize(s).into_owned())
-    );
+    let props_title = match selected {
+        Some(name) if c.coverage.contains_key(name) => {
+            format!(" Planned properties of {} ", sanitize(name))
+        }
+        Some(name) if app.session.plan.is_some() => {
+            format!(
+                " {} is not in the plan: no planned properties ",
+                sanitize(name)
+            )
+        }
+        _ => " Planned properties (load a plan with --plan FILE) ".to_owned(),
+    };
     let props = Table::new(
         prop_rows,
         [
@@ -118,44 +171,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     )
     .header(Row::new(["property", "present", "null", "type errors"]).style(t.dim()))
     .block(Block::bordered().title(props_title));
-    frame.render_widget(props, props_area);
-
-    let never: Vec<String> = c
-        .coverage
-        .keys()
-        .filter(|k| !c.by_type.contains_key(*k))
-        .map(|k| sanitize(k).into_owned())
-        .collect();
-    let mut unplanned: Vec<(&String, u64)> = c
-        .by_type
-        .iter()
-        .filter(|(k, _)| !c.coverage.contains_key(*k))
-        .map(|(k, v)| (k, v.events))
-        .collect();
-    unplanned.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let unplanned: Vec<String> = unplanned
-        .iter()
-        .map(|(k, n)| format!("{} ({n})", sanitize(k)))
-        .collect();
-    let foot_text = vec![
-        Line::from(vec![
-            Span::styled("planned, never seen: ", t.dim()),
-            Span::raw(list(&never)),
-        ]),
-        Line::from(vec![
-            Span::styled("seen, not in the plan: ", t.dim()),
-            Span::raw(list(&unplanned)),
-        ]),
-    ];
-    frame.render_widget(Paragraph::new(foot_text).block(Block::default()), foot);
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".into()
-    } else {
-        items.join(", ")
-    }
+    frame.render_widget(props, area);
 }
 
 /// `12s`, `4m`, `3h`, `2d`.

@@ -7,10 +7,12 @@ use ratatui::Frame;
 
 use crate::filter::OPERATORS;
 use crate::tui::app::App;
+use crate::tui::columns::display_width;
 use crate::tui::keymap::{Context, BINDINGS};
 
 pub fn lines(app: &App) -> Vec<Line<'static>> {
     let t = app.theme;
+    let width = usize::from(app.size.width.saturating_sub(2));
     let mut lines = Vec::new();
     for ctx in [
         Context::Global,
@@ -18,6 +20,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         Context::Detail,
         Context::Coverage,
         Context::Reconcile,
+        Context::Chooser,
         Context::Input,
         Context::Help,
     ] {
@@ -28,26 +31,49 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             if !seen.insert(b.action) {
                 continue;
             }
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<10}", b.label), t.key()),
-                Span::raw(b.help),
-            ]));
+            entry(&mut lines, format!("  {:<10}", b.label), b.help, width, app);
         }
     }
-    lines.push(Line::styled(
-        "Filter words (AND-ed, applied as you type)",
-        t.title(),
-    ));
+    lines.push(Line::styled("Filter (applied as you type)", t.title()));
     for (op, help) in OPERATORS {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {op:<24}"), t.key()),
-            Span::raw(*help),
-        ]));
+        entry(&mut lines, format!("  {op:<24}"), help, width, app);
     }
     lines.push(Line::raw(
         "  mouse: wheel scrolls, click selects, click again opens",
     ));
     lines
+}
+
+/// A key (or operator) and its help, the help wrapped under itself so
+/// nothing is cut at 80 columns.
+fn entry(lines: &mut Vec<Line<'static>>, key: String, help: &str, width: usize, app: &App) {
+    let indent = display_width(&key);
+    let room = width.saturating_sub(indent).max(20);
+    let mut rows: Vec<String> = vec![String::new()];
+    for word in help.split(' ') {
+        let Some(current) = rows.last_mut() else {
+            break;
+        };
+        if !current.is_empty() && display_width(current) + 1 + display_width(word) > room {
+            rows.push(word.to_owned());
+        } else {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+    }
+    for (i, row) in rows.into_iter().enumerate() {
+        let lead = if i == 0 {
+            key.clone()
+        } else {
+            " ".repeat(indent)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(lead, app.theme.key()),
+            Span::raw(row),
+        ]));
+    }
 }
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {

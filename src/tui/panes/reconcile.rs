@@ -75,8 +75,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         return;
     };
     let s = &rec.summary;
+    // Narrow terminals wrap the summary onto a second line rather than cut classes off.
+    let summary_height = if area.width < 150 { 4 } else { 3 };
     let [summary_area, list_area, detail_area] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(summary_height),
         Constraint::Percentage(45),
         Constraint::Fill(1),
     ])
@@ -98,7 +100,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             },
         ),
         Span::raw(format!(
-            " · duplicated {} · extra {} · pending {} · expected {}",
+            " · duplicated {} · extra {} · pending {} · changed as Amplitude documents {}",
             s.duplicated, s.extra, s.pending, s.expected_transformations
         )),
     ]);

@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use crate::sanitize::sanitize;
 use crate::tui::app::App;
+use crate::tui::columns::{cut, display_width};
 
 /// The last `seconds` of arrivals per second, oldest first, ending at `now`.
 pub fn per_second(app: &App, seconds: usize) -> Vec<u64> {
@@ -61,14 +62,26 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let mut types: Vec<(&String, u64)> = c.by_type.iter().map(|(k, v)| (k, v.events)).collect();
     types.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let max = types.first().map_or(1, |t| t.1.max(1));
-    let bar_width = usize::from(left.width.saturating_sub(30)).max(4);
+    let shown = usize::from(left.height.saturating_sub(2));
+    // Names as wide as the longest shown, but the bar keeps a third.
+    let inner = usize::from(left.width.saturating_sub(2));
+    let name_width = types
+        .iter()
+        .take(shown)
+        .map(|(name, _)| display_width(&sanitize(name)))
+        .max()
+        .unwrap_or(0)
+        .clamp(10, (inner * 2 / 3).saturating_sub(8).max(10));
+    let bar_width = inner.saturating_sub(name_width + 8).max(4);
     let type_lines: Vec<Line> = types
         .iter()
-        .take(usize::from(left.height.saturating_sub(2)))
+        .take(shown)
         .map(|(name, n)| {
             let filled = (*n as usize * bar_width).div_ceil(max as usize);
+            let name = cut(&sanitize(name), name_width as u16);
+            let pad = name_width.saturating_sub(display_width(&name));
             Line::from(vec![
-                Span::raw(format!("{:<20.20} {:>6} ", sanitize(name), n)),
+                Span::raw(format!("{name}{} {n:>6} ", " ".repeat(pad))),
                 Span::styled("█".repeat(filled), t.key()),
             ])
         })

@@ -1,56 +1,69 @@
 //! The event stream: one row per event, only the visible rows built.
 
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Row, Table};
+use ratatui::widgets::{Block, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
+use time::OffsetDateTime;
 
 use crate::filter::Status;
 use crate::sanitize::sanitize;
 use crate::store::RowRef;
 use crate::tui::app::App;
+use crate::tui::columns::{cut, display_width, fit, Column, TimeMode};
 use crate::tui::layout;
-use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let t = app.theme;
-    let wide = layout::is_wide(area);
     let rows_visible = layout::stream_rows(app.size);
     let offset = app.view.offset();
     let focus = app.view.focus();
-    let rows: Vec<Row> = app
+    let shown = app.columns.columns();
+    let cells: Vec<(bool, Vec<Cell>)> = app
         .view
         .rows(offset..offset + rows_visible)
         .filter_map(|id| app.store.get(id))
-        .map(|r| {
-            let row = row(&r, wide, t);
-            if Some(r.id) == focus {
+        .map(|r| (Some(r.id) == focus, cells(&r, &shown, app)))
+        .collect();
+    // Widths from what the visible rows hold, rounded up so scrolling does not jitter.
+    let content: Vec<u16> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let widest = cells
+                .iter()
+                .map(|(_, row)| display_width(&row[i].0))
+                .chain([display_width(c.header(app.time_mode))])
+                .max()
+                .unwrap_or(0);
+            u16::try_from(widest.div_ceil(4) * 4).unwrap_or(u16::MAX)
+        })
+        .collect();
+    let fitted = fit(&shown, &content, area.width.saturating_sub(2));
+    let kept: Vec<usize> = fitted
+        .iter()
+        .filter_map(|(c, _)| shown.iter().position(|s| s == c))
+        .collect();
+    let rows: Vec<Row> = cells
+        .into_iter()
+        .map(|(selected, row)| {
+            let row = Row::new(kept.iter().zip(&fitted).map(|(&i, (_, w))| {
+                let (text, style) = &row[i];
+                ratatui::widgets::Cell::from(Span::styled(cut(text, *w), *style))
+            }));
+            if selected {
                 row.style(t.selected())
             } else {
                 row
             }
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Length(12),
-        Constraint::Fill(2),
-        Constraint::Length(if wide { 36 } else { 16 }),
-        Constraint::Length(5),
-        Constraint::Length(6),
-        Constraint::Length(5),
-    ];
-    let mut header = vec![
-        "time (UTC)",
-        "event type",
-        "user / device",
-        "props",
-        "check",
-        "sent",
-    ];
-    if wide {
-        widths.insert(2, Constraint::Length(14));
-        header.insert(2, "endpoint");
-    }
+    let widths: Vec<Constraint> = fitted.iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let header: Vec<&str> = fitted
+        .iter()
+        .map(|(c, _)| c.header(app.time_mode))
+        .collect();
     let c = app.store.counters();
     let mut title = format!(" Events {} ", c.events);
     if c.undecodable > 0 {
@@ -79,6 +92,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .block(Block::bordered().title(Span::styled(title, t.title())))
         .column_spacing(1);
     frame.render_widget(table, area);
+    if let Some(cursor) = app.chooser {
+        chooser(frame, app, area, cursor);
+    }
     if empty {
         let addr = app
             .session
@@ -100,7 +116,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             .into_iter()
             .map(|l| Line::styled(l, t.dim()))
             .collect();
-        frame.render_widget(ratatui::widgets::Paragraph::new(text), inner);
+        frame.render_widget(Paragraph::new(text), inner);
     }
 }
 
@@ -119,53 +135,116 @@ fn first_contact(addr: &str) -> Vec<String> {
     ]
 }
 
-fn row(r: &RowRef<'_>, wide: bool, t: Theme) -> Row<'static> {
+/// One cell: its text (sanitized) and style.
+type Cell = (String, Style);
+
+fn cells(r: &RowRef<'_>, shown: &[Column], app: &App) -> Vec<Cell> {
+    let t = app.theme;
     let request = r.request;
-    let time = request.received;
-    let when = format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        time.hour(),
-        time.minute(),
-        time.second(),
-        time.millisecond()
-    );
+    let received = request.received;
     // A request without readable events is a row of its own: what was
     // asked, and why nothing could be read from it.
     let (event_type, who) = match request.problem {
         Some(kind) => (
-            sanitize(&match r.reason() {
+            match r.reason() {
                 Some(why) => format!("{} {} · {why}", r.method(), r.path()),
                 None => format!("{} {}", r.method(), r.path()),
-            })
-            .into_owned(),
+            },
             kind.as_str().to_owned(),
         ),
         None => (
-            sanitize(r.event_type().unwrap_or("(no event_type)")).into_owned(),
-            sanitize(r.actor().unwrap_or("—")).into_owned(),
+            r.event_type().unwrap_or("(no event_type)").to_owned(),
+            r.actor().unwrap_or("—").to_owned(),
         ),
     };
-    let n = r.findings().len();
-    let (badge, style) = match r.row.status {
-        Status::Ok => ("✓".to_owned(), t.ok()),
-        Status::Warning => (format!("⚠ {n}"), t.warning()),
-        Status::Error => (format!("✗ {n}"), t.error()),
+    let mut event_type = Some(event_type);
+    let mut who = Some(who);
+    shown
+        .iter()
+        .map(|c| match c {
+            Column::Received => (
+                app.time_mode.format(received, received, app.now),
+                Style::default(),
+            ),
+            Column::EventTime => event_time(r, app),
+            Column::EventType => (
+                sanitize(&event_type.take().unwrap_or_default()).into_owned(),
+                Style::default(),
+            ),
+            Column::Endpoint => (sanitize(r.path()).into_owned(), Style::default()),
+            Column::Who => (
+                sanitize(&who.take().unwrap_or_default()).into_owned(),
+                Style::default(),
+            ),
+            Column::Props => (format!("{:>5}", r.row.properties), Style::default()),
+            Column::Check => {
+                let n = r.findings().len();
+                match r.row.status {
+                    Status::Ok => ("✓".to_owned(), t.ok()),
+                    Status::Warning => (format!("⚠ {n}"), t.warning()),
+                    Status::Error => (format!("✗ {n}"), t.error()),
+                }
+            }
+            Column::Answer => match request.status {
+                s if request.failed => (format!("{s}!"), t.error()),
+                s if s >= 400 => (s.to_string(), t.warning()),
+                s => (s.to_string(), Style::default()),
+            },
+        })
+        .collect()
+}
+
+/// The event's own time; marked when it is more than a minute from when it arrived.
+fn event_time(r: &RowRef<'_>, app: &App) -> Cell {
+    let Some(ms) = r.event_time() else {
+        return ("—".to_owned(), app.theme.dim());
     };
-    let sent = match request.status {
-        s if request.failed => Cell::from(Span::styled(format!("{s}!"), t.error())),
-        s if s >= 400 => Cell::from(Span::styled(s.to_string(), t.warning())),
-        s => Cell::from(s.to_string()),
+    let received = r.request.received;
+    let Ok(at) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
+        return (ms.to_string(), app.theme.warning());
     };
-    let mut cells = vec![
-        Cell::from(when),
-        Cell::from(event_type),
-        Cell::from(who),
-        Cell::from(format!("{:>5}", r.row.properties)),
-        Cell::from(Span::styled(badge, style)),
-        sent,
-    ];
-    if wide {
-        cells.insert(2, Cell::from(sanitize(r.path()).into_owned()));
-    }
-    Row::new(cells)
+    let far = (at - received).whole_seconds().abs() > 60;
+    let style = if far {
+        app.theme.warning()
+    } else {
+        Style::default()
+    };
+    (app.time_mode.format(at, received, app.now), style)
+}
+
+/// The column chooser over the stream.
+fn chooser(frame: &mut Frame, app: &App, area: Rect, cursor: usize) {
+    let t = app.theme;
+    let lines: Vec<Line> = Column::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let mark = if app.columns.is_shown(c) {
+                "[x]"
+            } else {
+                "[ ]"
+            };
+            let text = format!(" {mark} {:<14} {}", c.header(TimeMode::Local), c.help());
+            let style = if i == cursor {
+                t.selected()
+            } else {
+                Style::default()
+            };
+            Line::styled(text, style)
+        })
+        .collect();
+    let width = area.width.saturating_sub(4).min(72);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    };
+    let block = Block::bordered().title(Span::styled(
+        " Columns · space shows/hides · Esc closes ",
+        t.title(),
+    ));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
 }

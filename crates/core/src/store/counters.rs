@@ -12,6 +12,8 @@ use crate::plan::{Code, Finding, Plan};
 pub struct TypeCounts {
     pub events: u64,
     pub with_findings: u64,
+    /// Events whose worst finding is an error.
+    pub with_errors: u64,
     pub last_seen: Option<OffsetDateTime>,
 }
 
@@ -43,6 +45,57 @@ pub struct Counters {
 
 pub const RATE_WINDOW: usize = 120;
 
+/// One line of the event-types view: a type seen or planned.
+#[derive(Debug, Clone)]
+pub struct TypeLine<'a> {
+    pub name: &'a str,
+    pub planned: bool,
+    pub counts: TypeCounts,
+}
+
+impl TypeLine<'_> {
+    /// Share of its events with any finding, 0 to 1.
+    pub fn problem_rate(&self) -> f64 {
+        match self.counts.events {
+            0 => 0.0,
+            n => self.counts.with_findings as f64 / n as f64,
+        }
+    }
+}
+
+/// How the event-types view is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TypeOrder {
+    /// Most events first; planned types never seen last.
+    #[default]
+    Events,
+    /// Most events with findings first.
+    Problems,
+    /// Highest share of events with findings first.
+    Rate,
+    Name,
+}
+
+impl TypeOrder {
+    pub fn next(self) -> Self {
+        match self {
+            TypeOrder::Events => TypeOrder::Problems,
+            TypeOrder::Problems => TypeOrder::Rate,
+            TypeOrder::Rate => TypeOrder::Name,
+            TypeOrder::Name => TypeOrder::Events,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TypeOrder::Events => "events",
+            TypeOrder::Problems => "problems",
+            TypeOrder::Rate => "problem rate",
+            TypeOrder::Name => "name",
+        }
+    }
+}
+
 impl Counters {
     /// `plan` seeds the coverage table with every planned type and property.
     pub fn new(plan: Option<&Plan>) -> Self {
@@ -56,6 +109,40 @@ impl Counters {
             counters.coverage.insert(name.clone(), props);
         }
         counters
+    }
+
+    /// Every type seen or planned, in `order` (then by name).
+    pub fn types(&self, order: TypeOrder) -> Vec<TypeLine<'_>> {
+        let mut lines: Vec<TypeLine<'_>> = self
+            .by_type
+            .iter()
+            .map(|(name, counts)| TypeLine {
+                name,
+                planned: self.coverage.contains_key(name),
+                counts: counts.clone(),
+            })
+            .chain(
+                self.coverage
+                    .keys()
+                    .filter(|k| !self.by_type.contains_key(*k))
+                    .map(|name| TypeLine {
+                        name,
+                        planned: true,
+                        counts: TypeCounts::default(),
+                    }),
+            )
+            .collect();
+        lines.sort_by(|a, b| {
+            let (a_, b_) = (&a.counts, &b.counts);
+            match order {
+                TypeOrder::Events => b_.events.cmp(&a_.events),
+                TypeOrder::Problems => b_.with_findings.cmp(&a_.with_findings),
+                TypeOrder::Rate => b.problem_rate().total_cmp(&a.problem_rate()),
+                TypeOrder::Name => std::cmp::Ordering::Equal,
+            }
+            .then_with(|| a.name.cmp(b.name))
+        });
+        lines
     }
 
     pub(super) fn count_event(
@@ -76,6 +163,7 @@ impl Counters {
         };
         t.events += 1;
         t.with_findings += u64::from(!findings.is_empty());
+        t.with_errors += u64::from(Status::of(findings) == Status::Error);
         t.last_seen = Some(received);
         self.count_second(received.unix_timestamp());
         if let Some(props) = self.coverage.get_mut(name) {

@@ -17,7 +17,7 @@ mod matcher;
 mod tests;
 pub mod view;
 
-pub use counters::{Counters, PropertyCounts, TypeCounts, RATE_WINDOW};
+pub use counters::{Counters, PropertyCounts, TypeCounts, TypeLine, TypeOrder, RATE_WINDOW};
 pub use intern::Sym;
 pub use lines::{load_record, LineError, Lines, MemoryLines};
 pub use matcher::{body_verdicts, Matcher};
@@ -47,6 +47,12 @@ pub struct Row {
     pub index: u32,
     pub properties: u16,
     pub status: Status,
+    /// The event's own `time` in ms since the epoch; [`Row::NO_TIME`] without one.
+    pub time: i64,
+}
+
+impl Row {
+    pub const NO_TIME: i64 = i64::MIN;
 }
 
 /// What the store keeps of a request: enough to draw and filter its rows.
@@ -172,6 +178,7 @@ impl Store {
             index: u32::try_from(index).unwrap_or(u32::MAX),
             properties: event.map_or(0, |e| u16::try_from(e.property_count()).unwrap_or(u16::MAX)),
             status: Status::of(findings),
+            time: event.and_then(|e| e.time()).unwrap_or(Row::NO_TIME),
         }
     }
 
@@ -386,6 +393,11 @@ impl<'a> RowRef<'a> {
     /// Why its request carried no readable events.
     pub fn reason(&self) -> Option<&'a str> {
         self.store.string(self.request.reason)
+    }
+
+    /// The event's own `time` (ms since the epoch), when it has one.
+    pub fn event_time(&self) -> Option<i64> {
+        (self.row.time != Row::NO_TIME).then_some(self.row.time)
     }
 
     pub fn index(&self) -> usize {

@@ -119,12 +119,14 @@ fn app(width: u16, height: u16) -> App {
         .map(|(capture, at)| Item::Judged(Arc::new(Judged::new(&mut validator, capture).at(at))))
         .collect();
     app.update(Msg::Resize(width, height));
-    app.update(Msg::Feed(amptap::pipeline::Feed::Batch(batch)));
-    app.update(Msg::Progress {
+    let effects = app.update(Msg::Feed(amptap::pipeline::Feed::Batch(batch)));
+    common::perform(&mut app, effects, lines());
+    let effects = app.update(Msg::Progress {
         journal_bytes: 4096,
         behind: 0,
         journal_error: None,
     });
+    common::perform(&mut app, effects, lines());
     app
 }
 
@@ -214,6 +216,40 @@ fn the_column_chooser_hides_and_shows_columns_and_times_change_mode() {
     key(&mut a, KeyCode::Char('T'));
     assert!(header(&a).contains("received ago"), "{}", header(&a));
     assert!(screen(&a).contains("times in time ago"));
+}
+
+#[test]
+fn problems_are_a_key_away_and_the_detail_says_where_it_is() {
+    let mut a = app(120, 40);
+    key(&mut a, KeyCode::Char('g')); // the first event, which is clean
+    key(&mut a, KeyCode::Char(']'));
+    key(&mut a, KeyCode::Enter);
+    let text = screen(&a);
+    assert!(text.contains(" 3/6 · dify_user_query"), "{text}");
+    key(&mut a, KeyCode::Char(']'));
+    assert!(screen(&a).contains(" 4/6 · dify_feedback_submitted"));
+    key(&mut a, KeyCode::Char(']'));
+    key(&mut a, KeyCode::Char(']'));
+    assert!(screen(&a).contains("no event with a finding after this one"));
+    key(&mut a, KeyCode::Char('['));
+    assert!(screen(&a).contains(" 4/6 · "), "{}", screen(&a));
+}
+
+#[test]
+fn a_wide_terminal_shows_the_focused_event_beside_the_stream() {
+    let mut a = app(200, 50);
+    let text = screen(&a);
+    assert!(
+        text.contains("Events 6") && text.contains(" 6/6 · dify_user_query"),
+        "{text}"
+    );
+    key(&mut a, KeyCode::Char('v'));
+    assert!(!screen(&a).contains(" 6/6 · "), "v puts it away");
+    let narrow = app(160, 48);
+    assert!(
+        !screen(&narrow).contains(" 6/6 · "),
+        "160 columns: the stream alone"
+    );
 }
 
 #[test]
@@ -519,7 +555,12 @@ fn an_open_event_stays_put_while_events_arrive_and_y_copies_from_the_stream() {
     a.update(Msg::Feed(amptap::pipeline::Feed::Batch(vec![
         Item::Judged(Arc::new(judged)),
     ])));
-    assert_eq!(title(&a), Some(before), "the open event stays");
+    // The same event, one more behind it.
+    assert_eq!(
+        title(&a),
+        Some(before.replace(" 6/6 ·", " 6/7 ·")),
+        "the open event stays"
+    );
 
     let mut b = app(80, 24);
     let effects = b.update(Msg::Key(KeyEvent::new(

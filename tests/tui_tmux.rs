@@ -126,7 +126,9 @@ fn demo_filter_detail_export_quit() {
     );
     assert!(detail.contains("POST /"), "{detail}");
     tmux.keys(&["Escape"]);
-    tmux.wait_for("back to the stream", |s| s.contains("received") && s.contains("event time"));
+    tmux.wait_for("back to the stream", |s| {
+        s.contains("received") && s.contains("event time")
+    });
 
     // Export what the filter shows.
     tmux.keys(&["x"]);

@@ -16,7 +16,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let areas = layout::areas(frame.area());
     header(frame, app, areas.header);
     match app.screen {
-        Screen::Stream => panes::stream::draw(frame, app, areas.main),
+        Screen::Stream => {
+            let (stream, detail) = layout::stream_and_detail(areas.main, app.split_view());
+            panes::stream::draw(frame, app, stream);
+            if let Some(detail) = detail {
+                panes::detail::draw(frame, app, detail);
+            }
+        }
         Screen::Detail => panes::detail::draw(frame, app, areas.main),
         Screen::Coverage => panes::coverage::draw(frame, app, areas.main),
         Screen::Stats => panes::stats::draw(frame, app, areas.main),

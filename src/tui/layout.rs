@@ -31,9 +31,24 @@ pub fn stream_rows(size: Rect) -> usize {
     usize::from(areas(size).main.height.saturating_sub(3))
 }
 
+/// Wide enough for the stream and the focused event side by side.
+pub fn is_split_wide(size: Rect) -> bool {
+    size.width >= 180
+}
+
+/// The stream's area and, when split, the detail's beside it.
+pub fn stream_and_detail(main: Rect, split: bool) -> (Rect, Option<Rect>) {
+    if !split {
+        return (main, None);
+    }
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(main);
+    (left, Some(right))
+}
+
 /// The stream row under a mouse position, counted from the first visible row.
-pub fn stream_row_at(size: Rect, column: u16, row: u16) -> Option<usize> {
-    let main = areas(size).main;
+pub fn stream_row_at(size: Rect, split: bool, column: u16, row: u16) -> Option<usize> {
+    let main = stream_and_detail(areas(size).main, split).0;
     let first = main.y + 2;
     let last = main.y + main.height.saturating_sub(1);
     let inside = column > main.x && column + 1 < main.x + main.width;

@@ -86,7 +86,8 @@ impl App {
 
     /// Asks for the focused row's line when the detail view (or a copy) needs it.
     pub(super) fn load_focused(&mut self, effects: &mut Vec<Effect>) {
-        if self.screen != Screen::Detail && self.copy_wanted.is_none() {
+        let beside = self.screen == Screen::Stream && self.split_view();
+        if self.screen != Screen::Detail && !beside && self.copy_wanted.is_none() {
             return;
         }
         let Some(r) = self.focused() else { return };

@@ -99,6 +99,8 @@ pub struct App {
     pub time_mode: TimeMode,
     /// How the event-types view is sorted.
     pub type_order: TypeOrder,
+    /// The focused event beside the stream on a wide terminal (`v`).
+    pub split: bool,
     /// The column chooser is open, on this column.
     pub chooser: Option<usize>,
     /// Something changed since the last frame.
@@ -162,6 +164,7 @@ impl App {
             columns: Shown::default(),
             time_mode: TimeMode::default(),
             type_order: TypeOrder::default(),
+            split: true,
             chooser: None,
             dirty: true,
             quit: false,
@@ -294,6 +297,21 @@ impl App {
         match (action, self.screen) {
             (Action::Quit, _) => self.quit_unless_busy(effects),
             (Action::ChooseColumns, Screen::Stream) => self.chooser = Some(0),
+            (Action::ToggleSplit, Screen::Stream) => {
+                self.split = !self.split;
+                if !layout::is_split_wide(self.size) {
+                    self.message = Some("the split view needs 180 columns or more".into());
+                }
+            }
+            (Action::NextProblem | Action::PrevProblem, Screen::Stream | Screen::Detail) => {
+                let forward = action == Action::NextProblem;
+                if self.view.jump_to_problem(&self.store, forward) {
+                    self.detail_scroll = 0;
+                } else {
+                    let way = if forward { "after" } else { "before" };
+                    self.message = Some(format!("no event with a finding {way} this one"));
+                }
+            }
             (Action::CycleTime, _) => {
                 self.time_mode = self.time_mode.next();
                 self.message = Some(format!("times in {}", self.time_mode.name()));
@@ -449,6 +467,11 @@ impl App {
         }
     }
 
+    /// The stream and the focused event side by side: wide enough, and wanted.
+    pub fn split_view(&self) -> bool {
+        self.split && layout::is_split_wide(self.size)
+    }
+
     fn on_chooser_key(&mut self, cursor: usize, key: &KeyEvent) {
         let last = Column::ALL.len() - 1;
         match keymap::lookup(Context::Chooser, key) {
@@ -495,7 +518,9 @@ impl App {
                 self.detail_scroll = self.detail_scroll.saturating_add(3)
             }
             (MouseEventKind::Down(MouseButton::Left), Screen::Stream) => {
-                let Some(row) = layout::stream_row_at(self.size, mouse.column, mouse.row) else {
+                let split = self.split_view();
+                let Some(row) = layout::stream_row_at(self.size, split, mouse.column, mouse.row)
+                else {
                     return;
                 };
                 let row = self.view.offset() + row;

@@ -44,10 +44,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .sum();
     let request = request_lines(&row, record.as_ref().ok().copied(), t);
     let event = record.as_ref().ok().and_then(|r| r.events.get(row.index()));
+    // Where this row is among what the filter shows: "3/22".
+    let position = match app.view.focus_row() {
+        Some(i) => format!(" {}/{} ·", i + 1, app.view.len()),
+        None => String::new(),
+    };
     let (title, body) = match (&record, event) {
         (_, Some(event)) => (
             format!(
-                " {} · request #{} event {} · {} ",
+                "{position} {} · request #{} event {} · {} ",
                 sanitize(event.event_type().unwrap_or("(no event_type)")),
                 row.request.seq,
                 row.index(),
@@ -57,7 +62,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ),
         (Ok(record), None) => (
             format!(
-                " {} · request #{} ",
+                "{position} {} · request #{} ",
                 sanitize(&record.request_line()),
                 record.seq
             ),

@@ -329,6 +329,31 @@ impl View {
         self.focus = self.matches.back().copied();
     }
 
+    /// Focuses the next (`forward`) or previous row with a finding; false
+    /// when there is none that way.
+    pub fn jump_to_problem(&mut self, store: &Store, forward: bool) -> bool {
+        let Some(row) = self.focus_row() else {
+            return false;
+        };
+        let is_problem = |id: &u64| store.get(*id).is_some_and(|r| r.row.status != Status::Ok);
+        let found = if forward {
+            self.matches
+                .range(row + 1..)
+                .position(is_problem)
+                .map(|i| row + 1 + i)
+        } else {
+            self.matches.range(..row).rposition(is_problem)
+        };
+        match found {
+            Some(target) => {
+                self.follow = false;
+                self.focus = self.matches.get(target).copied();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn select_row(&mut self, row: usize) {
         if let Some(&id) = self.matches.get(row) {
             self.follow = row + 1 == self.matches.len();

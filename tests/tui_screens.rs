@@ -739,3 +739,29 @@ fn q_asks_while_requests_are_arriving_and_capital_q_quits_at_once() {
     )));
     assert!(a.quit, "quiet for minutes: q quits");
 }
+
+#[test]
+fn the_detail_marks_what_the_free_text_matched() {
+    let mut a = app(120, 40);
+    typed(&mut a, "/conv-1");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Enter);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|f| draw(f, &a)).expect("draw");
+    let buffer = terminal.backend().buffer().clone();
+    let (mut marked, mut plain) = (0, 0);
+    for y in 0..buffer.area.height {
+        let row: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect();
+        let Some(at) = row.find("\"conv-1\"") else { continue };
+        let x = row[..at].chars().count() as u16 + 1; // inside the quotes
+        let cell = &buffer[(x, y)];
+        if cell.bg == ratatui::style::Color::DarkGray {
+            marked += 1;
+        } else {
+            plain += 1;
+        }
+    }
+    assert!(marked >= 1 && plain == 0, "marked {marked}, plain {plain}");
+}

@@ -58,7 +58,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 row.index(),
                 sanitize(event.insert_id().unwrap_or("no insert_id"))
             ),
-            json_lines(event, row.findings(), t),
+            highlight(json_lines(event, row.findings(), t), app),
         ),
         (Ok(record), None) => (
             format!(
@@ -106,6 +106,47 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(request_pane, middle);
         frame.render_widget(json_pane, bottom);
     }
+}
+
+/// Marks what the filter's free text matched, so the eye finds it.
+fn highlight(lines: Vec<Line<'static>>, app: &App) -> Vec<Line<'static>> {
+    let patterns: Vec<&regex::Regex> = app.view.filter().text_patterns().collect();
+    if patterns.is_empty() {
+        return lines;
+    }
+    let mark = app.theme.selected();
+    lines
+        .into_iter()
+        .map(|line| {
+            let style = line.style;
+            let spans = line.spans.into_iter().flat_map(|span| {
+                let text = span.content.into_owned();
+                let mut cuts: Vec<(usize, usize)> = patterns
+                    .iter()
+                    .flat_map(|re| re.find_iter(&text).map(|m| (m.start(), m.end())))
+                    .filter(|(a, b)| a < b)
+                    .collect();
+                cuts.sort_unstable();
+                let mut out = Vec::new();
+                let mut at = 0;
+                for (start, end) in cuts {
+                    if start < at {
+                        continue; // overlaps the last mark
+                    }
+                    if start > at {
+                        out.push(Span::styled(text[at..start].to_owned(), span.style));
+                    }
+                    out.push(Span::styled(text[start..end].to_owned(), span.style.patch(mark)));
+                    at = end;
+                }
+                if at < text.len() {
+                    out.push(Span::styled(text[at..].to_owned(), span.style));
+                }
+                out
+            });
+            Line::from(spans.collect::<Vec<_>>()).style(style)
+        })
+        .collect()
 }
 
 /// A request without readable events: why, and what was sent.

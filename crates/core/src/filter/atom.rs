@@ -58,6 +58,13 @@ impl Test {
         }
     }
 
+    pub(super) fn text_pattern(&self) -> Option<&Regex> {
+        match self {
+            Test::Text(re) => Some(re),
+            _ => None,
+        }
+    }
+
     /// A `type:`, `user:` or `device:` test on that column's value.
     pub(super) fn on_name(&self, value: Option<&str>) -> bool {
         match self {

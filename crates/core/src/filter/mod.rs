@@ -256,6 +256,11 @@ impl Filter {
         self.bits(self.body_terms, |t| t.on_body(body))
     }
 
+    /// The free-text terms' patterns: what the detail view highlights.
+    pub fn text_patterns(&self) -> impl Iterator<Item = &regex::Regex> {
+        self.terms.iter().filter_map(Test::text_pattern)
+    }
+
     /// What the column terms alone decide.
     pub fn verdict(&self, column_bits: u64) -> ColumnVerdict {
         match &self.expr {

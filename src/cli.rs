@@ -150,6 +150,12 @@ pub struct CheckArgs {
     /// Pass when the journals hold no requests at all (by default that exits 2: the SDK never reached the tap).
     #[arg(long)]
     pub allow_empty: bool,
+    /// List at most N findings (JSON, CSV) or N examples of each kind (text, Markdown, HTML, JUnit); all are still counted and judged.
+    #[arg(long, value_name = "N", conflicts_with = "summary_only")]
+    pub max_findings: Option<usize>,
+    /// Only the counts: by code, path and event type, no single findings (not with CSV).
+    #[arg(long)]
+    pub summary_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -598,3 +598,56 @@ async fn check_reads_a_journal_from_standard_input() {
         "the known problems fail the check"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_captures_can_be_cut_to_a_few_findings_or_to_the_counts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (journal, _) = journal_with_known_problems(dir.path()).await;
+    let (plan, journal) = (
+        asset("dify-plan.toml"),
+        journal.to_str().expect("j").to_owned(),
+    );
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--plan", plan.to_str().expect("p"), &journal];
+        args.extend_from_slice(extra);
+        amptap(&args)
+    };
+    let (_, expected) = known_problems();
+    let all = expected.len();
+
+    let out = check(&["--format", "json", "--max-findings", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the exit code judges everything"
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report.findings.len(), 2);
+    assert_eq!(report.omitted as usize, all - 2);
+    assert_eq!(report.summary.errors, 5, "all still counted");
+
+    let out = check(&["--format", "json", "--summary-only"]);
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(report.findings.is_empty());
+    assert_eq!(report.omitted as usize, all);
+    assert_eq!(report.summary.errors, 5);
+
+    let out = check(&["--summary-only"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("• missing_property ×1  event_properties.query_text"),
+        "{text}"
+    );
+    assert!(!text.contains("e.g."), "no examples: {text}");
+
+    let out = check(&["--format", "csv", "--summary-only"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to write as CSV"));
+    let out = check(&["--summary-only", "--max-findings", "3"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the two flags exclude each other"
+    );
+}

@@ -754,7 +754,9 @@ fn the_detail_marks_what_the_free_text_matched() {
         let row: String = (0..buffer.area.width)
             .map(|x| buffer[(x, y)].symbol().to_owned())
             .collect();
-        let Some(at) = row.find("\"conv-1\"") else { continue };
+        let Some(at) = row.find("\"conv-1\"") else {
+            continue;
+        };
         let x = row[..at].chars().count() as u16 + 1; // inside the quotes
         let cell = &buffer[(x, y)];
         if cell.bg == ratatui::style::Color::DarkGray {

@@ -30,8 +30,18 @@ pub fn run(mut args: CheckArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| args.out.as_deref().and_then(Format::from_path))
         .unwrap_or(Format::Text);
     let fail_on = args.fail_on.threshold();
+    if args.summary_only && format == Format::Csv {
+        anyhow::bail!("--summary-only leaves nothing to write as CSV (one row per finding): use --format text, md, html, json or junit");
+    }
+    // At most this many listed: per kind in the grouped formats, in all in the streamed ones.
+    let listed = match (args.summary_only, args.max_findings) {
+        (true, _) => 0,
+        (false, Some(n)) => n,
+        (false, None) => usize::MAX,
+    };
     if !matches!(format, Format::Json | Format::Csv) {
-        let mut b = builder(&plan, Some(&label), &paths, now, Keep::Examples(EXAMPLES));
+        let keep = Keep::Examples(EXAMPLES.min(listed));
+        let mut b = builder(&plan, Some(&label), &paths, now, keep);
         let warnings = check_journals(&mut b, &plan, &paths, &mut |_| Ok(()))?;
         print_warnings(&warnings);
         let report = b.finish();
@@ -62,6 +72,10 @@ pub fn run(mut args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let warnings = check_journals(&mut b, &plan, &paths, &mut |entry| {
         if closed.get() {
+            return Ok(());
+        }
+        if stream.written() >= listed as u64 {
+            stream.omit();
             return Ok(());
         }
         keep_going(stream.finding(entry))

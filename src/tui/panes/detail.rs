@@ -136,7 +136,10 @@ fn highlight(lines: Vec<Line<'static>>, app: &App) -> Vec<Line<'static>> {
                     if start > at {
                         out.push(Span::styled(text[at..start].to_owned(), span.style));
                     }
-                    out.push(Span::styled(text[start..end].to_owned(), span.style.patch(mark)));
+                    out.push(Span::styled(
+                        text[start..end].to_owned(),
+                        span.style.patch(mark),
+                    ));
                     at = end;
                 }
                 if at < text.len() {

@@ -9,6 +9,7 @@ use super::{csv_out, FindingEntry, Format, Report};
 pub struct StreamOut<'w> {
     to: To<'w>,
     written: u64,
+    omitted: u64,
 }
 
 enum To<'w> {
@@ -47,7 +48,11 @@ impl<'w> StreamOut<'w> {
             }
             Format::Text | Format::Md | Format::Html | Format::Junit => return Ok(None),
         };
-        Ok(Some(StreamOut { to, written: 0 }))
+        Ok(Some(StreamOut {
+            to,
+            written: 0,
+            omitted: 0,
+        }))
     }
 
     pub fn finding(&mut self, e: &FindingEntry) -> io::Result<()> {
@@ -62,14 +67,28 @@ impl<'w> StreamOut<'w> {
         Ok(())
     }
 
+    /// A finding counted but not listed (`--max-findings`, `--summary-only`).
+    pub fn omit(&mut self) {
+        self.omitted += 1;
+    }
+
+    /// Findings listed so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     /// Ends with what only the end knows: the summary and the event types.
     pub fn end(self, report: &Report) -> io::Result<()> {
         match self.to {
             To::Json(out) => {
                 let close = if self.written == 0 { "]" } else { "\n  ]" };
+                let omitted = match self.omitted {
+                    0 => String::new(),
+                    n => format!(",\n  \"omitted\": {n}"),
+                };
                 write!(
                     out,
-                    "{close},\n  \"summary\": {},\n  \"event_types\": {}\n}}\n",
+                    "{close},\n  \"summary\": {},\n  \"event_types\": {}{omitted}\n}}\n",
                     json(&report.summary)?,
                     json(&report.event_types)?
                 )?;

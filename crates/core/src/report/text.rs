@@ -55,6 +55,8 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .find(|f| f.finding.code == code && f.finding.path == path)
                 .or_else(|| examples.iter().find(|f| f.finding.code == code))
             else {
+                // No example kept (`--summary-only`): the count alone.
+                writeln!(out, "  • {code} ×{count}  {}", sanitize(path))?;
                 continue;
             };
             let f = &example.finding;

@@ -31,7 +31,7 @@ pub enum Command {
     /// The inspector over saved journals.
     Open(OpenArgs),
     /// Run the capture proxy headless: one line per request, a summary at exit.
-    Serve(ProxyArgs),
+    Serve(ServeArgs),
     /// Validate captured events against a plan (for CI: exit 1 on findings).
     Check(CheckArgs),
     /// Download events from Amplitude's Export API (keys from the environment or config file).
@@ -56,6 +56,18 @@ pub enum Command {
     /// An Amplitude stand-in for tests and demos.
     #[command(hide = true, name = "fake-amplitude")]
     FakeAmplitude(FakeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// Print only the start banner and the summary, not a line per request.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// One JSON object per request on stdout (its events, verdicts and findings), for jq; the banner and summary stay on stderr.
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -101,9 +113,6 @@ pub struct ProxyArgs {
     /// Validate events as they arrive against this plan (TOML or CSV) and log findings.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
-    /// Print only the start banner and the summary, not a line per request.
-    #[arg(long, short)]
-    pub quiet: bool,
     /// When the journal is made durable (fdatasync): before every answer, at most once a second, or never (the OS decides). Every record is written before its answer in all three.
     #[arg(long, value_enum, default_value_t = amptap::journal::Fsync::Batch, value_name = "WHEN")]
     pub fsync: amptap::journal::Fsync,

@@ -665,3 +665,88 @@ async fn without_a_session_serve_still_logs_and_the_api_says_why_it_is_off() {
         .expect("get");
     assert_eq!(r.status(), 404);
 }
+
+/// `serve --json`: one object per request on stdout, parsed by what jq would see.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_json_prints_one_object_per_request_and_the_journal_must_be_a_file() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("dir");
+    let journal = dir.path().join("j.jsonl");
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/dify-plan.toml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["serve", "--offline", "--json", "--listen", "127.0.0.1:0"])
+        .args(["--plan", plan, "--record"])
+        .arg(&journal)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let banner = stderr
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("listening on http://"))
+        .expect("banner");
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("addr")
+        .to_owned();
+    let client = reqwest::Client::new();
+    let body = json!({"api_key": "0123456789abcdef0123456789abcdef", "events": [
+        {"event_type": "dify_user_query", "user_id": "user-12345", "insert_id": "json-1", "time": 1_795_559_291_068_i64, "event_properties": {"app_id": "app-42"}}
+    ]});
+    let ok = client
+        .post(format!("http://{addr}/2/httpapi"))
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(ok.status(), 200);
+    let typo = client
+        .post(format!("http://{addr}/2/httpApi"))
+        .body("x")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(typo.status(), 404);
+    common::signal_term(&child);
+    let output = child.wait_with_output().expect("wait");
+    let lines: Vec<Value> = output
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(&l.expect("utf-8")).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["delivery"], "offline");
+    assert_eq!(lines[0]["events"][0]["insert_id"], "json-1");
+    assert_eq!(lines[0]["events"][0]["verdict"], "error");
+    let codes: Vec<&str> = lines[0]["events"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"missing_property"), "{codes:?}");
+    assert!(
+        !lines[0]["api_key"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("0123456789abcdef0123"),
+        "the key is masked"
+    );
+    assert_eq!(lines[1]["status"], 404);
+    assert_eq!(lines[1]["problem"]["kind"], "wrong_path");
+
+    for special in ["/dev/null", "-"] {
+        let out = common::amptap_cli(&["serve", "--offline", "--record", special]);
+        assert_eq!(out.status.code(), Some(2), "{special}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("must be a regular file") && err.contains("--json"),
+            "{err}"
+        );
+    }
+}

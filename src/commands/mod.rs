@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod plan;
 pub mod reconcile;
 pub mod serve;
+mod serve_out;
 
 use std::path::{Path, PathBuf};
 

@@ -5,20 +5,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::io::Write;
-
 use amptap::event::BodyLimits;
-use amptap::pipeline::{Item, Sink};
-use amptap::plan::{Finding, Plan, Severity};
-use amptap::report::{expected_actual, NO_TYPE};
-use amptap::sanitize::sanitize;
-use amptap::tap::{Delivery, Mode, Record, RunningTap, TapConfig, Target, Upstream};
+use amptap::pipeline::Sink;
+use amptap::plan::Plan;
+use amptap::tap::{Mode, RunningTap, TapConfig, Target, Upstream};
 
 use anyhow::Context;
 
-use crate::cli::ProxyArgs;
+use super::serve_out::{Output, Printer};
+use crate::cli::{ProxyArgs, ServeArgs};
 
-pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(serve: ServeArgs) -> anyhow::Result<ExitCode> {
+    let args = serve.proxy;
     let plan = args
         .plan
         .as_deref()
@@ -27,8 +25,13 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let with_findings = plan.is_some();
     let config = tap_config(&args, plan)?;
     let mode_text = config.mode.describe();
+    let output = match (serve.quiet, serve.json) {
+        (true, _) => Output::Quiet,
+        (false, true) => Output::Json,
+        (false, false) => Output::Lines,
+    };
     let printer: Box<dyn Sink> = Box::new(Printer {
-        quiet: args.quiet,
+        output,
         with_findings,
     });
     let tap = RunningTap::start(config, vec![printer]).await?;
@@ -79,36 +82,6 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints a line per request and, with a plan, a line per finding under
-/// it, on the judge stage's thread, in journal order.
-struct Printer {
-    quiet: bool,
-    with_findings: bool,
-}
-
-impl Sink for Printer {
-    fn accept(&mut self, batch: &[Item]) {
-        if self.quiet {
-            return;
-        }
-        let mut err = std::io::stderr().lock();
-        for item in batch {
-            if let Item::Judged(judged) = item {
-                let findings: &[Vec<Finding>] = if self.with_findings {
-                    &judged.findings
-                } else {
-                    &[]
-                };
-                let _ = writeln!(err, "{}", request_text(&judged.record, findings));
-            }
-        }
-    }
-
-    fn warn(&mut self, message: &str) {
-        eprintln!("amptap: warning: {message}");
-    }
-}
-
 /// The tap's settings; `plan` judges the live session behind the query API.
 pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapConfig> {
     let mode = if args.offline {
@@ -124,10 +97,10 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         let timeout = Duration::from_secs_f64(args.upstream_timeout);
         Mode::Forward(Upstream::new(target, timeout)?)
     };
-    let journal_path = args
-        .record
-        .clone()
-        .unwrap_or_else(super::default_journal_path);
+    let journal_path = match &args.record {
+        Some(path) => journal_file(path)?,
+        None => super::default_journal_path(),
+    };
     Ok(TapConfig {
         listen: args.listen,
         mode,
@@ -143,6 +116,19 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         clients: client_limits(args)?,
         in_flight_memory: in_flight_memory(args)?,
     })
+}
+
+/// The journal is a file amptap appends to, cuts back after a torn write
+/// and reads back: not standard output, a pipe or a device.
+fn journal_file(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let special = path.as_os_str() == "-" || std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    if special {
+        anyhow::bail!(
+            "--record {}: the journal must be a regular file (amptap appends to it, repairs it after a crash and reads it back); for records on standard output use `amptap serve --json`",
+            path.display()
+        );
+    }
+    Ok(path.to_owned())
 }
 
 /// What `--memory` leaves for requests in flight once the session and the
@@ -241,98 +227,4 @@ async fn watch_journal(journal: Arc<amptap::journal::JournalStats>) {
             _ => {}
         }
     }
-}
-
-/// The request line, then one line per finding (none when `findings` is empty).
-pub fn request_text(capture: &Record, findings: &[Vec<Finding>]) -> String {
-    let mut text = request_line(capture);
-    for (event, findings) in capture.events.iter().zip(findings) {
-        if findings.is_empty() {
-            continue;
-        }
-        event.with_parsed(|event| event_lines(&mut text, event, findings));
-    }
-    text
-}
-
-fn event_lines(text: &mut String, event: &amptap::event::Event, findings: &[Finding]) {
-    for f in findings {
-        let mark = match f.severity {
-            Severity::Error => "✗",
-            Severity::Warning => "⚠",
-            Severity::Info => "·",
-        };
-        let id = event
-            .insert_id()
-            .map(|i| format!(" [{}]", sanitize(i)))
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "\n    {mark} {}{id}: {} {} ({})",
-            sanitize(event.event_type().unwrap_or(NO_TYPE)),
-            f.code,
-            sanitize(&f.path),
-            sanitize(&expected_actual(f)),
-        ));
-    }
-}
-
-/// `08:30:01.123 /2/httpapi  7 events  Button Clicked, Page Viewed +5  → 200 (3.1 ms)`
-/// or, for a request without readable events,
-/// `08:30:01.123 GET /2/httpApi  ✗ wrong_path: no Amplitude API at /2/httpApi  → 404`
-pub fn request_line(c: &Record) -> String {
-    let t = c.received;
-    let clock = format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    );
-    let mut line = match &c.problem {
-        Some(problem) => format!(
-            "{clock} {:<14} ✗ {}: {}",
-            sanitize(&c.request_line()),
-            problem.kind.as_str(),
-            sanitize(&problem.reason)
-        ),
-        None => {
-            let mut line = format!(
-                "{clock} {:<14} {:>4} event{} ",
-                sanitize(&c.path),
-                c.events.len(),
-                if c.events.len() == 1 { " " } else { "s" },
-            );
-            let types: Vec<_> = c
-                .events
-                .iter()
-                .take(3)
-                .map(|e| sanitize(e.event_type().unwrap_or("(no event_type)")).into_owned())
-                .collect();
-            line.push_str(&types.join(", "));
-            if c.events.len() > 3 {
-                line.push_str(&format!(" +{}", c.events.len() - 3));
-            }
-            line
-        }
-    };
-    line.push_str(&format!("  → {}", c.answer.status));
-    if c.problem.is_none() && c.answer.status >= 400 {
-        // Why Amplitude (or the stand-in) said no: its `error`, else its text.
-        let why = serde_json::from_str::<serde_json::Value>(&c.answer.body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| c.answer.body.chars().take(120).collect());
-        if !why.trim().is_empty() {
-            line.push_str(&format!(" {}", sanitize(why.trim())));
-        }
-    }
-    match &c.delivery {
-        Delivery::Forwarded { latency_ms, .. } => line.push_str(&format!(" ({latency_ms:.1} ms)")),
-        Delivery::Offline => line.push_str(" (offline)"),
-        Delivery::Failed { error, .. } => {
-            line.push_str(&format!(" NOT FORWARDED: {}", sanitize(error)))
-        }
-        Delivery::Refused { .. } => {}
-    }
-    line
 }

@@ -73,25 +73,30 @@ pub struct ServeArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ProxyArgs {
     /// Address to listen on. Anything but loopback exposes your events to the network.
-    #[arg(long, default_value = "127.0.0.1:8787", value_parser = parse_listen, value_name = "ADDR")]
+    #[arg(long, env = "AMPTAP_LISTEN", default_value = "127.0.0.1:8787", value_parser = parse_listen, value_name = "ADDR")]
     pub listen: SocketAddr,
     /// Forward every path to this base URL instead of Amplitude (e.g. http://127.0.0.1:9000).
-    #[arg(long, value_name = "URL", conflicts_with_all = ["region", "offline"])]
+    #[arg(long, env = "AMPTAP_UPSTREAM", value_name = "URL", conflicts_with_all = ["region", "offline"])]
     pub upstream: Option<String>,
     /// Amplitude data centre to forward to.
-    #[arg(long, value_parser = region_parser(), default_value = "us", conflicts_with = "offline")]
+    #[arg(long, env = "AMPTAP_REGION", value_parser = region_parser(), default_value = "us", conflicts_with = "offline")]
     pub region: Region,
     /// Do not forward: answer as Amplitude would (no account needed).
-    #[arg(long)]
+    #[arg(long, env = "AMPTAP_OFFLINE")]
     pub offline: bool,
     /// Journal file (JSON Lines) to append to; default: a new timestamped file in the data directory.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "AMPTAP_RECORD", value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// Largest request body accepted, in bytes (compressed or not).
-    #[arg(long, default_value_t = 20 * 1024 * 1024, value_name = "BYTES")]
+    #[arg(long, env = "AMPTAP_MAX_BODY", default_value_t = 20 * 1024 * 1024, value_name = "BYTES")]
     pub max_body: usize,
     /// Seconds to wait for the upstream before answering the SDK 504.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "AMPTAP_UPSTREAM_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECONDS"
+    )]
     pub upstream_timeout: f64,
     /// Bearer token for the query API (/_amptap/…, /metrics); with it, non-loopback clients may use it. Prefer AMPTAP_API_TOKEN or --api-token-file: a command line is visible to every user in `ps`.
     #[arg(
@@ -105,28 +110,43 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "api_token")]
     pub api_token_file: Option<PathBuf>,
     /// Memory the tap may use in all, e.g. 1GiB: the session's share (--session-memory), its own and its judge stage's (64 MiB and about 70 MiB for the largest record), and the rest for requests in flight (a request waits, then gets 503, while it is spent).
-    #[arg(long, default_value = "512MiB", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "AMPTAP_MEMORY", default_value = "512MiB", value_parser = parse_size, value_name = "SIZE")]
     pub memory: usize,
     /// Memory the query API's session may hold, e.g. 128MiB or 1GiB (oldest events leave first; the journal keeps them all); 0 turns the session off.
-    #[arg(long, default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "AMPTAP_SESSION_MEMORY", default_value = "128MiB", value_parser = parse_size, value_name = "SIZE")]
     pub session_memory: usize,
     /// Validate events as they arrive against this plan (TOML or CSV) and log findings.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "AMPTAP_PLAN", value_name = "FILE")]
     pub plan: Option<PathBuf>,
     /// When the journal is made durable (fdatasync): before every answer, at most once a second, or never (the OS decides). Every record is written before its answer in all three.
-    #[arg(long, value_enum, default_value_t = amptap::journal::Fsync::Batch, value_name = "WHEN")]
+    #[arg(long, env = "AMPTAP_FSYNC", value_enum, default_value_t = amptap::journal::Fsync::Batch, value_name = "WHEN")]
     pub fsync: amptap::journal::Fsync,
     /// Seconds a client may take to send a request's headers, or stay idle between requests; a body gets this plus its length at --min-body-rate.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "AMPTAP_CLIENT_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECONDS"
+    )]
     pub client_timeout: f64,
     /// Slowest a request body may arrive, e.g. 10KiB (per second).
-    #[arg(long, default_value = "10KiB", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "AMPTAP_MIN_BODY_RATE", default_value = "10KiB", value_parser = parse_size, value_name = "SIZE")]
     pub min_body_rate: usize,
     /// Connections open at once; one more is answered 503 and closed.
-    #[arg(long, default_value_t = 512, value_name = "N")]
+    #[arg(
+        long,
+        env = "AMPTAP_MAX_CONNECTIONS",
+        default_value_t = 512,
+        value_name = "N"
+    )]
     pub max_connections: usize,
     /// Seconds to let requests in flight finish at Ctrl-C / SIGTERM before closing what stalls.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "AMPTAP_DRAIN",
+        default_value_t = 10.0,
+        value_name = "SECONDS"
+    )]
     pub drain: f64,
 }
 

@@ -15,6 +15,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     amptap::clock::init(); // before any thread starts
+                           // The config file's [serve] settings, under the environment and the flags.
+    let config = commands::config_dir().join("config.toml");
+    let args: Vec<String> = std::env::args().collect();
+    // Only the proxy commands read [serve]: a slip in it never stops a `check`.
+    let proxy = args.iter().any(|a| a == "serve" || a == "watch");
+    let applied = match proxy {
+        true => commands::layered::apply(&config, &args),
+        false => Ok(()),
+    };
+    if let Err(e) = applied {
+        eprintln!("amptap: error: {}", each_cause_once(&e));
+        return ExitCode::from(2);
+    }
     let cli = cli::Cli::parse();
     match run(cli) {
         Ok(code) => code,

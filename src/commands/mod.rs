@@ -4,6 +4,7 @@ pub mod check;
 pub mod docs;
 pub mod fake;
 pub mod inspect;
+pub mod layered;
 pub mod plan;
 pub mod reconcile;
 pub mod serve;

@@ -40,16 +40,25 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Write journals as an HTTP Archive (HAR 1.2) on stdout, for browser dev tools.
     Har {
+        /// Journals to convert, in order (`-`: standard input).
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
     },
     /// Print shell completions.
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff): amptap(1), or a command's (`amptap man serve`, `amptap man plan infer`).
+    Man {
+        /// The command whose page to print (default: the top-level page).
+        #[arg(value_name = "COMMAND", num_args = 0..=2)]
+        command: Vec<String>,
+        /// Write every page (amptap.1, amptap-serve.1, …) into this directory instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
     /// Draft or lint a plan (the field-mapping table).
     #[command(subcommand)]
     Plan(PlanCommand),
@@ -208,11 +217,13 @@ impl FailOn {
 pub enum PlanCommand {
     /// Draft a plan (TOML, on stdout) from the events in captures.
     Infer {
+        /// Journals to learn from (`-`: standard input).
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
     },
     /// Report problems in a plan without any events; exit 1 on errors.
     Lint {
+        /// The plan: TOML, or CSV (`.csv`).
         #[arg(value_name = "PLAN")]
         plan: PathBuf,
     },
@@ -300,9 +311,10 @@ pub struct ReconcileArgs {
     /// An export saved earlier: Amplitude's zip archive or `amptap export` rows.
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
-    /// Download this window (with --end).
+    /// Download this window (with --end): first hour, UTC, YYYYMMDDTHH.
     #[arg(long, value_name = "HOUR", requires = "end")]
     pub start: Option<String>,
+    /// Last hour of the window, UTC, YYYYMMDDTHH (inclusive).
     #[arg(long, value_name = "HOUR", requires = "start")]
     pub end: Option<String>,
     /// Download the window in which the tap received the captures.
@@ -322,10 +334,13 @@ pub struct ReconcileArgs {
     /// Also hold both sides against this plan.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Report format (default: from --out's extension, else text).
     #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
+    /// Write the report here instead of stdout; written whole or not at all.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Exit 1 when a problem is at or above this severity (missing, rejected and changed are errors).
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
     /// Events without an insert_id match an exported row within this many ms.
@@ -399,5 +414,26 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("3 parsecs").is_err());
         assert!(parse_size("99999999999999999999G").is_err());
+    }
+
+    use clap::CommandFactory;
+
+    /// Every argument a user can see says what it does (in --help and the man pages).
+    #[test]
+    fn every_visible_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, bare: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !arg.is_hide_set() && !builtin && arg.get_help().is_none() {
+                    bare.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                walk(sub, &format!("{path} {}", sub.get_name()), bare);
+            }
+        }
+        let mut bare = Vec::new();
+        walk(&super::Cli::command(), "amptap", &mut bare);
+        assert!(bare.is_empty(), "arguments without help: {bare:?}");
     }
 }

@@ -73,7 +73,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             cli::Command::Plan(cmd) => commands::plan::run(cmd),
             cli::Command::Har { captures } => commands::docs::har(&captures),
             cli::Command::Completions { shell } => commands::docs::completions(shell),
-            cli::Command::Man => commands::docs::man(),
+            cli::Command::Man { command, dir } => {
+                let command = (!command.is_empty()).then(|| command.join(" "));
+                commands::man::run(command.as_deref(), dir.as_deref())
+            }
             cli::Command::FakeAmplitude(args) => commands::fake::run(args).await,
         }
     })

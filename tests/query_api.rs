@@ -440,6 +440,54 @@ fn completions_and_man_page_come_from_the_same_definitions() {
         &text[..200.min(text.len())]
     );
     assert!(text.contains("reconcile"));
+    for section in ["ENVIRONMENT", "FILES", "EXIT STATUS", "SEE ALSO"] {
+        assert!(text.contains(&format!(".SH \"{section}\"")), "{section}");
+    }
+    // A page per command, each naming its own variables and exit statuses.
+    let serve = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["man", "serve"])
+        .output()
+        .expect("run");
+    let serve = String::from_utf8_lossy(&serve.stdout);
+    assert!(
+        serve.contains(".TH amptap-serve") && serve.contains("AMPTAP_LISTEN"),
+        "{serve}"
+    );
+    assert!(serve.contains("\\-\\-json"), "serve's own flags");
+    let dir = tempfile::tempdir().expect("dir");
+    let all = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .arg("man")
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    let top = std::fs::read_to_string(dir.path().join("amptap.1")).expect("amptap.1");
+    for page in [
+        "amptap-serve",
+        "amptap-check",
+        "amptap-plan-infer",
+        "amptap-reconcile",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{page}.1"))).expect(page);
+        assert!(text.contains("EXIT STATUS"), "{page}");
+        assert!(
+            top.contains(&format!("\\fB{page}\\fR(1)")),
+            "amptap(1) refers to {page}"
+        );
+    }
+    let check = std::fs::read_to_string(dir.path().join("amptap-check.1")).expect("check");
+    assert!(check.contains("--allow-empty"), "check's own exit status");
+    let bad = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["man", "bogus"])
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("amptap-serve"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,4 +1,4 @@
-//! Output for other tools: `amptap har`, `amptap completions`, `amptap man`.
+//! Output for other tools: `amptap har`, `amptap completions` (and `man`, in `man.rs`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,10 +21,5 @@ pub fn har(captures: &[PathBuf]) -> anyhow::Result<ExitCode> {
 
 pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
     clap_complete::generate(shell, &mut Cli::command(), "amptap", &mut std::io::stdout());
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn man() -> anyhow::Result<ExitCode> {
-    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod fake;
 pub mod inspect;
 pub mod layered;
+pub mod man;
 pub mod plan;
 pub mod reconcile;
 pub mod serve;

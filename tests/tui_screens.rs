@@ -535,6 +535,38 @@ fn reconcile_view() {
 }
 
 #[test]
+fn reconcile_shows_one_class_at_a_time_and_opens_a_missing_event_as_sent() {
+    let mut a = app(120, 40);
+    typed(&mut a, "/type:nothing");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('r'));
+    reconciled(&mut a);
+    key(&mut a, KeyCode::Char('f'));
+    let text = screen(&a);
+    assert!(text.contains(" 1 missing of 2 problems"), "{text}");
+    key(&mut a, KeyCode::Char('f'));
+    assert!(screen(&a).contains(" 1 matched of 2 problems"));
+    key(&mut a, KeyCode::Char('f'));
+    assert!(
+        screen(&a).contains(" 2 problems · f one class"),
+        "back to all"
+    );
+    // The missing event (request #2) opens as it was sent, though the
+    // stream's filter hid it.
+    key(&mut a, KeyCode::Enter);
+    let detail = screen(&a);
+    assert!(detail.contains("request #2 event 0"), "{detail}");
+    assert!(
+        detail.contains("00000000-0000-4000-8000-000000000003"),
+        "{detail}"
+    );
+    assert!(
+        a.view.filter().is_empty(),
+        "the filter was cleared to show it"
+    );
+}
+
+#[test]
 fn an_open_event_stays_put_while_events_arrive_and_y_copies_from_the_stream() {
     let mut a = app(160, 48);
     key(&mut a, KeyCode::Enter);

@@ -9,7 +9,10 @@ use ratatui::layout::Rect;
 use time::OffsetDateTime;
 
 mod focus;
+mod reconcile;
 mod typing;
+
+pub use reconcile::ReconcileState;
 
 use super::columns::{Column, Shown, TimeMode};
 use super::input::{quote_word, Input, InputKind};
@@ -31,18 +34,6 @@ pub enum Screen {
     Stats,
     Reconcile,
     Help,
-}
-
-/// The Reconcile view's job and its result.
-#[derive(Debug, Default)]
-pub struct ReconcileState {
-    pub running: bool,
-    pub progress: crate::export::Progress,
-    pub report: Option<Box<crate::report::ReconcileReport>>,
-    pub notes: Vec<String>,
-    pub error: Option<String>,
-    /// Selected problem.
-    pub row: usize,
 }
 
 /// What the status line says about where events come from and go.
@@ -325,29 +316,11 @@ impl App {
             (Action::ShowStream, _) => self.screen = Screen::Stream,
             (Action::ShowCoverage, _) => self.screen = Screen::Coverage,
             (Action::ShowStats, _) => self.screen = Screen::Stats,
-            (Action::Reconcile, _) => {
-                self.screen = Screen::Reconcile;
-                if !self.reconcile.running {
-                    self.reconcile.running = true;
-                    self.reconcile.error = None;
-                    self.reconcile.progress = crate::export::Progress {
-                        state: "reading the journal".into(),
-                        ..Default::default()
-                    };
-                    effects.push(Effect::Reconcile);
-                }
-            }
-            (Action::Up, Screen::Reconcile) => {
-                self.reconcile.row = self.reconcile.row.saturating_sub(1)
-            }
-            (Action::Down, Screen::Reconcile) => {
-                let n = self
-                    .reconcile
-                    .report
-                    .as_ref()
-                    .map_or(0, |r| r.reconcile.problems.len());
-                self.reconcile.row = (self.reconcile.row + 1).min(n.saturating_sub(1));
-            }
+            (Action::Reconcile, _) => self.start_reconcile(effects),
+            (Action::Up, Screen::Reconcile) => self.reconcile_move(-1),
+            (Action::Down, Screen::Reconcile) => self.reconcile_move(1),
+            (Action::Sort, Screen::Reconcile) => self.reconcile_class(),
+            (Action::Open, Screen::Reconcile) => self.open_reconciled(effects),
             (Action::Back, Screen::Reconcile) => self.screen = Screen::Stream,
             (Action::NextScreen, s) => {
                 self.screen = match s {

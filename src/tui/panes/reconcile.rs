@@ -112,8 +112,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         summary_area,
     );
 
-    let rows: Vec<Row> = rec
-        .problems
+    let shown = state.shown();
+    let rows: Vec<Row> = shown
         .iter()
         .map(|p| {
             let style = match p.class {
@@ -162,12 +162,23 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     )
     .header(Row::new(["class", "event type", "user / device", "insert_id"]).style(t.dim()))
     .row_highlight_style(t.selected())
-    .block(Block::bordered().title(format!(" {} problems (↑↓, x exports) ", rec.problems.len())));
+    .block(Block::bordered().title(match state.class {
+        None => format!(
+            " {} problems · f one class · Enter the event as sent · x exports ",
+            rec.problems.len()
+        ),
+        Some(class) => format!(
+            " {} {} of {} problems · f next class ",
+            shown.len(),
+            class.as_str(),
+            rec.problems.len()
+        ),
+    }));
     let mut table_state =
-        TableState::default().with_selected((!rec.problems.is_empty()).then_some(state.row));
+        TableState::default().with_selected((!shown.is_empty()).then_some(state.row));
     frame.render_stateful_widget(table, list_area, &mut table_state);
 
-    match rec.problems.get(state.row) {
+    match shown.get(state.row).copied() {
         Some(p) => side_by_side(frame, app, p, detail_area),
         None => {
             let mut lines = vec![Line::styled(

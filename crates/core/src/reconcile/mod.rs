@@ -177,6 +177,17 @@ pub enum Class {
 }
 
 impl Class {
+    /// In the order the Reconcile view cycles through them.
+    pub const ALL: [Class; 7] = [
+        Class::Missing,
+        Class::Rejected,
+        Class::NotForwarded,
+        Class::Matched,
+        Class::Duplicated,
+        Class::Extra,
+        Class::Pending,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Matched => "matched",

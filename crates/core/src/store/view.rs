@@ -354,6 +354,14 @@ impl View {
         }
     }
 
+    /// Focuses the row `id` (it stays put: following stops), waiting for a
+    /// running filter job to reach it.
+    pub fn focus_id(&mut self, id: u64) {
+        self.follow = false;
+        self.focus = Some(id);
+        self.refocus();
+    }
+
     pub fn select_row(&mut self, row: usize) {
         if let Some(&id) = self.matches.get(row) {
             self.follow = row + 1 == self.matches.len();

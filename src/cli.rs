@@ -305,10 +305,10 @@ pub struct ExportArgs {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("exported").required(true).args(["export", "start", "auto"])))]
 pub struct ReconcileArgs {
-    /// Journals of the session to check (read as one).
+    /// Journals of the session to check (read as one; `-`: standard input).
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
     pub capture: Vec<PathBuf>,
-    /// An export saved earlier: Amplitude's zip archive or `amptap export` rows.
+    /// An export saved earlier: Amplitude's zip archive or `amptap export` rows (`-`: standard input).
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
     /// Download this window (with --end): first hour, UTC, YYYYMMDDTHH.

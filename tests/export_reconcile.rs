@@ -394,6 +394,55 @@ async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
             && text.contains("value_changed event_properties.color: \"blue\" → \"red\""),
         "{text}"
     );
+
+    // Pipes: `export --out -` into `reconcile --export -` finds the same four.
+    let hour = |t: time::OffsetDateTime| {
+        format!(
+            "{:04}{:02}{:02}T{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour()
+        )
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let rows = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args(["export", "--endpoint", &upstream.url(), "--out", "-"])
+        .args([
+            "--start",
+            &hour(now - time::Duration::hours(1)),
+            "--end",
+            &hour(now),
+        ])
+        .env("AMPLITUDE_API_KEY", API)
+        .env("AMPLITUDE_SECRET_KEY", SECRET)
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .output()
+        .expect("export");
+    assert!(
+        rows.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rows.stderr)
+    );
+    let mut piped = Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args([
+            "reconcile",
+            "--format",
+            "json",
+            "--export",
+            "-",
+            "--capture",
+        ])
+        .arg(&tap.journal)
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("reconcile");
+    std::io::Write::write_all(&mut piped.stdin.take().expect("stdin"), &rows.stdout).expect("pipe");
+    let out = piped.wait_with_output().expect("wait");
+    let report: ReconcileReport = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report.reconcile.problems.len(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]

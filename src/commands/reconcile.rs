@@ -166,8 +166,20 @@ pub async fn reconcile(mut args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         },
         other => other,
     };
+    // `-` is standard input (the captures, or an export file; not both).
+    let (captures, stdin_captures) = super::spool_stdin(&args.capture)?;
+    let (source, _stdin_export) = match source {
+        Source::File(file) if file.as_os_str() == "-" => {
+            if stdin_captures.is_some() {
+                anyhow::bail!("standard input can be the captures or the export, not both");
+            }
+            let (mut spooled, guard) = super::spool_stdin(&[file])?;
+            (Source::File(spooled.remove(0)), guard)
+        }
+        other => (other, None),
+    };
     let job = Job {
-        captures: args.capture.clone(),
+        captures,
         source,
         plan,
         tolerance_ms: args.tolerance_ms,

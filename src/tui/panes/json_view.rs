@@ -211,4 +211,42 @@ mod tests {
             assert!(line.ends_with('✗'), "{line}");
         }
     }
+
+    /// A family emoji is five code points joined by ZWJ: on screen it stays
+    /// one whole cluster, however the line wraps (escapes from the Python
+    /// SDK included).
+    #[test]
+    fn a_zwj_emoji_keeps_every_code_point_on_screen() {
+        use ratatui::widgets::{Paragraph, Wrap};
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        for raw in [
+            format!(r#"{{"event_type":"a","event_properties":{{"who":"{family} family {family}"}}}}"#),
+            r#"{"event_type":"a","event_properties":{"who":"\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67"}}"#.to_owned(),
+        ] {
+            let event = Event::from_raw(
+                serde_json::value::RawValue::from_string(raw).expect("json"),
+                Dialect::V2,
+            );
+            let lines = json_lines(&event, &[], Theme { color: false });
+            for width in [12u16, 20, 40] {
+                let mut terminal =
+                    ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, 12))
+                        .expect("terminal");
+                terminal
+                    .draw(|f| {
+                        let p = Paragraph::new(lines.clone()).wrap(Wrap { trim: false });
+                        f.render_widget(p, f.area());
+                    })
+                    .expect("draw");
+                let buffer = terminal.backend().buffer();
+                let whole = buffer.content().iter().filter(|c| c.symbol() == family).count();
+                let broken = buffer
+                    .content()
+                    .iter()
+                    .filter(|c| c.symbol() != family && c.symbol().contains('\u{200D}'))
+                    .count();
+                assert!(whole >= 1 && broken == 0, "width {width}: {whole} whole, {broken} broken");
+            }
+        }
+    }
 }

@@ -681,10 +681,17 @@ async fn serve_json_prints_one_object_per_request_and_the_journal_must_be_a_file
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
+    // stderr is read to its end on a thread: closed early, it would fail
+    // the summary amptap prints there at exit.
     let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let banner = stderr
-        .lines()
-        .map_while(Result::ok)
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let banner = rx
+        .iter()
         .find(|l| l.contains("listening on http://"))
         .expect("banner");
     let addr = banner

@@ -5,6 +5,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A line on stderr that never panics: with stderr closed (`2>&-`) the tap
+/// goes on, and `--json`'s stdout still gets every record at exit.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use amptap::event::BodyLimits;
 use amptap::pipeline::Sink;
 use amptap::plan::Plan;
@@ -36,23 +45,23 @@ pub async fn run(serve: ServeArgs) -> anyhow::Result<ExitCode> {
     });
     let tap = RunningTap::start(config, vec![printer]).await?;
     if !tap.addr.ip().is_loopback() {
-        eprintln!(
+        say!(
             "amptap: warning: listening on {}, which is not loopback: anyone who can reach it can send events through it (the query API stays loopback-only unless --api-token is set)",
             tap.addr
         );
     }
-    eprintln!("amptap listening on http://{} — {mode_text}", tap.addr);
-    eprintln!("  journal: {}", tap.tap.journal.path().display());
+    say!("amptap listening on http://{} — {mode_text}", tap.addr);
+    say!("  journal: {}", tap.tap.journal.path().display());
     if let Some(path) = &args.plan {
-        eprintln!("  plan: {}", path.display());
+        say!("  plan: {}", path.display());
     }
     if tap.tap.session.is_some() {
-        eprintln!(
+        say!(
             "  query API: http://{0}/_amptap/summary · metrics: http://{0}/metrics",
             tap.addr
         );
     }
-    eprintln!(
+    say!(
         "  point your SDK's serverUrl at http://{}/2/httpapi · Ctrl-C to stop",
         tap.addr
     );
@@ -60,10 +69,10 @@ pub async fn run(serve: ServeArgs) -> anyhow::Result<ExitCode> {
     let watch = tokio::spawn(watch_journal(tap.tap.journal.stats_handle()));
     super::shutdown_signal().await;
     watch.abort();
-    eprintln!("amptap: stopping, finishing requests in flight…");
+    say!("amptap: stopping, finishing requests in flight…");
     // Joins every stage: each request's line is printed before the summary.
     let summary = tap.stop().await;
-    eprintln!(
+    say!(
         "amptap: {} requests, {} events, {} forward failures, {} undecodable; journal {} ({} bytes)",
         summary.requests,
         summary.events,
@@ -73,7 +82,7 @@ pub async fn run(serve: ServeArgs) -> anyhow::Result<ExitCode> {
         summary.journal_bytes
     );
     if summary.journal_failures > 0 {
-        eprintln!(
+        say!(
             "amptap: error: {} requests could not be written to the journal (each was answered 503, so SDKs retried)",
             summary.journal_failures
         );
@@ -217,11 +226,11 @@ async fn watch_journal(journal: Arc<amptap::journal::JournalStats>) {
         tick.tick().await;
         match (journal.broken(), was_broken) {
             (Some(why), false) => {
-                eprintln!("amptap: error: the journal cannot be written ({why}): answering 503 so SDKs keep their events and retry");
+                say!("amptap: error: the journal cannot be written ({why}): answering 503 so SDKs keep their events and retry");
                 was_broken = true;
             }
             (None, true) => {
-                eprintln!("amptap: the journal is writable again; requests are accepted");
+                say!("amptap: the journal is writable again; requests are accepted");
                 was_broken = false;
             }
             _ => {}

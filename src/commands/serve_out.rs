@@ -50,7 +50,7 @@ impl Sink for Printer {
     }
 
     fn warn(&mut self, message: &str) {
-        eprintln!("amptap: warning: {message}");
+        let _ = writeln!(std::io::stderr(), "amptap: warning: {message}");
     }
 }
 

@@ -799,3 +799,24 @@ fn the_detail_marks_what_the_free_text_matched() {
     }
     assert!(marked >= 1 && plain == 0, "marked {marked}, plain {plain}");
 }
+
+#[test]
+fn f_finds_text_in_the_open_event_and_enter_goes_to_the_next_match() {
+    let mut a = app(100, 30);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('f'));
+    typed(&mut a, "_ID");
+    let text = screen(&a);
+    assert!(text.contains("find in this event: _ID"), "{text}");
+    assert!(text.contains("lines hold it"), "{text}");
+    let first = a.detail_scroll;
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('f'));
+    key(&mut a, KeyCode::Enter);
+    assert_ne!(a.detail_scroll, first, "the next match");
+    key(&mut a, KeyCode::Char('f'));
+    typed(&mut a, "zzz-nowhere");
+    assert!(screen(&a).contains("not in this event"));
+    key(&mut a, KeyCode::Esc);
+    assert!(a.find.is_none(), "Esc forgets it");
+}

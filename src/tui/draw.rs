@@ -87,6 +87,7 @@ fn bar(frame: &mut Frame, app: &App, area: Rect) {
             let prompt = match input.kind {
                 InputKind::Filter => "/ ",
                 InputKind::Export => "export to (.md .html .json .csv .xml .txt): ",
+                InputKind::Find => "find in this event: ",
             };
             let mut spans = vec![Span::styled(prompt, t.key()), Span::raw(input.text.clone())];
             if let Some(e) = &input.error {

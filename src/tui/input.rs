@@ -8,6 +8,8 @@ use crate::filter::FilterError;
 pub enum InputKind {
     Filter,
     Export,
+    /// Text to find in the open event.
+    Find,
 }
 
 /// The line being typed: a filter (applied as you type) or an export path.

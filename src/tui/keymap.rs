@@ -68,6 +68,7 @@ pub enum Action {
     PrevProblem,
     ChooseColumns,
     ToggleSplit,
+    Find,
     CycleTime,
     Sort,
     Toggle,
@@ -265,6 +266,13 @@ pub const BINDINGS: &[Binding] = &[
     key(C::Detail, K::PageUp, "PgUp", A::PageUp, "page up"),
     key(C::Detail, K::PageDown, "PgDn", A::PageDown, "page down"),
     key(C::Detail, K::Char('n'), "n", A::NextEvent, "next event"),
+    key(
+        C::Detail,
+        K::Char('f'),
+        "f",
+        A::Find,
+        "find text in this event (marked; Enter: next match)",
+    ),
     key(C::Detail, K::Char('p'), "p", A::PrevEvent, "previous event"),
     key(
         C::Detail,

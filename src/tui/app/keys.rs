@@ -58,6 +58,16 @@ impl App {
         match (action, self.screen) {
             (Action::Quit, _) => self.quit_unless_busy(effects),
             (Action::ChooseColumns, Screen::Stream) => self.chooser = Some(0),
+            (Action::Find, Screen::Detail) => {
+                let text = self.find.clone().unwrap_or_default();
+                self.input = Some(Input {
+                    kind: InputKind::Find,
+                    cursor: text.chars().count(),
+                    text,
+                    error: None,
+                    before: String::new(),
+                });
+            }
             (Action::ToggleSplit, Screen::Stream) => {
                 self.split = !self.split;
                 if !layout::is_split_wide(self.size) {

@@ -90,6 +90,8 @@ pub struct App {
     pub type_order: TypeOrder,
     /// The focused event beside the stream on a wide terminal (`v`).
     pub split: bool,
+    /// Text found in the open event (`f`), marked and scrolled to.
+    pub find: Option<String>,
     /// The column chooser is open, on this column.
     pub chooser: Option<usize>,
     /// Something changed since the last frame.
@@ -154,6 +156,7 @@ impl App {
             time_mode: TimeMode::default(),
             type_order: TypeOrder::default(),
             split: true,
+            find: None,
             chooser: None,
             dirty: true,
             quit: false,

@@ -52,8 +52,12 @@ impl App {
         };
         match keymap::lookup(Context::Input, &key) {
             Some(Action::Cancel) => {
-                if input.kind == InputKind::Filter {
-                    self.apply_filter_text(&input.before, effects);
+                match input.kind {
+                    InputKind::Filter => {
+                        self.apply_filter_text(&input.before, effects);
+                    }
+                    InputKind::Find => self.find = None,
+                    InputKind::Export => {}
                 }
                 return;
             }
@@ -65,6 +69,11 @@ impl App {
                 InputKind::Filter => {}
                 InputKind::Export => {
                     self.export(PathBuf::from(input.text.trim()), effects);
+                    return;
+                }
+                InputKind::Find => {
+                    // Enter again goes on to the next match.
+                    self.find_next(true);
                     return;
                 }
             },
@@ -93,10 +102,48 @@ impl App {
             }
             _ => edit(&mut input, key),
         }
-        if input.kind == InputKind::Filter {
-            input.error = self.apply_filter_text(&input.text, effects);
+        match input.kind {
+            InputKind::Filter => input.error = self.apply_filter_text(&input.text, effects),
+            InputKind::Find => {
+                self.find = Some(input.text.clone()).filter(|t| !t.is_empty());
+                self.find_next(false);
+            }
+            InputKind::Export => {}
         }
         self.input = Some(input);
+    }
+
+    /// Scrolls the open event to the first line holding the find text at or
+    /// after the top (`after`: after the top), wrapping round; says so when
+    /// the event holds none.
+    pub(super) fn find_next(&mut self, after: bool) {
+        let Some(needle) = self.find.as_deref().map(str::to_lowercase) else {
+            return;
+        };
+        let (Some(Ok(record)), Some(row)) = (self.focused_record(), self.focused()) else {
+            return;
+        };
+        let Some(event) = record.events.get(row.index()) else {
+            return;
+        };
+        let lines = crate::tui::panes::event_lines(event, row.findings(), self.theme);
+        let hits: Vec<u16> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+                text.to_lowercase().contains(&needle)
+            })
+            .filter_map(|(i, _)| u16::try_from(i).ok())
+            .collect();
+        let from = self.detail_scroll + u16::from(after);
+        match hits.iter().find(|&&i| i >= from).or(hits.first()) {
+            Some(&line) => {
+                self.detail_scroll = line;
+                self.message = Some(format!("{} lines hold it · Enter: next", hits.len()));
+            }
+            None => self.message = Some("not in this event".into()),
+        }
     }
 
     pub(super) fn export(&mut self, path: PathBuf, effects: &mut Vec<Effect>) {

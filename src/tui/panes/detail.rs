@@ -108,9 +108,18 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// Marks what the filter's free text matched, so the eye finds it.
+/// Marks what the filter's free text and the find text matched, so the eye finds it.
 fn highlight(lines: Vec<Line<'static>>, app: &App) -> Vec<Line<'static>> {
-    let patterns: Vec<&regex::Regex> = app.view.filter().text_patterns().collect();
+    let find = app
+        .find
+        .as_deref()
+        .and_then(|f| regex::Regex::new(&format!("(?i){}", regex::escape(f))).ok());
+    let patterns: Vec<&regex::Regex> = app
+        .view
+        .filter()
+        .text_patterns()
+        .chain(find.as_ref())
+        .collect();
     if patterns.is_empty() {
         return lines;
     }

@@ -820,3 +820,30 @@ fn f_finds_text_in_the_open_event_and_enter_goes_to_the_next_match() {
     key(&mut a, KeyCode::Esc);
     assert!(a.find.is_none(), "Esc forgets it");
 }
+
+#[test]
+fn s_sorts_the_stream_by_each_column_in_turn() {
+    let mut a = app(120, 40);
+    let first_row = |a: &App| screen(a).lines().nth(3).unwrap_or_default().to_owned();
+    assert!(first_row(&a).contains("dify_user_query"), "arrival order");
+    key(&mut a, KeyCode::Char('s'));
+    let text = screen(&a);
+    assert!(
+        text.contains("sorted by event type") && text.contains("event type▼"),
+        "{text}"
+    );
+    assert!(
+        first_row(&a).contains("dify_feedback_submitted"),
+        "{}",
+        first_row(&a)
+    );
+    key(&mut a, KeyCode::Char('s')); // user
+    key(&mut a, KeyCode::Char('s')); // check: errors first
+    assert!(first_row(&a).contains("✗"), "{}", first_row(&a));
+    key(&mut a, KeyCode::Char('s')); // answer: failures first
+    assert!(first_row(&a).contains("502"), "{}", first_row(&a));
+    key(&mut a, KeyCode::Char('s')); // event time
+    key(&mut a, KeyCode::Char('s'));
+    assert!(screen(&a).contains("in arrival order"));
+    assert!(first_row(&a).contains("dify_user_query"));
+}

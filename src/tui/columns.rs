@@ -44,6 +44,18 @@ impl Column {
         }
     }
 
+    /// The column a sort orders by.
+    pub fn of_sort(key: crate::store::SortKey) -> Column {
+        use crate::store::SortKey as K;
+        match key {
+            K::EventType => Column::EventType,
+            K::Who => Column::Who,
+            K::Check => Column::Check,
+            K::Answer => Column::Answer,
+            K::EventTime => Column::EventTime,
+        }
+    }
+
     /// What the column chooser says of it.
     pub fn help(self) -> &'static str {
         match self {

@@ -224,6 +224,13 @@ pub const BINDINGS: &[Binding] = &[
     ),
     key(
         C::Stream,
+        K::Char('s'),
+        "s",
+        A::Sort,
+        "sort by event type → user → check → answer → event time → arrival",
+    ),
+    key(
+        C::Stream,
         K::Char('v'),
         "v",
         A::ToggleSplit,

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 
 use super::{App, Screen};
 use crate::filter::Filter;
+use crate::store::SortKey;
 use crate::tui::columns::Column;
 use crate::tui::input::{quote_word, Input, InputKind};
 use crate::tui::keymap::{self, Action, Context};
@@ -58,6 +59,17 @@ impl App {
         match (action, self.screen) {
             (Action::Quit, _) => self.quit_unless_busy(effects),
             (Action::ChooseColumns, Screen::Stream) => self.chooser = Some(0),
+            (Action::Sort, Screen::Stream) => {
+                let key = SortKey::after(self.view.sort_key());
+                self.view.sort_by(key, &self.store);
+                self.message = Some(match key {
+                    Some(key) => format!(
+                        "sorted by {} · new events wait at the end until s sorts again",
+                        key.name()
+                    ),
+                    None => "in arrival order".to_owned(),
+                });
+            }
             (Action::Find, Screen::Detail) => {
                 let text = self.find.clone().unwrap_or_default();
                 self.input = Some(Input {

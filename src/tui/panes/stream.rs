@@ -60,9 +60,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     let widths: Vec<Constraint> = fitted.iter().map(|(_, w)| Constraint::Length(*w)).collect();
-    let header: Vec<&str> = fitted
+    // The sorted column says so (▼), within its width.
+    let sorted = app.view.sort_key().map(Column::of_sort);
+    let header: Vec<String> = fitted
         .iter()
-        .map(|(c, _)| c.header(app.time_mode))
+        .map(|(c, w)| match Some(*c) == sorted {
+            true => cut(&format!("{}▼", c.header(app.time_mode)), *w),
+            false => c.header(app.time_mode).to_owned(),
+        })
         .collect();
     let c = app.store.counters();
     let mut title = format!(" Events {} ", c.events);
@@ -80,6 +85,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     if app.store.evicted() > 0 {
         title.push_str(&format!("· oldest {} not in memory ", app.store.evicted()));
+    }
+    if let Some(key) = app.view.sort_key() {
+        title.push_str(&format!("· sorted by {} ", key.name()));
     }
     title.push_str(match (app.view.paused(), app.view.follow) {
         (Some(_), _) => "· paused ",

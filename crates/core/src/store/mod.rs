@@ -13,6 +13,7 @@ mod counters;
 mod intern;
 mod lines;
 mod matcher;
+mod sort;
 #[cfg(test)]
 mod tests;
 pub mod view;
@@ -21,6 +22,7 @@ pub use counters::{Counters, PropertyCounts, TypeCounts, TypeLine, TypeOrder, RA
 pub use intern::Sym;
 pub use lines::{load_record, LineError, Lines, MemoryLines};
 pub use matcher::{body_verdicts, Matcher};
+pub use sort::SortKey;
 
 use std::collections::VecDeque;
 use std::ops::Range;

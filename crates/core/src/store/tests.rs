@@ -334,3 +334,39 @@ fn an_or_of_a_column_and_a_body_term_reads_back_only_what_the_columns_cannot_set
     );
     assert_eq!(view.ids().collect::<Vec<_>>(), [3]);
 }
+
+#[test]
+fn rows_sort_by_a_column_and_new_ones_wait_at_the_end_for_the_next_sort() {
+    let (mut j, mut store, mut view) = fresh();
+    add(
+        &mut store,
+        &mut view,
+        &j.judged(&["b", "A", "c", "a"], &[false, true, false, false]),
+    );
+    view.sort_by(Some(SortKey::EventType), &store);
+    assert_eq!(
+        view.ids().collect::<Vec<_>>(),
+        [1, 3, 0, 2],
+        "any case, then arrival"
+    );
+    view.sort_by(Some(SortKey::Check), &store);
+    assert_eq!(view.ids().next(), Some(1), "the error first");
+    add(&mut store, &mut view, &j.judged(&["0"], &[false]));
+    assert_eq!(view.ids().last(), Some(4), "an arrival waits at the end");
+    view.sort_by(Some(SortKey::EventType), &store);
+    assert_eq!(view.ids().next(), Some(4), "until the next sort");
+    // A filter change sorts again once its job is done.
+    let scan = view.set_filter(Filter::parse("type:a|b").expect("f"), &store);
+    finish(&mut view, &store, scan, &j.lines);
+    assert_eq!(view.ids().collect::<Vec<_>>(), [1, 3, 0]);
+    view.home();
+    view.move_by(1);
+    assert_eq!(view.focus(), Some(3));
+    view.sort_by(None, &store);
+    assert_eq!(
+        view.ids().collect::<Vec<_>>(),
+        [0, 1, 3],
+        "arrival order again"
+    );
+    assert_eq!(view.focus(), Some(3), "the focus stays on its event");
+}

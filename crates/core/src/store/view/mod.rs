@@ -15,6 +15,9 @@ use std::ops::Range;
 use rustc_hash::FxHashMap;
 
 use super::matcher::body_verdicts;
+mod rows;
+
+use super::sort::{sorted, SortKey};
 use super::{load_record, Lines, Matcher, Store};
 use crate::filter::{ColumnVerdict, Filter, Status};
 use crate::judge::Judged;
@@ -35,6 +38,10 @@ pub struct View {
     focus: Option<u64>,
     /// First visible row (kept by `keep_visible`).
     offset: usize,
+    /// The column the rows are sorted by, and the ids in that order (new
+    /// arrivals at the end until the next sort); `None`: arrival order.
+    sort: Option<SortKey>,
+    order: Option<Vec<u64>>,
 }
 
 #[derive(Debug)]
@@ -116,6 +123,7 @@ impl View {
             self.generation += 1;
             self.matches
                 .retain(|&id| store.get(id).is_some_and(|r| r.row.status != Status::Ok));
+            self.resort(store);
             self.refocus();
             return None;
         }
@@ -125,6 +133,7 @@ impl View {
     fn restart(&mut self, store: &Store) -> Option<BodyScan> {
         self.generation += 1;
         self.matches.clear();
+        self.order = None; // sorted again when the job is done
         let start = self
             .paused_at
             .unwrap_or(store.next_id())
@@ -198,6 +207,7 @@ impl View {
         let done = job.next <= first;
         if done {
             self.job = None;
+            self.resort(store);
         }
         self.refocus();
         !done
@@ -240,7 +250,7 @@ impl View {
                 }
             };
             if hit {
-                self.matches.push_back(id);
+                self.arrived(id);
             }
         }
         self.refocus();
@@ -263,140 +273,5 @@ impl View {
 
     pub fn paused(&self) -> Option<u64> {
         self.paused_at.map(|_| self.arrived_while_paused)
-    }
-
-    fn refocus(&mut self) {
-        if self.follow {
-            self.focus = self.matches.back().copied();
-            return;
-        }
-        // Keep the focused event; if it is gone, the nearest one before it.
-        if let Some(id) = self.focus {
-            if self.job.is_some() && self.matches.front().is_none_or(|&m| m > id) {
-                return; // not reached yet: keep waiting for it
-            }
-            let pos = self.matches.partition_point(|&m| m <= id);
-            self.focus = match pos {
-                0 => self.matches.front().copied(),
-                p => self.matches.get(p - 1).copied(),
-            };
-        } else {
-            self.focus = self.matches.back().copied();
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.matches.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.matches.is_empty()
-    }
-
-    pub fn focus(&self) -> Option<u64> {
-        self.focus
-    }
-
-    /// Row of the focused event.
-    pub fn focus_row(&self) -> Option<usize> {
-        let id = self.focus?;
-        self.matches.binary_search(&id).ok()
-    }
-
-    /// Moves the focus by `delta` rows; moving up stops following, reaching
-    /// the bottom does not resume it (`G` does).
-    pub fn move_by(&mut self, delta: isize) {
-        if self.matches.is_empty() {
-            return;
-        }
-        let last = self.matches.len() - 1;
-        let row = self.focus_row().unwrap_or(last);
-        let target = row.saturating_add_signed(delta).min(last);
-        if delta < 0 || target != last {
-            self.follow = false;
-        }
-        self.focus = self.matches.get(target).copied();
-    }
-
-    pub fn home(&mut self) {
-        self.follow = false;
-        self.focus = self.matches.front().copied();
-    }
-
-    /// Focus the newest match and follow the tail again.
-    pub fn end(&mut self) {
-        self.follow = true;
-        self.focus = self.matches.back().copied();
-    }
-
-    /// Focuses the next (`forward`) or previous row with a finding; false
-    /// when there is none that way.
-    pub fn jump_to_problem(&mut self, store: &Store, forward: bool) -> bool {
-        let Some(row) = self.focus_row() else {
-            return false;
-        };
-        let is_problem = |id: &u64| store.get(*id).is_some_and(|r| r.row.status != Status::Ok);
-        let found = if forward {
-            self.matches
-                .range(row + 1..)
-                .position(is_problem)
-                .map(|i| row + 1 + i)
-        } else {
-            self.matches.range(..row).rposition(is_problem)
-        };
-        match found {
-            Some(target) => {
-                self.follow = false;
-                self.focus = self.matches.get(target).copied();
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Focuses the row `id` (it stays put: following stops), waiting for a
-    /// running filter job to reach it.
-    pub fn focus_id(&mut self, id: u64) {
-        self.follow = false;
-        self.focus = Some(id);
-        self.refocus();
-    }
-
-    pub fn select_row(&mut self, row: usize) {
-        if let Some(&id) = self.matches.get(row) {
-            self.follow = row + 1 == self.matches.len();
-            self.focus = Some(id);
-        }
-    }
-
-    /// Ids of rows `range` (clamped), for drawing only the visible slice.
-    pub fn rows(&self, range: Range<usize>) -> impl Iterator<Item = u64> + '_ {
-        let end = range.end.min(self.matches.len());
-        let start = range.start.min(end);
-        self.matches.range(start..end).copied()
-    }
-
-    pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
-        self.matches.iter().copied()
-    }
-
-    pub fn offset(&self) -> usize {
-        self.offset
-    }
-
-    /// Scrolls so the focused row is within `height` rows.
-    pub fn keep_visible(&mut self, height: usize) {
-        let height = height.max(1);
-        let Some(row) = self.focus_row() else {
-            self.offset = self.offset.min(self.matches.len().saturating_sub(height));
-            return;
-        };
-        if row < self.offset {
-            self.offset = row;
-        } else if row >= self.offset + height {
-            self.offset = row + 1 - height;
-        }
-        let max_offset = self.matches.len().saturating_sub(height);
-        self.offset = self.offset.min(max_offset);
     }
 }

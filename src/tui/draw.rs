@@ -108,10 +108,18 @@ fn bar(frame: &mut Frame, app: &App, area: Rect) {
             if app.view.only_problems() {
                 spans.push(Span::styled("only problems  ", t.warning()));
             }
-            spans.push(Span::styled(
+            // The hint gives way to the filter on a narrow terminal.
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            let room = usize::from(area.width).saturating_sub(used);
+            let hint = [
                 "/ filter · e problems · space pause · x export · ? help · q quit",
-                t.dim(),
-            ));
+                "/ filter · e problems · ? help · q quit",
+                "? help · q quit",
+            ]
+            .into_iter()
+            .find(|h| h.chars().count() <= room)
+            .unwrap_or("");
+            spans.push(Span::styled(hint, t.dim()));
             Line::from(spans)
         }
     };

@@ -17,6 +17,7 @@ pub mod judge;
 pub mod plan;
 pub mod reconcile;
 pub mod record;
+pub mod relay;
 pub mod report;
 pub mod sanitize;
 pub mod store;

@@ -137,6 +137,7 @@ pub fn infer<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>)
                 description: Some(format!("seen {n} time{}", if n == 1 { "" } else { "s" })),
                 properties,
                 max_per_minute: None,
+                relay: None,
             };
             (event_type, spec)
         })

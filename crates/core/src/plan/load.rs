@@ -77,6 +77,7 @@ struct SettingsFile {
 struct EventFile {
     description: Option<String>,
     max_per_minute: Option<u32>,
+    relay: Option<super::RelaySpec>,
     #[serde(default)]
     properties: BTreeMap<String, PropertyFile>,
 }
@@ -196,6 +197,7 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Plan, PlanError> {
                 description: e.description,
                 properties,
                 max_per_minute: e.max_per_minute,
+                relay: e.relay,
             },
         );
     }
@@ -339,6 +341,14 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Plan, PlanError> {
                 cell("pattern"),
             )
             .map_err(|m| fail("property", m))?;
+            continue;
+        }
+        if let Some(key) = property.strip_prefix("$relay.") {
+            let spec = plan.events.entry(event_type.to_owned()).or_default();
+            spec.relay
+                .get_or_insert_with(Default::default)
+                .set(key, cell("source_field"))
+                .map_err(|m| fail("property", m))?;
             continue;
         }
         if property.is_empty() {

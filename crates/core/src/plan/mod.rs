@@ -8,6 +8,7 @@ mod insert_ids;
 mod lint;
 mod load;
 mod misnamed;
+mod relay;
 pub mod sdk_profile;
 mod types;
 pub mod validate;
@@ -21,6 +22,7 @@ use serde_json::Value;
 pub use infer::{infer, to_toml};
 pub use lint::{lint, LintIssue};
 pub use load::{parse, parse_csv, parse_toml, PlanError};
+pub use relay::RelaySpec;
 pub use types::{describe_value, PropType};
 pub use validate::{is_placeholder_id, Code, EventContext, Finding, Severity, Validator};
 
@@ -176,6 +178,8 @@ pub struct EventSpec {
     pub properties: BTreeMap<String, PropertySpec>,
     /// More than this many from one device in a minute is `over_firing`.
     pub max_per_minute: Option<u32>,
+    /// How the relay makes this event from an app's own records.
+    pub relay: Option<RelaySpec>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,7 +193,8 @@ pub struct PropertySpec {
     pub max: Option<f64>,
     pub min_length: Option<usize>,
     pub max_length: Option<usize>,
-    /// The app's own name for this property, sent by mistake instead of this one.
+    /// The app's own name for this property, sent by mistake instead of
+    /// this one; for the relay, the path of its value in the app's record.
     pub source: Option<String>,
     pub description: Option<String>,
 }

@@ -55,6 +55,7 @@ codes! {
     UndecodableRequest = "undecodable_request", Error, "a request whose body cannot be read as Amplitude's (its events are lost)";
     MisroutedRequest = "misrouted_request", Error, "a request to a path or with a method Amplitude does not serve";
     RefusedRequest = "refused_request", Error, "a request refused: too large, cut off, or not kept because the journal could not be written";
+    UnmappableRecord = "unmappable_record", Error, "a relayed record the plan cannot make into an event: none maps it, a source is absent or a value cannot be coerced";
 }
 
 impl Code {

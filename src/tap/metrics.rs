@@ -33,6 +33,11 @@ struct CodeLabel {
     code: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabel {
+    severity: String,
+}
+
 /// Event types get their own label up to this many; the rest share `(other)`,
 /// so a buggy app cannot blow up the scrape.
 const MAX_EVENT_TYPES: usize = 500;
@@ -45,6 +50,7 @@ pub struct Metrics {
     forward_failures: Counter,
     judged: Counter,
     findings: Family<CodeLabel, Counter>,
+    severities: Family<SeverityLabel, Counter>,
     latency: Histogram,
     journal_bytes: Gauge,
     journal_writable: Gauge,
@@ -67,6 +73,7 @@ impl Metrics {
         let forward_failures = Counter::default();
         let judged = Counter::default();
         let findings = Family::<CodeLabel, Counter>::default();
+        let severities = Family::<SeverityLabel, Counter>::default();
         // 1 ms to about 16 s.
         let latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         let journal_bytes = Gauge::default();
@@ -104,6 +111,11 @@ impl Metrics {
         );
         registry.register("findings", "Validation findings, by code", findings.clone());
         registry.register(
+            "findings_by_severity",
+            "Validation findings, by severity (error, warning, info): what alerts count",
+            severities.clone(),
+        );
+        registry.register(
             "events_judged",
             "Events the judge stage judged against the plan (each exactly once)",
             judged.clone(),
@@ -126,6 +138,7 @@ impl Metrics {
             forward_failures,
             judged,
             findings,
+            severities,
             latency,
             journal_bytes,
             journal_writable,
@@ -180,6 +193,11 @@ impl Metrics {
             self.findings
                 .get_or_create(&CodeLabel {
                     code: f.code.to_string(),
+                })
+                .inc();
+            self.severities
+                .get_or_create(&SeverityLabel {
+                    severity: f.severity.to_string(),
                 })
                 .inc();
         }

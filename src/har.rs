@@ -90,12 +90,7 @@ fn entry(c: &Record) -> Value {
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
-    let delivery = match &c.delivery {
-        Delivery::Forwarded { .. } => "forwarded",
-        Delivery::Offline => "offline",
-        Delivery::Failed { .. } => "failed",
-        Delivery::Refused { .. } => "refused",
-    };
+    let delivery = c.delivery.kind();
     let mut comment = "body rebuilt from the journal's events; api key masked".to_owned();
     if c.content_encoding.is_some() {
         comment.push_str("; sent gzip-encoded, shown decoded");

@@ -77,11 +77,12 @@ pub fn request_json(c: &Record, findings: &[Vec<Finding>], request: &Option<Find
             })
         })
         .collect();
-    let (delivery, latency_ms, error) = match &c.delivery {
-        Delivery::Forwarded { latency_ms, .. } => ("forwarded", Some(*latency_ms), None),
-        Delivery::Offline => ("offline", None, None),
-        Delivery::Failed { error, .. } => ("failed", None, Some(error.as_str())),
-        Delivery::Refused { reason } => ("refused", None, Some(reason.as_str())),
+    let delivery = c.delivery.kind();
+    let latency_ms = c.delivery.latency_ms();
+    let error = match &c.delivery {
+        Delivery::Failed { error, .. } => Some(error.as_str()),
+        Delivery::Refused { reason } => Some(reason.as_str()),
+        _ => None,
     };
     json!({
         "seq": c.seq,
@@ -200,6 +201,7 @@ pub fn request_line(c: &Record) -> String {
             line.push_str(&format!(" NOT FORWARDED: {}", sanitize(error)))
         }
         Delivery::Refused { .. } => {}
+        Delivery::Queued => line.push_str(" (relayed: queued for Amplitude)"),
     }
     line
 }

@@ -11,7 +11,6 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::session::Shared;
-use super::Delivery;
 use crate::filter::{ColumnVerdict, Filter, Status};
 use crate::plan::Finding;
 use crate::record::{LineAt, Problem, Record};
@@ -219,12 +218,7 @@ fn view(c: &Candidate, r: &Record) -> EventView {
         },
         findings: c.findings.clone(),
         upstream_status: r.answer.status,
-        delivery: match r.delivery {
-            Delivery::Forwarded { .. } => "forwarded",
-            Delivery::Offline => "offline",
-            Delivery::Failed { .. } => "failed",
-            Delivery::Refused { .. } => "refused",
-        },
+        delivery: r.delivery.kind(),
         event: r.events.get(c.index).map(|e| e.raw().to_owned()),
     }
 }

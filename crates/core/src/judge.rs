@@ -23,11 +23,15 @@ pub struct Judged {
 impl Judged {
     /// Judges one record (the validator keeps what it needs across records).
     pub fn new(validator: &mut Validator<'_>, mut record: Record) -> Self {
-        let findings = if record.events.len() > KEEP_PARSED_UP_TO {
+        let mut findings = if record.events.len() > KEEP_PARSED_UP_TO {
             check_releasing(validator, &mut record)
         } else {
             check_capture(validator, &record)
         };
+        // What the relay could not map or coerce is the event's finding too.
+        if let (Some(note), Some(first)) = (&record.relay, findings.first_mut()) {
+            first.splice(0..0, note.findings.iter().cloned());
+        }
         let request = request_finding(Some(validator.plan()), &record);
         Judged {
             record,
@@ -90,6 +94,7 @@ pub fn request_finding(plan: Option<&Plan>, record: &Record) -> Option<Finding> 
         ProblemKind::TooLarge | ProblemKind::NotReceived | ProblemKind::NotKept => {
             Code::RefusedRequest
         }
+        ProblemKind::Unmappable => Code::UnmappableRecord,
     };
     let default = code.default_severity();
     let severity: Severity = match plan {

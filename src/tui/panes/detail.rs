@@ -247,6 +247,7 @@ fn request_lines(row: &RowRef<'_>, record: Option<&Arc<Record>>, t: Theme) -> Ve
         Delivery::Offline => "answered offline".to_owned(),
         Delivery::Failed { error, .. } => format!("NOT FORWARDED: {}", sanitize(error)),
         Delivery::Refused { reason } => format!("refused: {}", sanitize(reason)),
+        Delivery::Queued => "taken by the relay (202); its outbox sends it".to_owned(),
     };
     let mut first = first;
     first.push_span(Span::raw(format!(" · {how}")));

@@ -160,6 +160,9 @@ fn outcome_of(c: &Record, index: usize) -> Outcome {
         Delivery::Refused { reason } => Outcome::NotForwarded {
             reason: format!("refused by amptap: {reason}"),
         },
+        Delivery::Queued => Outcome::NotForwarded {
+            reason: "taken by the relay, not yet confirmed sent to Amplitude".into(),
+        },
     }
 }
 

@@ -50,6 +50,22 @@ pub struct Record {
     pub delivery: Delivery,
     /// The test tag set through the query API when it arrived (`POST /_amptap/tag`).
     pub tag: Option<String>,
+    /// For a record the relay made: where it came from and how.
+    pub relay: Option<RelayNote>,
+}
+
+/// What the relay knows of the event it made: the app's record as sent,
+/// what was coerced, and what could not be mapped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelayNote {
+    /// The relay's source name: `dify` for `/relay/dify`.
+    pub source: String,
+    /// The app's record as it came (one JSON text).
+    pub record: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coerced: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::plan::Finding>,
 }
 
 impl Record {
@@ -77,6 +93,7 @@ impl Record {
             answer: Answer::new(0, None, b""),
             delivery: Delivery::Offline,
             tag: None,
+            relay: None,
         }
     }
 
@@ -142,6 +159,8 @@ pub enum ProblemKind {
     NotReceived,
     /// The journal could not be written, so nothing was forwarded (503).
     NotKept,
+    /// A record sent to the relay that no event type in the plan maps.
+    Unmappable,
 }
 
 impl ProblemKind {
@@ -153,6 +172,7 @@ impl ProblemKind {
             ProblemKind::TooLarge => "too_large",
             ProblemKind::NotReceived => "not_received",
             ProblemKind::NotKept => "not_kept",
+            ProblemKind::Unmappable => "unmappable",
         }
     }
 }
@@ -237,9 +257,23 @@ pub enum Delivery {
     },
     /// amptap refused the request itself (e.g. body over `--max-body`).
     Refused { reason: String },
+    /// Taken by the relay (answered 202); its outbox sends the event to
+    /// Amplitude and journals how that went (`relay` markers).
+    Queued,
 }
 
 impl Delivery {
+    /// Its name in reports and the query API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Delivery::Forwarded { .. } => "forwarded",
+            Delivery::Offline => "offline",
+            Delivery::Failed { .. } => "failed",
+            Delivery::Refused { .. } => "refused",
+            Delivery::Queued => "queued",
+        }
+    }
+
     pub fn reached_upstream(&self) -> bool {
         matches!(self, Delivery::Forwarded { .. })
     }
@@ -249,7 +283,7 @@ impl Delivery {
             Delivery::Forwarded { latency_ms, .. } | Delivery::Failed { latency_ms, .. } => {
                 Some(*latency_ms)
             }
-            Delivery::Offline | Delivery::Refused { .. } => None,
+            Delivery::Offline | Delivery::Refused { .. } | Delivery::Queued => None,
         }
     }
 }

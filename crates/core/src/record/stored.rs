@@ -75,6 +75,8 @@ struct RecordOut<'a> {
     delivery: &'a Delivery,
     #[serde(skip_serializing_if = "Option::is_none")]
     tag: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relay: Option<&'a super::RelayNote>,
 }
 
 fn is_post(method: &&str) -> bool {
@@ -125,6 +127,7 @@ impl Serialize for Record {
             answer: &self.answer,
             delivery: &self.delivery,
             tag: self.tag.as_deref(),
+            relay: self.relay.as_ref(),
         }
         .serialize(s)
     }
@@ -176,6 +179,8 @@ struct RecordIn {
     delivery: Delivery,
     #[serde(default)]
     tag: Option<String>,
+    #[serde(default)]
+    relay: Option<super::RelayNote>,
 }
 
 impl<'de> Deserialize<'de> for Record {
@@ -234,6 +239,7 @@ impl<'de> Deserialize<'de> for Record {
             answer: s.answer,
             delivery: s.delivery,
             tag: s.tag,
+            relay: s.relay,
         })
     }
 }

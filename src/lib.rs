@@ -3,7 +3,9 @@
 //! Export API client, the terminal UI, commands, the fake Amplitude and the
 //! demo. The core's modules are re-exported under their own names.
 
-pub use amptap_core::{event, filter, judge, plan, reconcile, record, report, sanitize, store};
+pub use amptap_core::{
+    event, filter, judge, plan, reconcile, record, relay, report, sanitize, store,
+};
 
 pub mod check;
 pub mod clock;

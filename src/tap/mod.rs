@@ -10,6 +10,7 @@ pub mod offline;
 pub mod proxy;
 mod query;
 mod receive;
+pub mod relay;
 pub mod server;
 pub mod session;
 mod shape;
@@ -101,6 +102,8 @@ pub struct Tap {
     pub clients: server::ClientLimits,
     /// What requests in flight may hold.
     pub memory: budget::MemoryBudget,
+    /// `/relay/SOURCE`, when the plan maps an app's own records.
+    pub relay: Option<relay::Relay>,
 }
 
 impl Tap {
@@ -120,6 +123,7 @@ impl Tap {
             api_token: None,
             clients: server::ClientLimits::default(),
             memory: budget::MemoryBudget::new(default_in_flight()),
+            relay: None,
         }
     }
 }
@@ -232,6 +236,7 @@ impl RunningTap {
         tap.api_token = config.api_token;
         tap.clients = config.clients;
         tap.memory = budget::MemoryBudget::new(config.in_flight_memory);
+        tap.relay = relay::Relay::for_plan(&config.plan);
         let mut all: Vec<Box<dyn crate::pipeline::Sink>> =
             vec![Box::new(metrics::MetricsSink(tap.metrics.clone()))];
         if let Some(session) = &tap.session {

@@ -250,6 +250,7 @@ fn main() {
                     judging,
                     clients: Default::default(),
                     in_flight_memory: amptap::tap::default_in_flight(),
+                    relay_api_key: None,
                 },
                 Vec::new(),
             )

@@ -95,3 +95,148 @@ async fn dify_records_become_planned_events_and_the_rest_are_findings() {
     );
     assert_eq!(report["summary"]["events"], 4);
 }
+
+fn insert_ids(events: &[String]) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+        .filter_map(|e| e["insert_id"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let ok = common::eventually(std::time::Duration::from_secs(30), &mut done).await;
+    assert!(ok, "waited 30 s for {what}");
+}
+
+fn markers(journal: &std::path::Path) -> Vec<amptap::record::Marker> {
+    let mut reader = amptap::journal::open_reader(journal).expect("journal");
+    let mut out = Vec::new();
+    while let Some(line) = reader.next_line() {
+        if let amptap::record::line::Line::Marker(m) = line.line {
+            out.push(m);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outbox_retries_splits_and_drops_only_what_amplitude_names() {
+    use amptap::fake_amplitude::{parse_faults, FakeAmplitude};
+    let upstream = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    upstream
+        .fake
+        .push_faults(parse_faults("500x2,429,413").expect("faults"));
+    let mut tap = Amptap::serve_env(
+        &["--upstream", &upstream.url(), "--plan", PLAN],
+        &[("AMPLITUDE_API_KEY", "0123456789abcdef0123456789abcdef")],
+    );
+    let mut placeholder = message_created("msg_null");
+    placeholder["data"]["user_id"] = json!("null");
+    let body = json!([
+        message_created("msg_a"),
+        message_created("msg_b"),
+        message_created("msg_c"),
+        placeholder
+    ]);
+    let r = reqwest::Client::new()
+        .post(tap.url("/relay/dify"))
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 202, "answered at once, whatever Amplitude does");
+    until("three events at Amplitude", || {
+        upstream.fake.ingested_events().len() >= 3
+    })
+    .await;
+    until("the outbox to note every event", || {
+        markers(&tap.journal)
+            .iter()
+            .map(|m| m.seqs.len())
+            .sum::<usize>()
+            >= 4
+    })
+    .await;
+    tap.interrupt();
+    assert_eq!(
+        insert_ids(&upstream.fake.ingested_events()),
+        ["msg_a", "msg_b", "msg_c"],
+        "each exactly once, the placeholder id dropped"
+    );
+    let marks = markers(&tap.journal);
+    let dropped: Vec<_> = marks
+        .iter()
+        .filter(|m| m.marker == "relay_dropped")
+        .collect();
+    assert_eq!(dropped.len(), 1, "{marks:?}");
+    assert_eq!(dropped[0].status, Some(400));
+    assert!(
+        dropped[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("user_id")),
+        "{:?}",
+        dropped[0]
+    );
+    assert!(
+        upstream.fake.request_count() >= 7,
+        "500, 500, 429, 413, two halves, the rest"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_kill_9_with_a_backlog_the_rest_is_sent_once() {
+    use amptap::fake_amplitude::{parse_faults, FakeAmplitude};
+    let upstream = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    upstream
+        .fake
+        .push_faults(parse_faults("503x1000").expect("faults"));
+    let dir = tempfile::tempdir().expect("dir");
+    let journal = dir.path().join("relay.jsonl");
+    let args = [
+        "--upstream",
+        &upstream.url(),
+        "--plan",
+        PLAN,
+        "--record",
+        journal.to_str().expect("path"),
+    ];
+    let env = [("AMPLITUDE_API_KEY", "0123456789abcdef0123456789abcdef")];
+    let mut tap = Amptap::serve_env(&args, &env);
+    let records: Vec<Value> = (0..20)
+        .map(|i| message_created(&format!("msg_{i:02}")))
+        .collect();
+    let r = reqwest::Client::new()
+        .post(tap.url("/relay/dify"))
+        .json(&records)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 202);
+    until("a failed attempt", || upstream.fake.request_count() >= 1).await;
+    tap.kill9();
+    assert!(
+        upstream.fake.ingested_events().is_empty(),
+        "nothing got through yet"
+    );
+
+    upstream.fake.reset(); // Amplitude is back
+    let mut again = Amptap::serve_env(&args, &env);
+    until("the backlog at Amplitude", || {
+        upstream.fake.ingested_events().len() >= 20
+    })
+    .await;
+    again.interrupt();
+    let ids = insert_ids(&upstream.fake.ingested_events());
+    let want: Vec<String> = (0..20).map(|i| format!("msg_{i:02}")).collect();
+    assert_eq!(ids, want, "every event once");
+}

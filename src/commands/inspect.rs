@@ -173,6 +173,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             judging: true,
             clients: Default::default(),
             in_flight_memory: amptap::tap::default_in_flight(),
+            relay_api_key: None,
         },
         vec![Box::new(QueueSink(tx))],
     )

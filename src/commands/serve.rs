@@ -124,7 +124,22 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         judging: true,
         clients: client_limits(args)?,
         in_flight_memory: in_flight_memory(args)?,
+        relay_api_key: relay_api_key(),
     })
+}
+
+/// The Amplitude project key the relay sends with: `AMPLITUDE_API_KEY`,
+/// else `[amplitude] api_key` in the config file (never a flag: argv is public).
+fn relay_api_key() -> Option<String> {
+    if let Some(key) = std::env::var("AMPLITUDE_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        return Some(key);
+    }
+    let text = std::fs::read_to_string(super::config_dir().join("config.toml")).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    Some(table.get("amplitude")?.get("api_key")?.as_str()?.to_owned())
 }
 
 /// The journal is a file amptap appends to, cuts back after a torn write

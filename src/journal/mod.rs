@@ -191,13 +191,14 @@ impl Journal {
 
     /// Appends a marker line (`reset`, `tag`); returns its sequence number.
     pub async fn mark(&self, marker: &str, tag: Option<String>) -> Result<u64, Arc<JournalError>> {
+        let mut line = Marker::new(marker, time::OffsetDateTime::now_utc());
+        line.tag = tag;
+        self.write_marker(line).await
+    }
+
+    /// Appends any marker line (the relay's delivery notes).
+    pub async fn write_marker(&self, line: Marker) -> Result<u64, Arc<JournalError>> {
         let (ack, done) = oneshot::channel();
-        let line = Marker {
-            seq: 0,
-            marker: marker.to_owned(),
-            at: time::OffsetDateTime::now_utc(),
-            tag,
-        };
         self.tx
             .send(Line::Marker(line, ack))
             .await

@@ -7,6 +7,7 @@ pub mod budget;
 pub mod forward;
 pub mod metrics;
 pub mod offline;
+pub mod outbox;
 pub mod proxy;
 mod query;
 mod receive;
@@ -147,6 +148,8 @@ pub struct TapConfig {
     pub clients: server::ClientLimits,
     /// Bytes requests in flight may hold (see [`budget`]).
     pub in_flight_memory: usize,
+    /// The Amplitude project key the relay's outbox sends with.
+    pub relay_api_key: Option<String>,
 }
 
 /// What requests in flight may hold when nobody says: what `serve`'s
@@ -236,7 +239,18 @@ impl RunningTap {
         tap.api_token = config.api_token;
         tap.clients = config.clients;
         tap.memory = budget::MemoryBudget::new(config.in_flight_memory);
-        tap.relay = relay::Relay::for_plan(&config.plan);
+        if relay::relays(&config.plan) {
+            let left = outbox::pending_in(tap.journal.path());
+            tap.relay = Some(relay::Relay {
+                plan: config.plan.clone(),
+                outbox: outbox::Outbox::start(
+                    tap.mode.clone(),
+                    config.relay_api_key.clone(),
+                    tap.journal.clone(),
+                    left,
+                ),
+            });
+        }
         let mut all: Vec<Box<dyn crate::pipeline::Sink>> =
             vec![Box::new(metrics::MetricsSink(tap.metrics.clone()))];
         if let Some(session) = &tap.session {

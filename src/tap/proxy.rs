@@ -216,7 +216,7 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
     record.answer = reply.answer();
     record.delivery = delivery;
     match journal(tap, record).await {
-        Ok(()) => reply,
+        Ok(_) => reply,
         Err(why) => unkept(&why),
     }
 }
@@ -267,7 +267,7 @@ pub(super) async fn close_record(tap: &Tap, record: Record, reply: Reply) -> Rep
     close(tap, record, reply).await
 }
 
-pub(super) async fn journal_record(tap: &Tap, record: Record) -> Result<(), String> {
+pub(super) async fn journal_record(tap: &Tap, record: Record) -> Result<u64, String> {
     journal(tap, record).await
 }
 
@@ -297,13 +297,13 @@ async fn close(tap: &Tap, mut record: Record, reply: Reply) -> Reply {
             .unwrap_or_default(),
     };
     match journal(tap, record).await {
-        Ok(()) => reply,
+        Ok(_) => reply,
         Err(why) => unkept(&why),
     }
 }
 
-/// Writes the record; says why when it could not be.
-async fn journal(tap: &Tap, capture: Record) -> Result<(), String> {
+/// Writes the record (returns its seq); says why when it could not be.
+async fn journal(tap: &Tap, capture: Record) -> Result<u64, String> {
     tap.metrics.request(
         capture.path_label(),
         capture.answer.status,
@@ -313,7 +313,7 @@ async fn journal(tap: &Tap, capture: Record) -> Result<(), String> {
     // The judge stage follows the journal: nothing downstream sees what is
     // not on disk, and the SDK's answer never waits for judging.
     match tap.journal.append(capture).await {
-        Ok(_) => Ok(()),
+        Ok(seq) => Ok(seq),
         Err(e) => {
             // Even when the events reached Amplitude, the SDK must retry:
             // what is not in the journal was never seen (Amplitude drops

@@ -20,19 +20,15 @@ use crate::record::{Delivery, ProblemKind, Record, RelayNote};
 /// Most records one relay request may carry (Amplitude's own batch limit).
 pub const MAX_RECORDS: usize = 2000;
 
-/// The relay's state in the tap: the plan's mappings.
+/// The relay's state in the tap: the plan's mappings and the outbox.
 pub struct Relay {
     pub plan: std::sync::Arc<Plan>,
+    pub outbox: super::outbox::Outbox,
 }
 
-impl Relay {
-    /// A relay when the plan maps anything.
-    pub fn for_plan(plan: &std::sync::Arc<Plan>) -> Option<Relay> {
-        plan.events
-            .values()
-            .any(|e| e.relay.is_some())
-            .then(|| Relay { plan: plan.clone() })
-    }
+/// Whether the plan maps anything (then the tap relays).
+pub fn relays(plan: &Plan) -> bool {
+    plan.events.values().any(|e| e.relay.is_some())
 }
 
 /// The records of a body: one object, an array of them, or JSON Lines;
@@ -141,13 +137,22 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
         .fetch_add(accepted.len() as u64, Ordering::Relaxed);
     for mut record in records {
         record.answer = reply.answer();
-        if let Err(why) = super::proxy::journal_record(tap, record).await {
-            // What was written before stays; the sender retries the whole
-            // body and the stable insert ids keep Amplitude from doubling.
-            return super::proxy::local_error(
-                503,
-                format!("amptap could not keep this request ({why}); retry later"),
-            );
+        let event = record.events.first().map(|e| e.raw().get().to_owned());
+        match super::proxy::journal_record(tap, record).await {
+            // On disk first, then queued: what the outbox sends is kept.
+            Ok(seq) => {
+                if let Some(event) = event {
+                    relay.outbox.push(super::outbox::Pending { seq, event });
+                }
+            }
+            Err(why) => {
+                // What was written before stays; the sender retries the whole
+                // body and the stable insert ids keep Amplitude from doubling.
+                return super::proxy::local_error(
+                    503,
+                    format!("amptap could not keep this request ({why}); retry later"),
+                );
+            }
         }
     }
     reply

@@ -106,6 +106,11 @@ pub struct Amptap {
 impl Amptap {
     /// `amptap serve --listen 127.0.0.1:0 --record <tmp> ARGS…`
     pub fn serve(args: &[&str]) -> Amptap {
+        Self::serve_env(args, &[])
+    }
+
+    /// [`Amptap::serve`] with these environment variables set.
+    pub fn serve_env(args: &[&str], env: &[(&str, &str)]) -> Amptap {
         let data_dir = tempfile::tempdir().expect("tempdir");
         // A test may name its own journal; else one in a fresh directory.
         let journal = match args.iter().position(|a| *a == "--record") {
@@ -127,6 +132,7 @@ impl Amptap {
             .args(&record)
             .args(args)
             .env("AMPTAP_DATA_DIR", data_dir.path())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 
 use super::Record;
 
-/// A line that is not a request: a session boundary written by the query API.
+/// A line that is not a request: a session boundary written by the query
+/// API, or what the relay's outbox did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Marker {
     pub seq: u64,
@@ -19,6 +20,29 @@ pub struct Marker {
     pub at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// `relayed` / `relay_dropped`: the relay records (by seq) whose events
+    /// Amplitude took, or refused by name, with its status and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seqs: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Marker {
+    /// A marker line; the journal gives it its seq.
+    pub fn new(marker: &str, at: OffsetDateTime) -> Self {
+        Marker {
+            seq: 0,
+            marker: marker.to_owned(),
+            at,
+            tag: None,
+            seqs: Vec::new(),
+            status: None,
+            reason: None,
+        }
+    }
 }
 
 /// What one journal line holds.

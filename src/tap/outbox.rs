@@ -1,0 +1,338 @@
+//! The relay's outbox: events the relay journaled are sent to Amplitude's
+//! `/2/httpapi` as the SDKs would, without their losses — batched by count,
+//! size and time; 5xx, 429 and an unreachable upstream retried with backoff
+//! (never dropped); 413 splits the batch; a 400 drops only the events it
+//! names. What was sent, and what was dropped and why, are journal markers
+//! (`relayed`, `relay_dropped`), so after a restart exactly the unsent
+//! events are sent again ([`pending_in`]); the stable insert ids keep
+//! Amplitude from doubling one sent twice across a crash.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::Mode;
+use crate::event::Endpoint;
+use crate::journal::Journal;
+use crate::record::{Delivery, Marker};
+
+/// Amplitude's limits per `/2/httpapi` request (its docs), and how long a
+/// batch waits to fill.
+const MAX_EVENTS: usize = 2000;
+const MAX_BYTES: usize = 1_000_000;
+const LINGER: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// One journaled event waiting to be sent.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Its relay record's journal seq.
+    pub seq: u64,
+    /// The event's JSON.
+    pub event: String,
+}
+
+/// Counters for `/metrics` and the summary.
+#[derive(Debug, Default)]
+pub struct OutboxStats {
+    pub backlog: AtomicU64,
+    pub delivered: AtomicU64,
+    pub dropped: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+pub struct Outbox {
+    tx: mpsc::UnboundedSender<Pending>,
+    pub stats: Arc<OutboxStats>,
+    /// Set when the tap stops: the sender ends (what is unsent stays in the
+    /// journal) so the journal can close.
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Outbox {
+    /// Starts sending, first what an earlier run left unsent.
+    pub fn start(
+        mode: Mode,
+        api_key: Option<String>,
+        journal: Journal,
+        left: Vec<Pending>,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(OutboxStats::default());
+        stats.backlog.store(left.len() as u64, Ordering::Relaxed);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let sender = Sender {
+            mode,
+            api_key: api_key.unwrap_or_default(),
+            journal,
+            stats: stats.clone(),
+        };
+        tokio::spawn(async move {
+            let mut stopped = stopped;
+            tokio::select! {
+                () = sender.run(rx, left.into()) => {}
+                _ = stopped.wait_for(|s| *s) => {}
+            }
+        });
+        Outbox { tx, stats, stop }
+    }
+
+    /// Queues an event once its record is on disk.
+    pub fn push(&self, pending: Pending) {
+        self.stats.backlog.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(pending).is_err() {
+            tracing::warn!("relay outbox stopped; the event stays in the journal for the next run");
+        }
+    }
+}
+
+struct Sender {
+    mode: Mode,
+    api_key: String,
+    journal: Journal,
+    stats: Arc<OutboxStats>,
+}
+
+/// What one attempt at a batch came to.
+enum Outcome {
+    Sent(u16),
+    /// Amplitude's 400 named these events (by index in the batch).
+    Refused(u16, BTreeSet<usize>, String),
+    TooLarge,
+    Retry(String),
+}
+
+impl Sender {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Pending>, mut queue: VecDeque<Pending>) {
+        loop {
+            if queue.is_empty() {
+                match rx.recv().await {
+                    Some(p) => queue.push_back(p),
+                    None => return,
+                }
+            }
+            // Let a burst fill the batch a moment.
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while queue.len() < MAX_EVENTS {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(p)) => queue.push_back(p),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let batch = take_batch(&mut queue);
+            self.deliver(batch).await;
+        }
+    }
+
+    /// Sends `batch` until Amplitude has taken or refused every event.
+    async fn deliver(&self, batch: Vec<Pending>) {
+        let mut work = vec![batch];
+        let mut backoff = Duration::from_millis(500);
+        while let Some(batch) = work.pop() {
+            match self.attempt(&batch).await {
+                Outcome::Sent(status) => {
+                    self.note("relayed", &batch, status, None).await;
+                    self.done(&batch, &self.stats.delivered);
+                    backoff = Duration::from_millis(500);
+                }
+                Outcome::Refused(status, named, why) => {
+                    let (dropped, rest): (Vec<_>, Vec<_>) = batch
+                        .into_iter()
+                        .enumerate()
+                        .partition(|(i, _)| named.contains(i));
+                    let dropped: Vec<Pending> = dropped.into_iter().map(|(_, p)| p).collect();
+                    self.note("relay_dropped", &dropped, status, Some(why))
+                        .await;
+                    self.done(&dropped, &self.stats.dropped);
+                    let rest: Vec<Pending> = rest.into_iter().map(|(_, p)| p).collect();
+                    if !rest.is_empty() {
+                        work.push(rest);
+                    }
+                }
+                Outcome::TooLarge if batch.len() > 1 => {
+                    let mut first = batch;
+                    let second = first.split_off(first.len() / 2);
+                    work.push(second);
+                    work.push(first);
+                }
+                Outcome::TooLarge => {
+                    self.note(
+                        "relay_dropped",
+                        &batch,
+                        413,
+                        Some("Amplitude: too large".into()),
+                    )
+                    .await;
+                    self.done(&batch, &self.stats.dropped);
+                }
+                Outcome::Retry(why) => {
+                    tracing::warn!("relay: {why}; again in {backoff:?}");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    work.push(batch);
+                }
+            }
+        }
+    }
+
+    fn done(&self, batch: &[Pending], counter: &AtomicU64) {
+        counter.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.stats
+            .backlog
+            .fetch_sub(batch.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Journals what happened to `batch`.
+    async fn note(&self, kind: &str, batch: &[Pending], status: u16, reason: Option<String>) {
+        let mut marker = Marker::new(kind, time::OffsetDateTime::now_utc());
+        marker.seqs = batch.iter().map(|p| p.seq).collect();
+        marker.status = Some(status);
+        marker.reason = reason;
+        if let Err(e) = self.journal.write_marker(marker).await {
+            // Sent but not noted: a restart sends it again, Amplitude drops the copy.
+            tracing::error!("relay: noting a delivery: {e}");
+        }
+    }
+
+    async fn attempt(&self, batch: &[Pending]) -> Outcome {
+        let events: Vec<&str> = batch.iter().map(|p| p.event.as_str()).collect();
+        let body = format!(
+            "{{\"api_key\":{},\"events\":[{}]}}",
+            Value::String(self.api_key.clone()),
+            events.join(",")
+        );
+        let upstream = match &self.mode {
+            Mode::Offline => return Outcome::Sent(200),
+            Mode::Forward(upstream) => upstream,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let (reply, delivery) = upstream
+            .forward(
+                Endpoint::HttpV2,
+                Method::POST,
+                "/2/httpapi",
+                "",
+                &headers,
+                body.into(),
+            )
+            .await;
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        match (reply.status, delivery) {
+            (_, Delivery::Failed { error, .. }) => Outcome::Retry(error),
+            (200..=299, _) => Outcome::Sent(reply.status),
+            (413, _) => Outcome::TooLarge,
+            (400, _) => match named_events(&text) {
+                named if !named.is_empty() => Outcome::Refused(400, named, text),
+                // A 400 that names no event (a bad api key): nothing is dropped.
+                _ => Outcome::Retry(format!("Amplitude answered 400: {text}")),
+            },
+            (status, _) => Outcome::Retry(format!("Amplitude answered {status}: {text}")),
+        }
+    }
+}
+
+/// The first events of `queue` that fit one request.
+fn take_batch(queue: &mut VecDeque<Pending>) -> Vec<Pending> {
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    while let Some(next) = queue.front() {
+        let full = batch.len() >= MAX_EVENTS || bytes + next.event.len() > MAX_BYTES;
+        if full && !batch.is_empty() {
+            break;
+        }
+        bytes += next.event.len() + 1;
+        batch.extend(queue.pop_front());
+    }
+    batch
+}
+
+/// The events a 400 names by index: `events_with_invalid_fields` and its kin.
+fn named_events(body: &str) -> BTreeSet<usize> {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return BTreeSet::new();
+    };
+    [
+        "events_with_invalid_fields",
+        "events_with_missing_fields",
+        "events_with_invalid_id_lengths",
+    ]
+    .iter()
+    .filter_map(|k| v.get(*k)?.as_object())
+    .flat_map(|fields| fields.values())
+    .filter_map(Value::as_array)
+    .flatten()
+    .filter_map(Value::as_u64)
+    .map(|i| i as usize)
+    .collect()
+}
+
+/// What an earlier run left unsent: relay records without a `relayed` or
+/// `relay_dropped` marker, in journal order.
+pub fn pending_in(path: &std::path::Path) -> Vec<Pending> {
+    let Ok(mut reader) = crate::journal::open_reader(path) else {
+        return Vec::new();
+    };
+    let mut queued: Vec<Pending> = Vec::new();
+    let mut settled = BTreeSet::new();
+    while let Some(line) = reader.next_line() {
+        match line.line {
+            crate::record::line::Line::Record(r) if r.delivery == Delivery::Queued => {
+                queued.extend(r.events.first().map(|e| Pending {
+                    seq: r.seq,
+                    event: e.raw().get().to_owned(),
+                }));
+            }
+            crate::record::line::Line::Marker(m)
+                if m.marker == "relayed" || m.marker == "relay_dropped" =>
+            {
+                settled.extend(m.seqs);
+            }
+            _ => {}
+        }
+    }
+    queued.retain(|p| !settled.contains(&p.seq));
+    queued
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_stay_within_amplitudes_limits_and_400s_name_events() {
+        let mut queue: VecDeque<Pending> = (0..4500)
+            .map(|i| Pending {
+                seq: i,
+                event: "{}".into(),
+            })
+            .collect();
+        assert_eq!(take_batch(&mut queue).len(), 2000);
+        let big = "x".repeat(400_000);
+        let mut queue: VecDeque<Pending> = (0..5)
+            .map(|i| Pending {
+                seq: i,
+                event: big.clone(),
+            })
+            .collect();
+        assert_eq!(take_batch(&mut queue).len(), 2, "1 MB a request");
+        let body = r#"{"code":400,"error":"Request missing required field","events_with_invalid_fields":{"time":[3,5]},"events_with_missing_fields":{"event_type":[0]}}"#;
+        assert_eq!(named_events(body), [0, 3, 5].into());
+        assert!(named_events(r#"{"code":400,"error":"Invalid API key"}"#).is_empty());
+    }
+}

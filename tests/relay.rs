@@ -163,6 +163,18 @@ async fn the_outbox_retries_splits_and_drops_only_what_amplitude_names() {
             >= 4
     })
     .await;
+    let metrics = common::get_text(&tap.url("/metrics")).await;
+    for line in [
+        "amptap_relay_delivered_total 3",
+        "amptap_relay_dropped_total 1",
+        "amptap_relay_backlog 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("amptap_relay_retries_total 0\n"),
+        "retries counted"
+    );
     tap.interrupt();
     assert_eq!(
         insert_ids(&upstream.fake.ingested_events()),

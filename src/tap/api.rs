@@ -346,7 +346,10 @@ async fn metrics(
     if let Some(session) = &tap.session {
         session.caught_up(tap.written_seq()).await;
     }
-    let mut r = Response::new(Body::from(tap.metrics.render(tap.journal.stats())));
+    let mut r = Response::new(Body::from(tap.metrics.render(
+        tap.journal.stats(),
+        tap.relay.as_ref().map(|r| &*r.outbox.stats),
+    )));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -55,6 +55,10 @@ pub struct Metrics {
     journal_bytes: Gauge,
     journal_writable: Gauge,
     journal_failures: Counter,
+    relay_backlog: Gauge,
+    relay_delivered: Counter,
+    relay_dropped: Counter,
+    relay_retries: Counter,
     event_types: Mutex<HashSet<String>>,
 }
 
@@ -79,6 +83,30 @@ impl Metrics {
         let journal_bytes = Gauge::default();
         let journal_writable = Gauge::default();
         let journal_failures = Counter::default();
+        let relay_backlog = Gauge::default();
+        let relay_delivered = Counter::default();
+        let relay_dropped = Counter::default();
+        let relay_retries = Counter::default();
+        registry.register(
+            "relay_backlog",
+            "Relayed events journaled but not yet taken by Amplitude",
+            relay_backlog.clone(),
+        );
+        registry.register(
+            "relay_delivered",
+            "Relayed events Amplitude took",
+            relay_delivered.clone(),
+        );
+        registry.register(
+            "relay_dropped",
+            "Relayed events Amplitude refused by name (400), each journaled with the reason",
+            relay_dropped.clone(),
+        );
+        registry.register(
+            "relay_retries",
+            "Times the relay's outbox waited and tried again (5xx, 429, unreachable)",
+            relay_retries.clone(),
+        );
         registry.register(
             "journal_writable",
             "1 while the journal takes records; 0 after a failed write (requests are answered 503)",
@@ -143,6 +171,10 @@ impl Metrics {
             journal_bytes,
             journal_writable,
             journal_failures,
+            relay_backlog,
+            relay_delivered,
+            relay_dropped,
+            relay_retries,
             event_types: Mutex::new(HashSet::new()),
         }
     }
@@ -204,7 +236,24 @@ impl Metrics {
     }
 
     /// The text exposition, with the journal's state read now.
-    pub fn render(&self, journal: &crate::journal::JournalStats) -> String {
+    pub fn render(
+        &self,
+        journal: &crate::journal::JournalStats,
+        relay: Option<&super::outbox::OutboxStats>,
+    ) -> String {
+        if let Some(relay) = relay {
+            let get =
+                |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+            self.relay_backlog
+                .set(i64::try_from(get(&relay.backlog)).unwrap_or(i64::MAX));
+            for (counter, now) in [
+                (&self.relay_delivered, get(&relay.delivered)),
+                (&self.relay_dropped, get(&relay.dropped)),
+                (&self.relay_retries, get(&relay.retries)),
+            ] {
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
+        }
         let bytes = journal.bytes.load(std::sync::atomic::Ordering::Relaxed);
         self.journal_bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));

@@ -79,6 +79,37 @@ async fn dify_records_become_planned_events_and_the_rest_are_findings() {
         .as_ref()
         .is_some_and(|p| p.reason.contains("WorkflowFinished"))));
 
+    // The inspector marks relayed events (↪) and shows the app's record
+    // beside the event it became.
+    let journal = tap.journal.clone();
+    let screen = tokio::task::spawn_blocking(move || common::screen_with_filter(&journal, "msg_1"))
+        .await
+        .expect("join");
+    assert!(screen.contains("↪ dify_user_query"), "{screen}");
+    let journal = tap.journal.clone();
+    let detail = tokio::task::spawn_blocking(move || {
+        use amptap::tui::msg::Msg;
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let (mut app, lines) = common::opened(&journal);
+        for code in [KeyCode::Char('g'), KeyCode::Enter] {
+            let effects = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+            common::perform(&mut app, effects, &lines);
+        }
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).expect("terminal");
+        terminal
+            .draw(|f| amptap::tui::draw::draw(f, &app))
+            .expect("draw");
+        terminal.backend().to_string()
+    })
+    .await
+    .expect("join");
+    assert!(detail.contains("relayed from dify"), "{detail}");
+    assert!(
+        detail.contains("\"MessageCreated\"") && detail.contains("ISO 8601 → ms"),
+        "{detail}"
+    );
+
     // check reads relay journals: the unmappable record is an error finding.
     let out = common::amptap_cli(&[
         "check",

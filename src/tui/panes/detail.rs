@@ -78,6 +78,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .block(json_block)
         .wrap(Wrap { trim: false })
         .scroll((app.detail_scroll, 0));
+    let relay = record
+        .as_ref()
+        .ok()
+        .and_then(|r| r.relay.as_ref())
+        .filter(|_| event.is_some());
+    let json_pane = RelayedPane {
+        event: json_pane,
+        source: relay.map(|note| source_pane(note, app)),
+    };
     let findings_pane = Paragraph::new(findings)
         .block(Block::bordered().title(" Findings "))
         .wrap(Wrap { trim: false });
@@ -159,6 +168,54 @@ fn highlight(lines: Vec<Line<'static>>, app: &App) -> Vec<Line<'static>> {
             Line::from(spans.collect::<Vec<_>>()).style(style)
         })
         .collect()
+}
+
+/// A relayed event beside the app's record it was made from.
+struct RelayedPane<'a> {
+    event: Paragraph<'a>,
+    source: Option<Paragraph<'a>>,
+}
+
+impl ratatui::widgets::Widget for RelayedPane<'_> {
+    fn render(self, area: Rect, buf: &mut ratatui::buffer::Buffer) {
+        let Some(source) = self.source else {
+            self.event.render(area, buf);
+            return;
+        };
+        let [left, right] = if area.width >= 100 {
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area)
+        } else {
+            Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area)
+        };
+        self.event.render(left, buf);
+        source.render(right, buf);
+    }
+}
+
+/// The app's record as the relay received it, pretty, with what was coerced.
+fn source_pane<'a>(note: &crate::record::RelayNote, app: &App) -> Paragraph<'a> {
+    let t = app.theme;
+    let pretty = serde_json::from_str::<serde_json::Value>(&note.record)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| note.record.clone());
+    let mut lines: Vec<Line<'static>> = pretty
+        .lines()
+        .map(|l| Line::raw(sanitize(l).into_owned()))
+        .collect();
+    for c in &note.coerced {
+        lines.push(Line::styled(format!("↳ {}", sanitize(c)), t.dim()));
+    }
+    Paragraph::new(highlight(lines, app))
+        .wrap(Wrap { trim: false })
+        .scroll((app.detail_scroll, 0))
+        .block(Block::bordered().title(Span::styled(
+            format!(
+                " relayed from {}: the app's record ",
+                sanitize(&note.source)
+            ),
+            t.title(),
+        )))
 }
 
 /// A request without readable events: why, and what was sent.

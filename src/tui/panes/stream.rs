@@ -160,8 +160,17 @@ fn cells(r: &RowRef<'_>, shown: &[Column], app: &App) -> Vec<Cell> {
             },
             kind.as_str().to_owned(),
         ),
+        // ↪ marks an event the relay made from an app's own record.
         None => (
-            r.event_type().unwrap_or("(no event_type)").to_owned(),
+            format!(
+                "{}{}",
+                if r.path().starts_with("/relay/") {
+                    "↪ "
+                } else {
+                    ""
+                },
+                r.event_type().unwrap_or("(no event_type)")
+            ),
             r.actor().unwrap_or("—").to_owned(),
         ),
     };

@@ -81,12 +81,23 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
 
     // The captured side, streamed from the journals.
     let mut captured = Vec::new();
+
     let mut validator = Validator::new(plan);
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     for path in &job.captures {
         let mut reader =
             crate::journal::open_reader(path).map_err(|e| JobError::Input(e.to_string()))?;
-        for capture in reader.by_ref() {
+        // Markers name this journal's seqs: applied to its events alone.
+        let mut relay_outcomes = RelayOutcomes::default();
+        let from = captured.len();
+        while let Some(located) = reader.next_line() {
+            let capture = match located.line {
+                crate::record::line::Line::Record(capture) => *capture,
+                crate::record::line::Line::Marker(m) => {
+                    relay_outcomes.note(&m);
+                    continue;
+                }
+            };
             first = first.min(capture.received_ms());
             last = last.max(capture.received_ms());
             let name = (job.captures.len() > 1).then(|| path.display().to_string());
@@ -98,6 +109,7 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
             );
             captured.extend(Captured::from_capture(&capture));
         }
+        relay_outcomes.apply(&mut captured[from..]);
         notes.extend(
             reader
                 .warnings()
@@ -274,6 +286,46 @@ async fn download_rows(
                     notes.push(format!("Amplitude has no data for {window} (yet): the captured events show as pending"));
                 }
                 return Ok(());
+            }
+        }
+    }
+}
+
+/// What the relay's outbox journaled about its events (markers after their
+/// records): taken by Amplitude, or refused by name.
+#[derive(Default)]
+struct RelayOutcomes {
+    taken: std::collections::HashSet<u64>,
+    refused: std::collections::HashMap<u64, (u16, String)>,
+}
+
+impl RelayOutcomes {
+    fn note(&mut self, m: &crate::record::Marker) {
+        match m.marker.as_str() {
+            "relayed" => self.taken.extend(&m.seqs),
+            "relay_dropped" => {
+                let why = (
+                    m.status.unwrap_or(400),
+                    m.reason.clone().unwrap_or_default(),
+                );
+                self.refused
+                    .extend(m.seqs.iter().map(|s| (*s, why.clone())));
+            }
+            _ => {}
+        }
+    }
+
+    /// A relayed event is accepted once its marker says so; until then it
+    /// stays "not yet confirmed sent".
+    fn apply(&self, captured: &mut [crate::reconcile::Captured]) {
+        for c in captured {
+            if self.taken.contains(&c.seq) {
+                c.outcome = crate::reconcile::Outcome::Accepted;
+            } else if let Some((status, reason)) = self.refused.get(&c.seq) {
+                c.outcome = crate::reconcile::Outcome::Rejected {
+                    status: *status,
+                    reason: reason.clone(),
+                };
             }
         }
     }

@@ -231,6 +231,43 @@ async fn the_outbox_retries_splits_and_drops_only_what_amplitude_names() {
         upstream.fake.request_count() >= 7,
         "500, 500, 429, 413, two halves, the rest"
     );
+
+    // Reconcile proves it end to end: Dify's records are in Amplitude's
+    // export, and the one Amplitude refused is said to be refused.
+    upstream
+        .fake
+        .set_export(amptap::fake_amplitude::ExportKnobs::default());
+    let dir = tempfile::tempdir().expect("dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amptap"))
+        .args([
+            "reconcile",
+            "--auto",
+            "--endpoint",
+            &upstream.url(),
+            "--format",
+            "json",
+            "--capture",
+        ])
+        .arg(&tap.journal)
+        .env("AMPLITUDE_API_KEY", "FAKE_EXPORT_API_KEY_0001")
+        .env("AMPLITUDE_SECRET_KEY", "FAKE_EXPORT_SECRET_0001")
+        .env("AMPTAP_CONFIG_DIR", dir.path())
+        .env("AMPTAP_DATA_DIR", dir.path())
+        .output()
+        .expect("reconcile");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let summary = &report["reconcile"]["summary"];
+    assert_eq!(
+        (
+            summary["captured"].clone(),
+            summary["matched"].clone(),
+            summary["missing"].clone(),
+            summary["rejected"].clone()
+        ),
+        (json!(4), json!(3), json!(0), json!(1)),
+        "{report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

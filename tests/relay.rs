@@ -320,3 +320,47 @@ async fn after_kill_9_with_a_backlog_the_rest_is_sent_once() {
     let want: Vec<String> = (0..20).map(|i| format!("msg_{i:02}")).collect();
     assert_eq!(ids, want, "every event once");
 }
+
+/// The plan's `max_per_minute` (30 for dify_user_query) holds back what a
+/// loop in the app would flood Amplitude with: counted, kept, shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plans_rate_rule_holds_back_a_flood_visibly() {
+    let mut tap = Amptap::serve(&["--offline", "--plan", PLAN]);
+    let records: Vec<Value> = (0..35)
+        .map(|i| message_created(&format!("flood_{i:02}")))
+        .collect();
+    let r = reqwest::Client::new()
+        .post(tap.url("/relay/dify"))
+        .json(&records)
+        .send()
+        .await
+        .expect("post");
+    let answer: Value = r.json().await.expect("json");
+    assert_eq!(answer["accepted"], 30);
+    let throttled = answer["throttled"].as_array().expect("throttled");
+    assert_eq!(throttled.len(), 5);
+    assert!(throttled[0]["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("max_per_minute = 30")));
+    let metrics = common::get_text(&tap.url("/metrics")).await;
+    assert!(
+        metrics.contains("amptap_relay_throttled_total 5"),
+        "{metrics}"
+    );
+    tap.interrupt();
+    let held: Vec<_> = tap
+        .captures()
+        .into_iter()
+        .filter(|r| matches!(&r.delivery, amptap::record::Delivery::Refused { reason } if reason.contains("max_per_minute")))
+        .collect();
+    assert_eq!(
+        held.len(),
+        5,
+        "each held-back event is a record with the rule"
+    );
+    assert_eq!(
+        held[0].events.len(),
+        1,
+        "the event as it would have been sent"
+    );
+}

@@ -59,6 +59,7 @@ pub struct Metrics {
     relay_delivered: Counter,
     relay_dropped: Counter,
     relay_retries: Counter,
+    relay_throttled: Counter,
     event_types: Mutex<HashSet<String>>,
 }
 
@@ -87,6 +88,12 @@ impl Metrics {
         let relay_delivered = Counter::default();
         let relay_dropped = Counter::default();
         let relay_retries = Counter::default();
+        let relay_throttled = Counter::default();
+        registry.register(
+            "relay_throttled",
+            "Relayed events the plan's throttle rules held back (debounce_ms, max_per_minute)",
+            relay_throttled.clone(),
+        );
         registry.register(
             "relay_backlog",
             "Relayed events journaled but not yet taken by Amplitude",
@@ -175,6 +182,7 @@ impl Metrics {
             relay_delivered,
             relay_dropped,
             relay_retries,
+            relay_throttled,
             event_types: Mutex::new(HashSet::new()),
         }
     }
@@ -250,6 +258,7 @@ impl Metrics {
                 (&self.relay_delivered, get(&relay.delivered)),
                 (&self.relay_dropped, get(&relay.dropped)),
                 (&self.relay_retries, get(&relay.retries)),
+                (&self.relay_throttled, get(&relay.throttled)),
             ] {
                 counter.inc_by(now.saturating_sub(counter.get()));
             }

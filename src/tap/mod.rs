@@ -243,6 +243,7 @@ impl RunningTap {
             let left = outbox::pending_in(tap.journal.path());
             tap.relay = Some(relay::Relay {
                 plan: config.plan.clone(),
+                throttle: Default::default(),
                 outbox: outbox::Outbox::start(
                     tap.mode.clone(),
                     config.relay_api_key.clone(),

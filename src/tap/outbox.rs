@@ -44,6 +44,8 @@ pub struct OutboxStats {
     pub delivered: AtomicU64,
     pub dropped: AtomicU64,
     pub retries: AtomicU64,
+    /// Held back by the plan's throttle rules (never sent).
+    pub throttled: AtomicU64,
 }
 
 pub struct Outbox {

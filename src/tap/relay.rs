@@ -24,6 +24,8 @@ pub const MAX_RECORDS: usize = 2000;
 pub struct Relay {
     pub plan: std::sync::Arc<Plan>,
     pub outbox: super::outbox::Outbox,
+    /// The plan's throttle rules, deciding for each event.
+    pub throttle: std::sync::Mutex<crate::relay::Throttle>,
 }
 
 /// Whether the plan maps anything (then the tap relays).
@@ -86,6 +88,8 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
     };
     let mut accepted = Vec::new();
     let mut unmappable = Vec::new();
+    let mut throttled = Vec::new();
+    let now_ms = template.received_ms();
     let mut records = Vec::with_capacity(raws.len());
     for (i, raw) in raws.iter().enumerate() {
         let mut record = template.clone();
@@ -93,14 +97,29 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
         match crate::relay::map(&relay.plan, &value) {
             Ok(mapped) => {
                 let event = Value::Object(mapped.event);
-                accepted.push(event["insert_id"].clone());
+                let actor = event["user_id"].as_str().or(event["device_id"].as_str());
+                let decision = relay
+                    .throttle
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .decide(&relay.plan, &mapped.event_type, actor, now_ms);
+                match &decision {
+                    crate::relay::Decision::Pass => accepted.push(event["insert_id"].clone()),
+                    crate::relay::Decision::Drop(why) => {
+                        throttled.push(json!({"index": i, "reason": why}));
+                    }
+                }
                 let text = event.to_string();
                 match RawValue::from_string(text) {
                     Ok(raw_event) => record.events = vec![Event::from_raw(raw_event, Dialect::V2)],
                     Err(e) => tracing::error!("relay: an event that is not JSON: {e}"),
                 }
                 record.body_bytes = raw.get().len();
-                record.delivery = Delivery::Queued;
+                record.delivery = match decision {
+                    crate::relay::Decision::Pass => Delivery::Queued,
+                    // Kept and shown, not sent: the rule that held it back says why.
+                    crate::relay::Decision::Drop(reason) => Delivery::Refused { reason },
+                };
                 record.relay = Some(RelayNote {
                     source: source.clone(),
                     record: raw.get().to_owned(),
@@ -130,14 +149,22 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
             "accepted": accepted.len(),
             "insert_ids": accepted,
             "unmappable": unmappable,
+            "throttled": throttled,
         }),
     );
     tap.stats
         .events
         .fetch_add(accepted.len() as u64, Ordering::Relaxed);
+    relay
+        .outbox
+        .stats
+        .throttled
+        .fetch_add(throttled.len() as u64, Ordering::Relaxed);
     for mut record in records {
         record.answer = reply.answer();
-        let event = record.events.first().map(|e| e.raw().get().to_owned());
+        let event = (record.delivery == Delivery::Queued)
+            .then(|| record.events.first().map(|e| e.raw().get().to_owned()))
+            .flatten();
         match super::proxy::journal_record(tap, record).await {
             // On disk first, then queued: what the outbox sends is kept.
             Ok(seq) => {

@@ -26,6 +26,9 @@ pub struct RelaySpec {
     /// Without one, a hash of the whole record.
     pub insert_id: Option<String>,
     pub session_id: Option<String>,
+    /// The same event from the same user (or device) within this many ms of
+    /// the last is dropped: a double click, a retried webhook.
+    pub debounce_ms: Option<u64>,
     /// Property → the path of its value in the record.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
@@ -43,6 +46,13 @@ impl RelaySpec {
             "time" => self.time = Some(value),
             "insert_id" => self.insert_id = Some(value),
             "session_id" => self.session_id = Some(value),
+            "debounce_ms" => {
+                self.debounce_ms = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("$relay.debounce_ms {value:?} is not a whole number"))?,
+                )
+            }
             other => match (other.strip_prefix("when."), other.strip_prefix("properties.")) {
                 (Some(path), _) if !path.is_empty() => {
                     self.when.insert(path.to_owned(), value);
@@ -52,7 +62,7 @@ impl RelaySpec {
                 }
                 _ => {
                     return Err(format!(
-                        "$relay.{other}? the relay takes from, when.PATH, user_id, device_id, time, insert_id, session_id and properties.NAME"
+                        "$relay.{other}? the relay takes from, when.PATH, user_id, device_id, time, insert_id, session_id, debounce_ms and properties.NAME"
                     ))
                 }
             },

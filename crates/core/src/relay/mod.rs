@@ -5,8 +5,10 @@
 //! in silence; every coercion is listed beside the event.
 
 mod coerce;
+mod throttle;
 
 pub use coerce::{time_ms, to_type};
+pub use throttle::{Decision, Throttle};
 
 use serde_json::{Map, Value};
 

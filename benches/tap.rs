@@ -251,6 +251,7 @@ fn main() {
                     clients: Default::default(),
                     in_flight_memory: amptap::tap::default_in_flight(),
                     relay_api_key: None,
+                    relay_throttle_wait: std::time::Duration::from_secs(30),
                 },
                 Vec::new(),
             )

@@ -149,6 +149,14 @@ pub struct ProxyArgs {
         value_name = "N"
     )]
     pub max_connections: usize,
+    /// Seconds the relay holds the events of users and devices Amplitude throttles (429) before sending them again; Amplitude asks for 30.
+    #[arg(
+        long,
+        env = "AMPTAP_RELAY_THROTTLE_WAIT",
+        default_value_t = 30.0,
+        value_name = "SECONDS"
+    )]
+    pub relay_throttle_wait: f64,
     /// Seconds to let requests in flight finish at Ctrl-C / SIGTERM before closing what stalls.
     #[arg(
         long,

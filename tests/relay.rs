@@ -164,7 +164,14 @@ async fn the_outbox_retries_splits_and_drops_only_what_amplitude_names() {
         .fake
         .push_faults(parse_faults("500x2,429,413").expect("faults"));
     let mut tap = Amptap::serve_env(
-        &["--upstream", &upstream.url(), "--plan", PLAN],
+        &[
+            "--upstream",
+            &upstream.url(),
+            "--plan",
+            PLAN,
+            "--relay-throttle-wait",
+            "1",
+        ],
         &[("AMPLITUDE_API_KEY", "0123456789abcdef0123456789abcdef")],
     );
     let mut placeholder = message_created("msg_null");

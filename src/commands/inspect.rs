@@ -174,6 +174,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             clients: Default::default(),
             in_flight_memory: amptap::tap::default_in_flight(),
             relay_api_key: None,
+            relay_throttle_wait: std::time::Duration::from_secs(30),
         },
         vec![Box::new(QueueSink(tx))],
     )

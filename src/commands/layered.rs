@@ -25,6 +25,7 @@ pub const SERVE_KEYS: &[(&str, &str)] = &[
     ("min_body_rate", "AMPTAP_MIN_BODY_RATE"),
     ("max_connections", "AMPTAP_MAX_CONNECTIONS"),
     ("drain", "AMPTAP_DRAIN"),
+    ("relay_throttle_wait", "AMPTAP_RELAY_THROTTLE_WAIT"),
 ];
 
 /// The environment variables `[serve]` in `config` would set, for those

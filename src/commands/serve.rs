@@ -125,6 +125,7 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         clients: client_limits(args)?,
         in_flight_memory: in_flight_memory(args)?,
         relay_api_key: relay_api_key(),
+        relay_throttle_wait: seconds(args.relay_throttle_wait, "--relay-throttle-wait")?,
     })
 }
 
@@ -176,17 +177,19 @@ pub fn in_flight_memory(args: &ProxyArgs) -> anyhow::Result<usize> {
     Ok(args.memory - args.session_memory - own)
 }
 
+/// A flag's number of seconds, checked.
+fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+    if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(anyhow::anyhow!(
+            "{flag} must be a number of seconds between 0 and 86400"
+        ))
+    }
+}
+
 /// How long clients may take and how many there may be.
 pub fn client_limits(args: &ProxyArgs) -> anyhow::Result<amptap::tap::server::ClientLimits> {
-    let seconds = |value: f64, flag: &str| {
-        if value.is_finite() && value > 0.0 && value <= 86_400.0 {
-            Ok(Duration::from_secs_f64(value))
-        } else {
-            Err(anyhow::anyhow!(
-                "{flag} must be a number of seconds between 0 and 86400"
-            ))
-        }
-    };
     if args.max_connections == 0 {
         anyhow::bail!("--max-connections must be at least 1");
     }

@@ -150,6 +150,8 @@ pub struct TapConfig {
     pub in_flight_memory: usize,
     /// The Amplitude project key the relay's outbox sends with.
     pub relay_api_key: Option<String>,
+    /// How long the outbox holds events of users Amplitude throttles (429).
+    pub relay_throttle_wait: std::time::Duration,
 }
 
 /// What requests in flight may hold when nobody says: what `serve`'s
@@ -247,6 +249,7 @@ impl RunningTap {
                 outbox: outbox::Outbox::start(
                     tap.mode.clone(),
                     config.relay_api_key.clone(),
+                    config.relay_throttle_wait,
                     tap.journal.clone(),
                     left,
                 ),

@@ -67,6 +67,7 @@ impl Outbox {
     pub fn start(
         mode: Mode,
         api_key: Option<String>,
+        throttle_wait: Duration,
         journal: Journal,
         left: Vec<Pending>,
     ) -> Self {
@@ -77,6 +78,7 @@ impl Outbox {
         let sender = Sender {
             mode,
             api_key: api_key.unwrap_or_default(),
+            throttle_wait,
             journal,
             stats: stats.clone(),
         };
@@ -102,6 +104,8 @@ impl Outbox {
 struct Sender {
     mode: Mode,
     api_key: String,
+    /// How long throttled users' events wait (Amplitude: 30 s).
+    throttle_wait: Duration,
     journal: Journal,
     stats: Arc<OutboxStats>,
 }
@@ -111,6 +115,8 @@ enum Outcome {
     Sent(u16),
     /// Amplitude's 400 named these events (by index in the batch).
     Refused(u16, BTreeSet<usize>, String),
+    /// 429: these events' users or devices are throttled (all when it names none).
+    Throttled(BTreeSet<usize>),
     TooLarge,
     Retry(String),
 }
@@ -140,8 +146,16 @@ impl Sender {
     /// Sends `batch` until Amplitude has taken or refused every event.
     async fn deliver(&self, batch: Vec<Pending>) {
         let mut work = vec![batch];
+        // Throttled users' events, and when they may go again.
+        let mut later: Vec<(tokio::time::Instant, Vec<Pending>)> = Vec::new();
         let mut backoff = Duration::from_millis(500);
-        while let Some(batch) = work.pop() {
+        loop {
+            let Some(batch) = work.pop() else {
+                let Some(next) = later.pop() else { return };
+                tokio::time::sleep_until(next.0).await;
+                work.push(next.1);
+                continue;
+            };
             match self.attempt(&batch).await {
                 Outcome::Sent(status) => {
                     self.note("relayed", &batch, status, None).await;
@@ -157,6 +171,20 @@ impl Sender {
                     self.note("relay_dropped", &dropped, status, Some(why))
                         .await;
                     self.done(&dropped, &self.stats.dropped);
+                    let rest: Vec<Pending> = rest.into_iter().map(|(_, p)| p).collect();
+                    if !rest.is_empty() {
+                        work.push(rest);
+                    }
+                }
+                Outcome::Throttled(named) => {
+                    // Amplitude: stop sending for those users 30 s; the others go on.
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    let (held, rest): (Vec<_>, Vec<_>) = batch
+                        .into_iter()
+                        .enumerate()
+                        .partition(|(i, _)| named.is_empty() || named.contains(i));
+                    let at = tokio::time::Instant::now() + self.throttle_wait;
+                    later.insert(0, (at, held.into_iter().map(|(_, p)| p).collect()));
                     let rest: Vec<Pending> = rest.into_iter().map(|(_, p)| p).collect();
                     if !rest.is_empty() {
                         work.push(rest);
@@ -239,6 +267,7 @@ impl Sender {
             (_, Delivery::Failed { error, .. }) => Outcome::Retry(error),
             (200..=299, _) => Outcome::Sent(reply.status),
             (413, _) => Outcome::TooLarge,
+            (429, _) => Outcome::Throttled(indices(&text, &["throttled_events"])),
             (400, _) => match named_events(&text) {
                 named if !named.is_empty() => Outcome::Refused(400, named, text),
                 // A 400 that names no event (a bad api key): nothing is dropped.
@@ -282,6 +311,19 @@ fn named_events(body: &str) -> BTreeSet<usize> {
     .filter_map(Value::as_u64)
     .map(|i| i as usize)
     .collect()
+}
+
+/// Indices listed under `keys` (`throttled_events`: `[3, 4]`).
+fn indices(body: &str, keys: &[&str]) -> BTreeSet<usize> {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return BTreeSet::new();
+    };
+    keys.iter()
+        .filter_map(|k| v.get(*k)?.as_array())
+        .flatten()
+        .filter_map(Value::as_u64)
+        .map(|i| i as usize)
+        .collect()
 }
 
 /// What an earlier run left unsent: relay records without a `relayed` or
@@ -336,5 +378,7 @@ mod tests {
         let body = r#"{"code":400,"error":"Request missing required field","events_with_invalid_fields":{"time":[3,5]},"events_with_missing_fields":{"event_type":[0]}}"#;
         assert_eq!(named_events(body), [0, 3, 5].into());
         assert!(named_events(r#"{"code":400,"error":"Invalid API key"}"#).is_empty());
+        let throttled = r#"{"code":429,"throttled_users":{"u1":12},"throttled_events":[1,2]}"#;
+        assert_eq!(indices(throttled, &["throttled_events"]), [1, 2].into());
     }
 }

@@ -328,42 +328,71 @@ async fn after_kill_9_with_a_backlog_the_rest_is_sent_once() {
     assert_eq!(ids, want, "every event once");
 }
 
-/// The plan's `max_per_minute` (30 for dify_user_query) holds back what a
-/// loop in the app would flood Amplitude with: counted, kept, shown.
+/// The plan's throttle rules decide for each relayed event, visibly:
+/// `max_per_minute` (30 for dify_user_query) delays what a loop would flood
+/// Amplitude with; `debounce_ms` (1 s for likes) drops a double click.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_plans_rate_rule_holds_back_a_flood_visibly() {
+async fn the_plans_throttle_rules_delay_a_flood_and_drop_a_double_click() {
     let mut tap = Amptap::serve(&["--offline", "--plan", PLAN]);
+    let client = reqwest::Client::new();
     let records: Vec<Value> = (0..35)
         .map(|i| message_created(&format!("flood_{i:02}")))
         .collect();
-    let r = reqwest::Client::new()
+    let answer: Value = client
         .post(tap.url("/relay/dify"))
         .json(&records)
         .send()
         .await
-        .expect("post");
-    let answer: Value = r.json().await.expect("json");
-    assert_eq!(answer["accepted"], 30);
-    let throttled = answer["throttled"].as_array().expect("throttled");
-    assert_eq!(throttled.len(), 5);
-    assert!(throttled[0]["reason"]
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["accepted"], 35, "none lost");
+    let delayed = answer["delayed"].as_array().expect("delayed");
+    assert_eq!(delayed.len(), 5, "{answer}");
+    assert!(delayed[0]["reason"]
         .as_str()
         .is_some_and(|r| r.contains("max_per_minute = 30")));
+    assert!(delayed[0]["until_ms"].as_i64().is_some_and(|t| t > 0));
+
+    let like = |id: &str| json!({"event":"MessageFeedback","data":{"rating":"like","message_id":"m1","feedback_id":id,"user_id":"user-12345","app_id":"app-42","score":5}});
+    let answer: Value = client
+        .post(tap.url("/relay/dify"))
+        .json(&json!([like("f1"), like("f2")]))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["accepted"], 1);
+    let throttled = answer["throttled"].as_array().expect("throttled");
+    assert!(
+        throttled[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("debounced")),
+        "{answer}"
+    );
+
     let metrics = common::get_text(&tap.url("/metrics")).await;
     assert!(
-        metrics.contains("amptap_relay_throttled_total 5"),
+        metrics.contains("amptap_relay_delayed_total 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("amptap_relay_throttled_total 1"),
         "{metrics}"
     );
     tap.interrupt();
     let held: Vec<_> = tap
         .captures()
         .into_iter()
-        .filter(|r| matches!(&r.delivery, amptap::record::Delivery::Refused { reason } if reason.contains("max_per_minute")))
+        .filter(|r| matches!(&r.delivery, amptap::record::Delivery::Refused { reason } if reason.contains("debounced")))
         .collect();
     assert_eq!(
         held.len(),
-        5,
-        "each held-back event is a record with the rule"
+        1,
+        "the held-back like is a record with the rule"
     );
     assert_eq!(
         held[0].events.len(),

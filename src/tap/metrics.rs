@@ -60,6 +60,7 @@ pub struct Metrics {
     relay_dropped: Counter,
     relay_retries: Counter,
     relay_throttled: Counter,
+    relay_delayed: Counter,
     event_types: Mutex<HashSet<String>>,
 }
 
@@ -89,6 +90,12 @@ impl Metrics {
         let relay_dropped = Counter::default();
         let relay_retries = Counter::default();
         let relay_throttled = Counter::default();
+        let relay_delayed = Counter::default();
+        registry.register(
+            "relay_delayed",
+            "Relayed events the plan's max_per_minute delayed until the minute had room",
+            relay_delayed.clone(),
+        );
         registry.register(
             "relay_throttled",
             "Relayed events the plan's throttle rules held back (debounce_ms, max_per_minute)",
@@ -183,6 +190,7 @@ impl Metrics {
             relay_dropped,
             relay_retries,
             relay_throttled,
+            relay_delayed,
             event_types: Mutex::new(HashSet::new()),
         }
     }
@@ -259,6 +267,7 @@ impl Metrics {
                 (&self.relay_dropped, get(&relay.dropped)),
                 (&self.relay_retries, get(&relay.retries)),
                 (&self.relay_throttled, get(&relay.throttled)),
+                (&self.relay_delayed, get(&relay.delayed)),
             ] {
                 counter.inc_by(now.saturating_sub(counter.get()));
             }

@@ -35,6 +35,8 @@ pub struct Pending {
     pub seq: u64,
     /// The event's JSON.
     pub event: String,
+    /// Not before this (ms since the epoch): the plan's rate delayed it.
+    pub not_before_ms: Option<i64>,
 }
 
 /// Counters for `/metrics` and the summary.
@@ -46,6 +48,8 @@ pub struct OutboxStats {
     pub retries: AtomicU64,
     /// Held back by the plan's throttle rules (never sent).
     pub throttled: AtomicU64,
+    /// Delayed by the plan's rate, sent later.
+    pub delayed: AtomicU64,
 }
 
 pub struct Outbox {
@@ -123,19 +127,33 @@ enum Outcome {
 
 impl Sender {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<Pending>, mut queue: VecDeque<Pending>) {
+        // Events the plan's rate delayed, until their time comes.
+        let mut waiting: Vec<Pending> = Vec::new();
+        let mut open = true;
         loop {
+            due(&mut waiting, &mut queue);
             if queue.is_empty() {
-                match rx.recv().await {
-                    Some(p) => queue.push_back(p),
-                    None => return,
+                let next = waiting.iter().filter_map(|p| p.not_before_ms).min();
+                let wake = next.map(|ms| tokio::time::Instant::now() + until(ms));
+                tokio::select! {
+                    got = rx.recv(), if open => match got {
+                        Some(p) => park(p, &mut waiting, &mut queue),
+                        None => open = false,
+                    },
+                    () = sleep_until(wake) => {}
                 }
+                if !open && queue.is_empty() && waiting.is_empty() {
+                    return;
+                }
+                continue;
             }
             // Let a burst fill the batch a moment.
             let deadline = tokio::time::Instant::now() + LINGER;
-            while queue.len() < MAX_EVENTS {
+            while open && queue.len() < MAX_EVENTS {
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(p)) => queue.push_back(p),
-                    Ok(None) | Err(_) => break,
+                    Ok(Some(p)) => park(p, &mut waiting, &mut queue),
+                    Ok(None) => open = false,
+                    Err(_) => break,
                 }
             }
             let batch = take_batch(&mut queue);
@@ -278,6 +296,38 @@ impl Sender {
     }
 }
 
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// How long from now until `ms` (ms since the epoch).
+fn until(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms - now_ms()).unwrap_or(0))
+}
+
+async fn sleep_until(wake: Option<tokio::time::Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Into the queue now, or to wait for its time.
+fn park(p: Pending, waiting: &mut Vec<Pending>, queue: &mut VecDeque<Pending>) {
+    match p.not_before_ms {
+        Some(ms) if ms > now_ms() => waiting.push(p),
+        _ => queue.push_back(p),
+    }
+}
+
+/// Moves what is due from `waiting` to the queue, in time order.
+fn due(waiting: &mut Vec<Pending>, queue: &mut VecDeque<Pending>) {
+    let now = now_ms();
+    waiting.sort_by_key(|p| p.not_before_ms);
+    let ready = waiting.partition_point(|p| p.not_before_ms.is_none_or(|ms| ms <= now));
+    queue.extend(waiting.drain(..ready));
+}
+
 /// The first events of `queue` that fit one request.
 fn take_batch(queue: &mut VecDeque<Pending>) -> Vec<Pending> {
     let mut batch = Vec::new();
@@ -337,9 +387,11 @@ pub fn pending_in(path: &std::path::Path) -> Vec<Pending> {
     while let Some(line) = reader.next_line() {
         match line.line {
             crate::record::line::Line::Record(r) if r.delivery == Delivery::Queued => {
+                // A delay does not outlive the run: what is left goes now.
                 queued.extend(r.events.first().map(|e| Pending {
                     seq: r.seq,
                     event: e.raw().get().to_owned(),
+                    not_before_ms: None,
                 }));
             }
             crate::record::line::Line::Marker(m)
@@ -364,6 +416,7 @@ mod tests {
             .map(|i| Pending {
                 seq: i,
                 event: "{}".into(),
+                not_before_ms: None,
             })
             .collect();
         assert_eq!(take_batch(&mut queue).len(), 2000);
@@ -372,6 +425,7 @@ mod tests {
             .map(|i| Pending {
                 seq: i,
                 event: big.clone(),
+                not_before_ms: None,
             })
             .collect();
         assert_eq!(take_batch(&mut queue).len(), 2, "1 MB a request");
@@ -380,5 +434,34 @@ mod tests {
         assert!(named_events(r#"{"code":400,"error":"Invalid API key"}"#).is_empty());
         let throttled = r#"{"code":429,"throttled_users":{"u1":12},"throttled_events":[1,2]}"#;
         assert_eq!(indices(throttled, &["throttled_events"]), [1, 2].into());
+    }
+
+    #[test]
+    fn delayed_events_wait_for_their_time_then_go_in_order() {
+        let at = |seq, not_before_ms| Pending {
+            seq,
+            event: "{}".into(),
+            not_before_ms,
+        };
+        let (mut waiting, mut queue) = (Vec::new(), VecDeque::new());
+        let now = now_ms();
+        park(at(1, None), &mut waiting, &mut queue);
+        park(at(2, Some(now + 60_000)), &mut waiting, &mut queue);
+        park(at(3, Some(now - 1)), &mut waiting, &mut queue);
+        park(at(4, Some(now + 30_000)), &mut waiting, &mut queue);
+        assert_eq!(queue.iter().map(|p| p.seq).collect::<Vec<_>>(), [1, 3]);
+        due(&mut waiting, &mut queue);
+        assert_eq!(waiting.len(), 2, "not yet");
+        for p in &mut waiting {
+            p.not_before_ms = p.not_before_ms.map(|ms| ms - 120_000);
+        }
+        due(&mut waiting, &mut queue);
+        assert!(waiting.is_empty());
+        assert_eq!(
+            queue.iter().map(|p| p.seq).collect::<Vec<_>>(),
+            [1, 3, 4, 2],
+            "in time order"
+        );
+        assert!(until(now - 5).is_zero() && until(now + 60_000) > Duration::from_secs(50));
     }
 }

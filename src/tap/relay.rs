@@ -89,13 +89,16 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
     let mut accepted = Vec::new();
     let mut unmappable = Vec::new();
     let mut throttled = Vec::new();
+    let mut delayed = Vec::new();
+    // Record index → when its event may go (the plan's rate delayed it).
+    let mut not_before: Vec<(usize, i64)> = Vec::new();
     let now_ms = template.received_ms();
     let mut records = Vec::with_capacity(raws.len());
     for (i, raw) in raws.iter().enumerate() {
         let mut record = template.clone();
         let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
         match crate::relay::map(&relay.plan, &value) {
-            Ok(mapped) => {
+            Ok(mut mapped) => {
                 let event = Value::Object(mapped.event);
                 let actor = event["user_id"].as_str().or(event["device_id"].as_str());
                 let decision = relay
@@ -105,6 +108,10 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
                     .decide(&relay.plan, &mapped.event_type, actor, now_ms);
                 match &decision {
                     crate::relay::Decision::Pass => accepted.push(event["insert_id"].clone()),
+                    crate::relay::Decision::Delay { until_ms, why } => {
+                        accepted.push(event["insert_id"].clone());
+                        delayed.push(json!({"index": i, "until_ms": until_ms, "reason": why}));
+                    }
                     crate::relay::Decision::Drop(why) => {
                         throttled.push(json!({"index": i, "reason": why}));
                     }
@@ -117,6 +124,11 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
                 record.body_bytes = raw.get().len();
                 record.delivery = match decision {
                     crate::relay::Decision::Pass => Delivery::Queued,
+                    crate::relay::Decision::Delay { until_ms, why } => {
+                        not_before.push((records.len(), until_ms));
+                        mapped.coerced.push(format!("delayed: {why}"));
+                        Delivery::Queued
+                    }
                     // Kept and shown, not sent: the rule that held it back says why.
                     crate::relay::Decision::Drop(reason) => Delivery::Refused { reason },
                 };
@@ -150,18 +162,22 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
             "insert_ids": accepted,
             "unmappable": unmappable,
             "throttled": throttled,
+            "delayed": delayed,
         }),
     );
     tap.stats
         .events
         .fetch_add(accepted.len() as u64, Ordering::Relaxed);
-    relay
-        .outbox
-        .stats
+    let stats = &relay.outbox.stats;
+    stats
         .throttled
         .fetch_add(throttled.len() as u64, Ordering::Relaxed);
-    for mut record in records {
+    stats
+        .delayed
+        .fetch_add(delayed.len() as u64, Ordering::Relaxed);
+    for (n, mut record) in records.into_iter().enumerate() {
         record.answer = reply.answer();
+        let not_before_ms = not_before.iter().find(|(i, _)| *i == n).map(|(_, ms)| *ms);
         let event = (record.delivery == Delivery::Queued)
             .then(|| record.events.first().map(|e| e.raw().get().to_owned()))
             .flatten();
@@ -169,7 +185,11 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
             // On disk first, then queued: what the outbox sends is kept.
             Ok(seq) => {
                 if let Some(event) = event {
-                    relay.outbox.push(super::outbox::Pending { seq, event });
+                    relay.outbox.push(super::outbox::Pending {
+                        seq,
+                        event,
+                        not_before_ms,
+                    });
                 }
             }
             Err(why) => {

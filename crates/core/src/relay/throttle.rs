@@ -1,7 +1,9 @@
 //! The plan's throttle rules for relayed events (the guide's §4.3): a
 //! debounce window per user (or device) and event type, and
 //! `max_per_minute`. Each event gets a decision that is counted and shown:
-//! it passes, or it is dropped with the rule that dropped it.
+//! it passes; over the rate it is delayed until the minute has room (held
+//! back when that is more than ten minutes away); a repeat inside the
+//! debounce window is dropped.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -11,18 +13,33 @@ const MINUTE_MS: i64 = 60_000;
 /// Keys remembered before old ones are forgotten: a flood of new users
 /// cannot grow this without bound.
 const MAX_KEYS: usize = 100_000;
+/// Longer than this in the rate's queue and an event is held back instead.
+const MAX_DELAY_MS: i64 = 10 * MINUTE_MS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Pass,
+    /// Sent at `until_ms` (ms since the epoch), when the rate has room.
+    Delay {
+        until_ms: i64,
+        why: String,
+    },
     /// Not sent: why, in words.
     Drop(String),
 }
 
 #[derive(Debug, Default)]
 pub struct Throttle {
-    /// (event type, user or device) → receive times in the last minute.
-    recent: HashMap<(String, String), VecDeque<i64>>,
+    /// (event type, user or device) → what the rules remember of it.
+    recent: HashMap<(String, String), Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// When its events go (received, or later when delayed), the last minute's.
+    slots: VecDeque<i64>,
+    /// When the last one was received (for the debounce).
+    last: Option<i64>,
 }
 
 impl Throttle {
@@ -46,16 +63,14 @@ impl Throttle {
         };
         if self.recent.len() >= MAX_KEYS {
             self.recent
-                .retain(|_, times| times.back().is_some_and(|t| now_ms - t < MINUTE_MS));
+                .retain(|_, seen| seen.last.is_some_and(|t| now_ms - t < MINUTE_MS));
         }
-        let times = self
+        let seen = self
             .recent
             .entry((event_type.to_owned(), actor.to_owned()))
             .or_default();
-        while times.front().is_some_and(|t| now_ms - t >= MINUTE_MS) {
-            times.pop_front();
-        }
-        if let (Some(window), Some(&last)) = (debounce, times.back()) {
+        let previous = seen.last.replace(now_ms);
+        if let (Some(window), Some(last)) = (debounce, previous) {
             let since = now_ms - last;
             if since < window as i64 {
                 return Decision::Drop(format!(
@@ -63,15 +78,38 @@ impl Throttle {
                 ));
             }
         }
-        if let Some(max) = spec.max_per_minute {
-            if times.len() >= max as usize {
-                return Decision::Drop(format!(
-                    "over max_per_minute = {max}: {event_type} from {actor}"
-                ));
-            }
+        let times = &mut seen.slots;
+        while times.front().is_some_and(|t| now_ms - t >= MINUTE_MS) {
+            times.pop_front();
         }
-        times.push_back(now_ms);
-        Decision::Pass
+        // Times here include slots given to delayed events (in the future):
+        // the next event goes a minute after the max-th last one.
+        let slot = match spec.max_per_minute.map(|m| m as usize) {
+            Some(max) if max == 0 => {
+                return Decision::Drop(format!("max_per_minute = 0: {event_type} is never sent"))
+            }
+            Some(max) if times.len() >= max => times[times.len() - max] + MINUTE_MS,
+            _ => now_ms,
+        }
+        .max(now_ms);
+        if slot - now_ms > MAX_DELAY_MS {
+            return Decision::Drop(format!(
+                "over max_per_minute = {}: {event_type} from {actor} has more than 10 minutes queued",
+                spec.max_per_minute.unwrap_or_default()
+            ));
+        }
+        times.push_back(slot);
+        match slot > now_ms {
+            true => Decision::Delay {
+                until_ms: slot,
+                why: format!(
+                    "over max_per_minute = {}: {event_type} from {actor} waits {} ms",
+                    spec.max_per_minute.unwrap_or_default(),
+                    slot - now_ms
+                ),
+            },
+            false => Decision::Pass,
+        }
     }
 }
 
@@ -89,8 +127,10 @@ mod tests {
         .expect("plan");
         let mut t = Throttle::default();
         assert_eq!(t.decide(&plan, "clicked", Some("u1"), 0), Decision::Pass);
+        let debounced = t.decide(&plan, "clicked", Some("u1"), 200);
         assert!(
-            matches!(t.decide(&plan, "clicked", Some("u1"), 200), Decision::Drop(why) if why.starts_with("debounced"))
+            matches!(&debounced, Decision::Drop(why) if why.starts_with("debounced")),
+            "{debounced:?}"
         );
         assert_eq!(
             t.decide(&plan, "clicked", Some("u2"), 200),
@@ -105,11 +145,39 @@ mod tests {
             t.decide(&plan, "clicked", Some("u1"), 2_000),
             Decision::Pass
         );
+        // The fourth in a minute waits for the first to be a minute old.
+        let fourth = t.decide(&plan, "clicked", Some("u1"), 3_000);
         assert!(
-            matches!(t.decide(&plan, "clicked", Some("u1"), 3_000), Decision::Drop(why) if why.contains("max_per_minute = 3"))
+            matches!(&fourth, Decision::Delay { until_ms: 60_000, why } if why.contains("max_per_minute = 3")),
+            "{fourth:?}"
+        );
+        let fifth = t.decide(&plan, "clicked", Some("u1"), 4_000);
+        assert!(
+            matches!(
+                fifth,
+                Decision::Delay {
+                    until_ms: 61_000,
+                    ..
+                }
+            ),
+            "{fifth:?}"
+        );
+        // Ten minutes of queue at most; then held back.
+        let mut last = Decision::Pass;
+        for i in 0..40 {
+            last = t.decide(&plan, "clicked", Some("u1"), 5_000 + i * 600);
+        }
+        assert!(
+            matches!(&last, Decision::Drop(why) if why.contains("10 minutes")),
+            "{last:?}"
+        );
+        let mut fresh = Throttle::default();
+        assert_eq!(
+            fresh.decide(&plan, "clicked", Some("u1"), 0),
+            Decision::Pass
         );
         assert_eq!(
-            t.decide(&plan, "clicked", Some("u1"), 61_000),
+            fresh.decide(&plan, "clicked", Some("u1"), 61_000),
             Decision::Pass,
             "a minute later"
         );

@@ -85,7 +85,7 @@ impl Throttle {
         // Times here include slots given to delayed events (in the future):
         // the next event goes a minute after the max-th last one.
         let slot = match spec.max_per_minute.map(|m| m as usize) {
-            Some(max) if max == 0 => {
+            Some(0) => {
                 return Decision::Drop(format!("max_per_minute = 0: {event_type} is never sent"))
             }
             Some(max) if times.len() >= max => times[times.len() - max] + MINUTE_MS,

@@ -139,7 +139,7 @@ fn the_toml_and_csv_forms_of_the_example_plan_are_one_plan() {
     let toml = amptap::plan_file::load(&asset("dify-plan.toml")).expect("toml");
     let csv = amptap::plan_file::load(&asset("dify-plan.csv")).expect("csv");
     assert_eq!(toml, csv);
-    assert_eq!(toml.events.len(), 5);
+    assert_eq!(toml.events.len(), 6);
     assert!(
         toml.events.contains_key("dify_user_query")
             && toml.events.contains_key("dify_response_liked")
@@ -276,7 +276,7 @@ async fn every_format_parses_back() {
             "test case for {t}: {cases:?}"
         );
     }
-    assert_eq!(cases.len(), 6, "one test case per event type");
+    assert_eq!(cases.len(), 7, "one test case per event type");
     failures.sort();
     assert_eq!(
         failures,
@@ -403,7 +403,7 @@ fn plan_lint_reports_problems_and_exits_1_on_errors() {
     let ok = amptap(&["plan", "lint", asset("dify-plan.toml").to_str().expect("a")]);
     assert_eq!(ok.status.code(), Some(0));
     assert!(
-        String::from_utf8_lossy(&ok.stdout).contains("5 event types, 3 user properties; 0 errors")
+        String::from_utf8_lossy(&ok.stdout).contains("6 event types, 3 user properties; 0 errors")
     );
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "event_type,property,type,required,nullable,source_field,allowed,pattern,description,min,max\nsignup,age,integer,true,false,,,,,18,10\n").expect("write");

@@ -159,3 +159,22 @@ fn the_example_plan_relays_difys_message_created_into_a_clean_event() {
     crate::plan::Validator::new(&example).check(&event, &ctx, &mut findings);
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+/// The guide's own custom tracking record, through the example plan.
+#[test]
+fn the_example_plan_relays_the_guides_custom_tracking_record() {
+    let example = parse_toml(
+        include_str!("../../../../assets/dify-plan.toml"),
+        "dify-plan.toml",
+    )
+    .expect("example plan");
+    let record = json!({"event":"prompt_sent","timestamp":"2025-04-05T10:00:00Z","user_id":"u1","context":{"model":"gpt-4","latency_ms":820}});
+    let m = map(&example, &record).expect("mapped");
+    assert_eq!(m.event_type, "dify_prompt_sent");
+    assert!(m.findings.is_empty(), "{:?}", m.findings);
+    assert_eq!(m.event["time"], json!(1_743_847_200_000_i64));
+    assert_eq!(
+        m.event["event_properties"],
+        json!({"model":"gpt-4","latency_ms":820})
+    );
+}

@@ -236,7 +236,30 @@ pub async fn run(tap: String, upstream: FakeAmplitude, mut stop: watch::Receiver
                 .send()
                 .await;
         }
+        if rng.chance(6) {
+            // A Dify workflow's HTTP Request node posting the app's own
+            // records to the relay (↪ in the stream).
+            let _ = client
+                .post(format!("{tap}/relay/dify"))
+                .json(&dify_records(&mut rng, u))
+                .send()
+                .await;
+        }
     }
+}
+
+/// What a Dify app posts to the relay: its own `MessageCreated` and the
+/// guide's custom `prompt_sent` record (latency as text, now and then).
+fn dify_records(rng: &mut Rng, u: usize) -> Value {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let message_id = format!("msg-{}", next_uuid(rng));
+    let latency = 300 + rng.below(4000);
+    json!([
+        {"event": "MessageCreated", "data": {"conversation_id": format!("conv-dify-{u}"), "message_id": message_id, "content": rng.pick(&QUERIES), "timestamp": now, "user_id": format!("user-dify-{u:03}"), "app_id": "app-dify"}},
+        {"event": "prompt_sent", "timestamp": now, "user_id": format!("user-dify-{u:03}"), "context": {"model": rng.pick(&MODELS), "latency_ms": if rng.chance(50) { json!(latency.to_string()) } else { json!(latency) }}}
+    ])
 }
 
 fn next_uuid(rng: &mut Rng) -> String {

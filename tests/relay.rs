@@ -400,3 +400,54 @@ async fn the_plans_throttle_rules_delay_a_flood_and_drop_a_double_click() {
         "the event as it would have been sent"
     );
 }
+
+/// A 503 with `Retry-After`: the outbox waits what Amplitude asked, and the
+/// tap passes the header on to an SDK as it came.
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_is_honoured_by_the_outbox_and_passed_on_to_sdks() {
+    use amptap::fake_amplitude::{parse_faults, FakeAmplitude};
+    let upstream = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    upstream
+        .fake
+        .push_faults(parse_faults("retry-after:2").expect("faults"));
+    let mut tap = Amptap::serve_env(
+        &["--upstream", &upstream.url(), "--plan", PLAN],
+        &[("AMPLITUDE_API_KEY", "0123456789abcdef0123456789abcdef")],
+    );
+    let client = reqwest::Client::new();
+    let r = client
+        .post(tap.url("/relay/dify"))
+        .json(&message_created("msg_ra"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 202);
+    until("the retried event at Amplitude", || {
+        !upstream.fake.ingested_events().is_empty()
+    })
+    .await;
+    let received = upstream.fake.received();
+    let waited = received[1].received_ms - received[0].received_ms;
+    assert!(waited >= 1_900, "waited {waited} ms for Retry-After: 2");
+    // An SDK's request through the tap sees Amplitude's Retry-After as sent.
+    upstream
+        .fake
+        .push_faults(parse_faults("retry-after:7").expect("faults"));
+    let sdk = client
+        .post(tap.url("/2/httpapi"))
+        .json(&json!({"api_key": "0123456789abcdef0123456789abcdef", "events": [{"event_type": "x", "user_id": "user-12345"}]}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(sdk.status(), 503);
+    assert_eq!(
+        sdk.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
+    tap.interrupt();
+}

@@ -42,16 +42,24 @@ pub enum Fault {
     Delay(Duration),
     /// Close the connection without an answer.
     Drop,
+    /// Answer 503 with `Retry-After: SECONDS`.
+    RetryAfter(u64),
 }
 
 impl FromStr for Fault {
     type Err = String;
 
-    /// `500`, `429`, `delay:1500` (ms), `drop`.
+    /// `500`, `429`, `delay:1500` (ms), `drop`, `retry-after:2` (503, seconds).
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s == "drop" {
             return Ok(Fault::Drop);
+        }
+        if let Some(secs) = s.strip_prefix("retry-after:") {
+            let secs: u64 = secs
+                .parse()
+                .map_err(|_| format!("bad retry-after {secs:?}: want seconds"))?;
+            return Ok(Fault::RetryAfter(secs));
         }
         if let Some(ms) = s.strip_prefix("delay:") {
             let ms: u64 = ms
@@ -62,7 +70,7 @@ impl FromStr for Fault {
         match s.parse::<u16>() {
             Ok(code) if (400..600).contains(&code) => Ok(Fault::Status(code)),
             _ => Err(format!(
-                "unknown fault {s:?}: want a 4xx/5xx status, delay:MS or drop"
+                "unknown fault {s:?}: want a 4xx/5xx status, delay:MS, retry-after:SECONDS or drop"
             )),
         }
     }
@@ -284,6 +292,11 @@ async fn ingest(State(fake): State<FakeAmplitude>, request: Request) -> Response
             tokio::time::sleep(wait).await;
             Some(offline::answer(endpoint, &decoded, now_ms()))
         }
+        Some(Fault::RetryAfter(secs)) => {
+            let mut r = offline::json_reply(503, &offline::error_body(503, event_count));
+            r.retry_after = Some(secs.to_string());
+            Some(r)
+        }
         None => Some(offline::answer(endpoint, &decoded, now_ms())),
     };
     let mut state = fake.lock();
@@ -322,6 +335,9 @@ fn reply(r: Reply) -> Response {
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(ct) = r.content_type.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    if let Some(after) = r.retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, after);
     }
     response
 }

@@ -123,21 +123,30 @@ impl Upstream {
                 let content_type = header_text(response.headers().get(http::header::CONTENT_TYPE));
                 let content_encoding =
                     header_text(response.headers().get(http::header::CONTENT_ENCODING));
-                first_part(response)
-                    .await
-                    .map(|(body, rest)| (status, content_type, content_encoding, body, rest))
+                let retry_after = header_text(response.headers().get(http::header::RETRY_AFTER));
+                first_part(response).await.map(|(body, rest)| {
+                    (
+                        status,
+                        content_type,
+                        content_encoding,
+                        retry_after,
+                        body,
+                        rest,
+                    )
+                })
             }
             Err(e) => Err(e),
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {
-            Ok((status, content_type, content_encoding, body, rest)) => (
+            Ok((status, content_type, content_encoding, retry_after, body, rest)) => (
                 Reply {
                     status,
                     content_type,
                     content_encoding,
                     body,
                     rest,
+                    retry_after,
                 },
                 Delivery::Forwarded { url, latency_ms },
             ),

@@ -36,6 +36,8 @@ pub struct Reply {
     /// upstream sent more: the rest is streamed from `rest`, never held.
     pub body: Bytes,
     pub rest: Option<forward::Rest>,
+    /// The upstream's `Retry-After`, passed on to the SDK as it came.
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -46,7 +48,13 @@ impl Reply {
             content_encoding: None,
             body: body.into(),
             rest: None,
+            retry_after: None,
         }
+    }
+
+    /// `Retry-After` in seconds, when the upstream gave it as a number.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after.as_deref()?.trim().parse().ok()
     }
 
     /// The journal's copy of this reply.

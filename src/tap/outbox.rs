@@ -119,10 +119,12 @@ enum Outcome {
     Sent(u16),
     /// Amplitude's 400 named these events (by index in the batch).
     Refused(u16, BTreeSet<usize>, String),
-    /// 429: these events' users or devices are throttled (all when it names none).
-    Throttled(BTreeSet<usize>),
+    /// 429: these events' users or devices are throttled (all when it names
+    /// none), for `Retry-After` seconds when it says.
+    Throttled(BTreeSet<usize>, Option<Duration>),
     TooLarge,
-    Retry(String),
+    /// Again later: why, and how long the upstream asked to wait, if it did.
+    Retry(String, Option<Duration>),
 }
 
 impl Sender {
@@ -194,14 +196,17 @@ impl Sender {
                         work.push(rest);
                     }
                 }
-                Outcome::Throttled(named) => {
+                Outcome::Throttled(named, retry_after) => {
                     // Amplitude: stop sending for those users 30 s; the others go on.
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     let (held, rest): (Vec<_>, Vec<_>) = batch
                         .into_iter()
                         .enumerate()
                         .partition(|(i, _)| named.is_empty() || named.contains(i));
-                    let at = tokio::time::Instant::now() + self.throttle_wait;
+                    let wait = retry_after
+                        .unwrap_or(self.throttle_wait)
+                        .min(Duration::from_secs(300));
+                    let at = tokio::time::Instant::now() + wait;
                     later.insert(0, (at, held.into_iter().map(|(_, p)| p).collect()));
                     let rest: Vec<Pending> = rest.into_iter().map(|(_, p)| p).collect();
                     if !rest.is_empty() {
@@ -224,10 +229,12 @@ impl Sender {
                     .await;
                     self.done(&batch, &self.stats.dropped);
                 }
-                Outcome::Retry(why) => {
-                    tracing::warn!("relay: {why}; again in {backoff:?}");
+                Outcome::Retry(why, asked) => {
+                    // The upstream's Retry-After (within five minutes), else backoff.
+                    let wait = asked.map_or(backoff, |a| a.min(Duration::from_secs(300)));
+                    tracing::warn!("relay: {why}; again in {wait:?}");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(wait).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     work.push(batch);
                 }
@@ -282,16 +289,22 @@ impl Sender {
             .await;
         let text = String::from_utf8_lossy(&reply.body).into_owned();
         match (reply.status, delivery) {
-            (_, Delivery::Failed { error, .. }) => Outcome::Retry(error),
+            (_, Delivery::Failed { error, .. }) => Outcome::Retry(error, None),
             (200..=299, _) => Outcome::Sent(reply.status),
             (413, _) => Outcome::TooLarge,
-            (429, _) => Outcome::Throttled(indices(&text, &["throttled_events"])),
+            (429, _) => Outcome::Throttled(
+                indices(&text, &["throttled_events"]),
+                reply.retry_after_secs().map(Duration::from_secs),
+            ),
             (400, _) => match named_events(&text) {
                 named if !named.is_empty() => Outcome::Refused(400, named, text),
                 // A 400 that names no event (a bad api key): nothing is dropped.
-                _ => Outcome::Retry(format!("Amplitude answered 400: {text}")),
+                _ => Outcome::Retry(format!("Amplitude answered 400: {text}"), None),
             },
-            (status, _) => Outcome::Retry(format!("Amplitude answered {status}: {text}")),
+            (status, _) => Outcome::Retry(
+                format!("Amplitude answered {status}: {text}"),
+                reply.retry_after_secs().map(Duration::from_secs),
+            ),
         }
     }
 }

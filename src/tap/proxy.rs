@@ -394,6 +394,7 @@ fn respond(cors: HeaderMap, reply: Reply) -> Response {
     for (name, value) in [
         (header::CONTENT_TYPE, reply.content_type),
         (header::CONTENT_ENCODING, reply.content_encoding),
+        (header::RETRY_AFTER, reply.retry_after),
     ] {
         if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(name, value);

@@ -16,6 +16,14 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+mod answers;
+mod queue;
+
+pub use answers::pending_in;
+use answers::{indices, named_events};
+pub use queue::Pending;
+use queue::{due, park, sleep_until, take_batch, until};
+
 use super::Mode;
 use crate::event::Endpoint;
 use crate::journal::Journal;
@@ -27,17 +35,6 @@ const MAX_EVENTS: usize = 2000;
 const MAX_BYTES: usize = 1_000_000;
 const LINGER: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// One journaled event waiting to be sent.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    /// Its relay record's journal seq.
-    pub seq: u64,
-    /// The event's JSON.
-    pub event: String,
-    /// Not before this (ms since the epoch): the plan's rate delayed it.
-    pub not_before_ms: Option<i64>,
-}
 
 /// Counters for `/metrics` and the summary.
 #[derive(Debug, Default)]
@@ -306,175 +303,5 @@ impl Sender {
                 reply.retry_after_secs().map(Duration::from_secs),
             ),
         }
-    }
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// How long from now until `ms` (ms since the epoch).
-fn until(ms: i64) -> Duration {
-    Duration::from_millis(u64::try_from(ms - now_ms()).unwrap_or(0))
-}
-
-async fn sleep_until(wake: Option<tokio::time::Instant>) {
-    match wake {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Into the queue now, or to wait for its time.
-fn park(p: Pending, waiting: &mut Vec<Pending>, queue: &mut VecDeque<Pending>) {
-    match p.not_before_ms {
-        Some(ms) if ms > now_ms() => waiting.push(p),
-        _ => queue.push_back(p),
-    }
-}
-
-/// Moves what is due from `waiting` to the queue, in time order.
-fn due(waiting: &mut Vec<Pending>, queue: &mut VecDeque<Pending>) {
-    let now = now_ms();
-    waiting.sort_by_key(|p| p.not_before_ms);
-    let ready = waiting.partition_point(|p| p.not_before_ms.is_none_or(|ms| ms <= now));
-    queue.extend(waiting.drain(..ready));
-}
-
-/// The first events of `queue` that fit one request.
-fn take_batch(queue: &mut VecDeque<Pending>) -> Vec<Pending> {
-    let mut batch = Vec::new();
-    let mut bytes = 0;
-    while let Some(next) = queue.front() {
-        let full = batch.len() >= MAX_EVENTS || bytes + next.event.len() > MAX_BYTES;
-        if full && !batch.is_empty() {
-            break;
-        }
-        bytes += next.event.len() + 1;
-        batch.extend(queue.pop_front());
-    }
-    batch
-}
-
-/// The events a 400 names by index: `events_with_invalid_fields` and its kin.
-fn named_events(body: &str) -> BTreeSet<usize> {
-    let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return BTreeSet::new();
-    };
-    [
-        "events_with_invalid_fields",
-        "events_with_missing_fields",
-        "events_with_invalid_id_lengths",
-    ]
-    .iter()
-    .filter_map(|k| v.get(*k)?.as_object())
-    .flat_map(|fields| fields.values())
-    .filter_map(Value::as_array)
-    .flatten()
-    .filter_map(Value::as_u64)
-    .map(|i| i as usize)
-    .collect()
-}
-
-/// Indices listed under `keys` (`throttled_events`: `[3, 4]`).
-fn indices(body: &str, keys: &[&str]) -> BTreeSet<usize> {
-    let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return BTreeSet::new();
-    };
-    keys.iter()
-        .filter_map(|k| v.get(*k)?.as_array())
-        .flatten()
-        .filter_map(Value::as_u64)
-        .map(|i| i as usize)
-        .collect()
-}
-
-/// What an earlier run left unsent: relay records without a `relayed` or
-/// `relay_dropped` marker, in journal order.
-pub fn pending_in(path: &std::path::Path) -> Vec<Pending> {
-    let Ok(mut reader) = crate::journal::open_reader(path) else {
-        return Vec::new();
-    };
-    let mut queued: Vec<Pending> = Vec::new();
-    let mut settled = BTreeSet::new();
-    while let Some(line) = reader.next_line() {
-        match line.line {
-            crate::record::line::Line::Record(r) if r.delivery == Delivery::Queued => {
-                // A delay does not outlive the run: what is left goes now.
-                queued.extend(r.events.first().map(|e| Pending {
-                    seq: r.seq,
-                    event: e.raw().get().to_owned(),
-                    not_before_ms: None,
-                }));
-            }
-            crate::record::line::Line::Marker(m)
-                if m.marker == "relayed" || m.marker == "relay_dropped" =>
-            {
-                settled.extend(m.seqs);
-            }
-            _ => {}
-        }
-    }
-    queued.retain(|p| !settled.contains(&p.seq));
-    queued
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_stay_within_amplitudes_limits_and_400s_name_events() {
-        let mut queue: VecDeque<Pending> = (0..4500)
-            .map(|i| Pending {
-                seq: i,
-                event: "{}".into(),
-                not_before_ms: None,
-            })
-            .collect();
-        assert_eq!(take_batch(&mut queue).len(), 2000);
-        let big = "x".repeat(400_000);
-        let mut queue: VecDeque<Pending> = (0..5)
-            .map(|i| Pending {
-                seq: i,
-                event: big.clone(),
-                not_before_ms: None,
-            })
-            .collect();
-        assert_eq!(take_batch(&mut queue).len(), 2, "1 MB a request");
-        let body = r#"{"code":400,"error":"Request missing required field","events_with_invalid_fields":{"time":[3,5]},"events_with_missing_fields":{"event_type":[0]}}"#;
-        assert_eq!(named_events(body), [0, 3, 5].into());
-        assert!(named_events(r#"{"code":400,"error":"Invalid API key"}"#).is_empty());
-        let throttled = r#"{"code":429,"throttled_users":{"u1":12},"throttled_events":[1,2]}"#;
-        assert_eq!(indices(throttled, &["throttled_events"]), [1, 2].into());
-    }
-
-    #[test]
-    fn delayed_events_wait_for_their_time_then_go_in_order() {
-        let at = |seq, not_before_ms| Pending {
-            seq,
-            event: "{}".into(),
-            not_before_ms,
-        };
-        let (mut waiting, mut queue) = (Vec::new(), VecDeque::new());
-        let now = now_ms();
-        park(at(1, None), &mut waiting, &mut queue);
-        park(at(2, Some(now + 60_000)), &mut waiting, &mut queue);
-        park(at(3, Some(now - 1)), &mut waiting, &mut queue);
-        park(at(4, Some(now + 30_000)), &mut waiting, &mut queue);
-        assert_eq!(queue.iter().map(|p| p.seq).collect::<Vec<_>>(), [1, 3]);
-        due(&mut waiting, &mut queue);
-        assert_eq!(waiting.len(), 2, "not yet");
-        for p in &mut waiting {
-            p.not_before_ms = p.not_before_ms.map(|ms| ms - 120_000);
-        }
-        due(&mut waiting, &mut queue);
-        assert!(waiting.is_empty());
-        assert_eq!(
-            queue.iter().map(|p| p.seq).collect::<Vec<_>>(),
-            [1, 3, 4, 2],
-            "in time order"
-        );
-        assert!(until(now - 5).is_zero() && until(now + 60_000) > Duration::from_secs(50));
     }
 }

@@ -219,6 +219,23 @@ async fn the_outbox_retries_splits_and_drops_only_what_amplitude_names() {
         ["msg_a", "msg_b", "msg_c"],
         "each exactly once, the placeholder id dropped"
     );
+    // What reached Amplitude is the mapped event: the plan's name and
+    // properties, time in ms, the record's own id.
+    let at_amplitude: Vec<Value> = upstream
+        .fake
+        .ingested_events()
+        .iter()
+        .map(|e| serde_json::from_str(e).expect("json"))
+        .collect();
+    let a = at_amplitude
+        .iter()
+        .find(|e| e["insert_id"] == "msg_a")
+        .expect("msg_a");
+    assert_eq!(a["event_type"], "dify_user_query");
+    assert_eq!(a["time"], 1_743_847_200_000_i64);
+    assert_eq!(a["user_id"], "user-12345");
+    assert_eq!(a["event_properties"]["query_text"], "Hello, AI!");
+    assert_eq!(a["event_properties"]["app_id"], "app-42");
     let marks = markers(&tap.journal);
     let dropped: Vec<_> = marks
         .iter()

@@ -5,6 +5,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ ! -x "$here/bin/tansu" ]; then
-  nice -n 10 cargo install --quiet --locked tansu --features dynostore --root "$here"
+  nice -n 10 cargo install --quiet --locked tansu@0.6.0 --features dynostore --root "$here"
 fi
 "$here/bin/tansu" --version >/dev/null

@@ -302,8 +302,8 @@ struct RelayOutcomes {
 impl RelayOutcomes {
     fn note(&mut self, m: &crate::record::Marker) {
         match m.marker.as_str() {
-            "relayed" => self.taken.extend(&m.seqs),
-            "relay_dropped" => {
+            crate::record::Marker::RELAYED => self.taken.extend(&m.seqs),
+            crate::record::Marker::RELAY_DROPPED => {
                 let why = (
                     m.status.unwrap_or(400),
                     m.reason.clone().unwrap_or_default(),

@@ -127,6 +127,19 @@ async fn dify_records_become_planned_events_and_the_rest_are_findings() {
     assert_eq!(report["summary"]["events"], 4);
 }
 
+/// The fake Amplitude, with these faults first (`500x2,429`).
+async fn amplitude_failing(faults: &str) -> amptap::fake_amplitude::RunningFake {
+    use amptap::fake_amplitude::{parse_faults, FakeAmplitude};
+    let upstream = FakeAmplitude::new()
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("fake");
+    upstream
+        .fake
+        .push_faults(parse_faults(faults).expect("faults"));
+    upstream
+}
+
 fn insert_ids(events: &[String]) -> Vec<String> {
     let mut ids: Vec<String> = events
         .iter()
@@ -155,14 +168,7 @@ fn markers(journal: &std::path::Path) -> Vec<amptap::record::Marker> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_outbox_retries_splits_and_drops_only_what_amplitude_names() {
-    use amptap::fake_amplitude::{parse_faults, FakeAmplitude};
-    let upstream = FakeAmplitude::new()
-        .start("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("fake");
-    upstream
-        .fake
-        .push_faults(parse_faults("500x2,429,413").expect("faults"));
+    let upstream = amplitude_failing("500x2,429,413").await;
     let mut tap = Amptap::serve_env(
         &[
             "--upstream",
@@ -296,14 +302,7 @@ async fn the_outbox_retries_splits_and_drops_only_what_amplitude_names() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_kill_9_with_a_backlog_the_rest_is_sent_once() {
-    use amptap::fake_amplitude::{parse_faults, FakeAmplitude};
-    let upstream = FakeAmplitude::new()
-        .start("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("fake");
-    upstream
-        .fake
-        .push_faults(parse_faults("503x1000").expect("faults"));
+    let upstream = amplitude_failing("503x1000").await;
     let dir = tempfile::tempdir().expect("dir");
     let journal = dir.path().join("relay.jsonl");
     let args = [
@@ -422,14 +421,7 @@ async fn the_plans_throttle_rules_delay_a_flood_and_drop_a_double_click() {
 /// tap passes the header on to an SDK as it came.
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_after_is_honoured_by_the_outbox_and_passed_on_to_sdks() {
-    use amptap::fake_amplitude::{parse_faults, FakeAmplitude};
-    let upstream = FakeAmplitude::new()
-        .start("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("fake");
-    upstream
-        .fake
-        .push_faults(parse_faults("retry-after:2").expect("faults"));
+    let upstream = amplitude_failing("retry-after:2").await;
     let mut tap = Amptap::serve_env(
         &["--upstream", &upstream.url(), "--plan", PLAN],
         &[("AMPLITUDE_API_KEY", "0123456789abcdef0123456789abcdef")],
@@ -452,7 +444,7 @@ async fn retry_after_is_honoured_by_the_outbox_and_passed_on_to_sdks() {
     // An SDK's request through the tap sees Amplitude's Retry-After as sent.
     upstream
         .fake
-        .push_faults(parse_faults("retry-after:7").expect("faults"));
+        .push_faults(amptap::fake_amplitude::parse_faults("retry-after:7").expect("faults"));
     let sdk = client
         .post(tap.url("/2/httpapi"))
         .json(&json!({"api_key": "0123456789abcdef0123456789abcdef", "events": [{"event_type": "x", "user_id": "user-12345"}]}))

@@ -8,32 +8,30 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// `[serve]` keys (used by `serve`, `watch`), and the variable each sets.
-pub const SERVE_KEYS: &[(&str, &str)] = &[
-    ("listen", "AMPTAP_LISTEN"),
-    ("upstream", "AMPTAP_UPSTREAM"),
-    ("region", "AMPTAP_REGION"),
-    ("offline", "AMPTAP_OFFLINE"),
-    ("plan", "AMPTAP_PLAN"),
-    ("record", "AMPTAP_RECORD"),
-    ("max_body", "AMPTAP_MAX_BODY"),
-    ("upstream_timeout", "AMPTAP_UPSTREAM_TIMEOUT"),
-    ("memory", "AMPTAP_MEMORY"),
-    ("session_memory", "AMPTAP_SESSION_MEMORY"),
-    ("fsync", "AMPTAP_FSYNC"),
-    ("client_timeout", "AMPTAP_CLIENT_TIMEOUT"),
-    ("min_body_rate", "AMPTAP_MIN_BODY_RATE"),
-    ("max_connections", "AMPTAP_MAX_CONNECTIONS"),
-    ("drain", "AMPTAP_DRAIN"),
-    ("relay_throttle_wait", "AMPTAP_RELAY_THROTTLE_WAIT"),
-];
+/// `[serve]` keys (used by `serve`, `watch`) and the variable each sets:
+/// every proxy option clap reads from an `AMPTAP_*` variable, the key its
+/// name without the prefix (`AMPTAP_MAX_BODY` → `max_body`), so the file,
+/// the environment and the flags can never disagree. The API token is left
+/// to the environment and `--api-token-file`.
+pub fn serve_keys() -> Vec<(String, String)> {
+    use clap::{Args, Command};
+    crate::cli::ProxyArgs::augment_args(Command::new("serve"))
+        .get_arguments()
+        .filter_map(|arg| arg.get_env()?.to_str().map(str::to_owned))
+        .filter(|var| var != "AMPTAP_API_TOKEN")
+        .filter_map(|var| {
+            let key = var.strip_prefix("AMPTAP_")?.to_lowercase();
+            Some((key, var))
+        })
+        .collect()
+}
 
 /// The environment variables `[serve]` in `config` would set, for those
 /// the environment does not set already. A missing file is no settings.
 pub fn from_file(
     config: &Path,
     is_set: impl Fn(&str) -> bool,
-) -> anyhow::Result<Vec<(&'static str, String)>> {
+) -> anyhow::Result<Vec<(String, String)>> {
     let text = match std::fs::read_to_string(config) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -58,10 +56,11 @@ pub fn from_file(
             chosen.join(" and ")
         );
     }
+    let keys = serve_keys();
     let mut out = Vec::new();
     for (key, value) in serve {
-        let Some(&(_, var)) = SERVE_KEYS.iter().find(|(k, _)| k == key) else {
-            let known: Vec<&str> = SERVE_KEYS.iter().map(|(k, _)| *k).collect();
+        let Some((_, var)) = keys.iter().find(|(k, _)| k == key) else {
+            let known: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
             anyhow::bail!(
                 "{}: [serve] has no setting {key:?}; it takes {}",
                 config.display(),
@@ -80,7 +79,7 @@ pub fn from_file(
             ),
         };
         if !is_set(var) {
-            out.push((var, text));
+            out.push((var.clone(), text));
         }
     }
     Ok(out)
@@ -113,7 +112,7 @@ pub fn apply(config: &Path, args: &[String]) -> anyhow::Result<()> {
         .any(|(_, var)| std::env::var_os(var).is_some());
     let destination = |var: &str| DESTINATION.iter().any(|(_, v)| *v == var);
     for (var, value) in from_file(config, |v| std::env::var_os(v).is_some())? {
-        if destination(var) && (flagged || in_env) {
+        if destination(&var) && (flagged || in_env) {
             continue;
         }
         std::env::set_var(var, value);
@@ -136,13 +135,22 @@ mod tests {
         )
         .expect("write");
         let got = from_file(&path, |v| v == "AMPTAP_MEMORY").expect("read");
-        assert!(got.contains(&("AMPTAP_LISTEN", "127.0.0.1:9000".into())));
-        assert!(got.contains(&("AMPTAP_OFFLINE", "true".into())));
-        assert!(got.contains(&("AMPTAP_MAX_CONNECTIONS", "64".into())));
+        let has = |var: &str, value: &str| got.contains(&(var.to_owned(), value.to_owned()));
+        assert!(has("AMPTAP_LISTEN", "127.0.0.1:9000"));
+        assert!(has("AMPTAP_OFFLINE", "true"));
+        assert!(has("AMPTAP_MAX_CONNECTIONS", "64"));
         assert!(
-            !got.iter().any(|(v, _)| *v == "AMPTAP_MEMORY"),
+            !got.iter().any(|(v, _)| v == "AMPTAP_MEMORY"),
             "the environment wins"
         );
+        // The keys are clap's own variables, the token left out.
+        let keys = serve_keys();
+        assert!(keys.contains(&("max_body".into(), "AMPTAP_MAX_BODY".into())));
+        assert!(keys.contains(&(
+            "relay_throttle_wait".into(),
+            "AMPTAP_RELAY_THROTTLE_WAIT".into()
+        )));
+        assert!(!keys.iter().any(|(k, _)| k == "api_token"));
         std::fs::write(&path, "[serve]\nlisten_on = \"x\"\n").expect("write");
         let e = from_file(&path, |_| false).expect_err("unknown key");
         assert!(

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::CommandFactory;
 
-use super::layered::SERVE_KEYS;
+use super::layered::serve_keys;
 use crate::cli::Cli;
 
 /// Exit statuses, per command (the top-level page lists them all).
@@ -56,11 +56,9 @@ fn environment(command: &str) -> Vec<(String, String)> {
         ("NO_COLOR".into(), "no colours in the inspector".into()),
     ];
     if matches!(command, "serve" | "watch" | "amptap") {
-        for (key, var) in SERVE_KEYS {
-            vars.push((
-                (*var).into(),
-                format!("--{} ([serve] {key} in config.toml)", key.replace('_', "-")),
-            ));
+        for (key, var) in serve_keys() {
+            let flag = key.replace('_', "-");
+            vars.push((var, format!("--{flag} ([serve] {key} in config.toml)")));
         }
         vars.push((
             "AMPTAP_API_TOKEN".into(),

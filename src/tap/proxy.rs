@@ -90,8 +90,8 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
         }
     };
     record.body_bytes = body.len();
-    if let Some(source) = path.strip_prefix("/relay/") {
-        let reply = relay_request(tap, source, &parts.method, record, body).await;
+    if path.starts_with("/relay/") {
+        let reply = super::relay::request(tap, &parts.method, record, body).await;
         drop(held);
         return reply;
     }
@@ -221,59 +221,9 @@ async fn ingest(tap: &Tap, client: SocketAddr, request: Request) -> Reply {
     }
 }
 
-/// `/relay/SOURCE`: refused unless the plan relays and it is a POST.
-async fn relay_request(
-    tap: &Tap,
-    source: &str,
-    method: &Method,
-    mut record: Record,
-    body: bytes::Bytes,
-) -> Reply {
-    let refusal = match (&tap.relay, method) {
-        (None, _) => Some((
-            ProblemKind::WrongPath,
-            404,
-            format!("no relay at /relay/{source}: no event type in the plan has a [relay] table (amptap serve --plan PLAN)"),
-        )),
-        (Some(_), m) if *m != Method::POST => Some((
-            ProblemKind::WrongMethod,
-            405,
-            format!("/relay/{source} takes POST, not {m}"),
-        )),
-        (Some(_), _) if record.content_encoding.is_some() => Some((
-            ProblemKind::Undecodable,
-            415,
-            "the relay takes plain JSON: send it without Content-Encoding".to_owned(),
-        )),
-        _ => None,
-    };
-    match (refusal, &tap.relay) {
-        (Some((kind, status, reason)), _) => {
-            record.refuse(kind, reason.clone(), &body);
-            refused(
-                tap,
-                record,
-                local_error(status, format!("amptap: {reason}")),
-            )
-            .await
-        }
-        (None, Some(relay)) => super::relay::ingest(tap, relay, record, body).await,
-        (None, None) => local_error(404, "amptap: no relay".into()),
-    }
-}
-
-/// Journals a record the relay refused or made; see [`close`] and [`journal`].
-pub(super) async fn close_record(tap: &Tap, record: Record, reply: Reply) -> Reply {
-    close(tap, record, reply).await
-}
-
-pub(super) async fn journal_record(tap: &Tap, record: Record) -> Result<u64, String> {
-    journal(tap, record).await
-}
-
 /// The answer when a request's record cannot be written: Amplitude's own
 /// shape for a server error, so every SDK keeps the events and retries.
-fn unkept(why: &str) -> Reply {
+pub(super) fn unkept(why: &str) -> Reply {
     local_error(
         503,
         format!("amptap could not keep this request ({why}); retry later"),
@@ -281,7 +231,7 @@ fn unkept(why: &str) -> Reply {
 }
 
 /// Journals a request amptap answered itself without reading events from it.
-async fn refused(tap: &Tap, record: Record, reply: Reply) -> Reply {
+pub(super) async fn refused(tap: &Tap, record: Record, reply: Reply) -> Reply {
     tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
     close(tap, record, reply).await
 }
@@ -303,7 +253,7 @@ async fn close(tap: &Tap, mut record: Record, reply: Reply) -> Reply {
 }
 
 /// Writes the record (returns its seq); says why when it could not be.
-async fn journal(tap: &Tap, capture: Record) -> Result<u64, String> {
+pub(super) async fn journal(tap: &Tap, capture: Record) -> Result<u64, String> {
     tap.metrics.request(
         capture.path_label(),
         capture.answer.status,

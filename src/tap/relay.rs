@@ -12,10 +12,12 @@ use bytes::Bytes;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use super::proxy::local_error;
 use super::{Reply, Tap};
 use crate::event::{Dialect, Event};
 use crate::plan::Plan;
 use crate::record::{Delivery, ProblemKind, Record, RelayNote};
+use crate::relay::Decision;
 
 /// Most records one relay request may carry (Amplitude's own batch limit).
 pub const MAX_RECORDS: usize = 2000;
@@ -60,14 +62,59 @@ pub fn split(body: &[u8]) -> Result<Vec<Box<RawValue>>, String> {
         .collect()
 }
 
-/// Handles one relay request whose body has arrived; `template` is its
-/// record as received (path, client, headers).
-pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> Reply {
-    let source = template
-        .path
-        .trim_start_matches("/relay/")
-        .trim_matches('/')
-        .to_owned();
+/// `/relay/SOURCE` once its body has arrived: refused unless the plan relays,
+/// it is a POST and the body is plain; else [`ingest`].
+pub async fn request(tap: &Tap, method: &http::Method, mut record: Record, body: Bytes) -> Reply {
+    let path = record.path.clone();
+    let refusal = match &tap.relay {
+        None => Some((
+            ProblemKind::WrongPath,
+            404,
+            format!("no relay at {path}: no event type in the plan has a [relay] table (amptap serve --plan PLAN)"),
+        )),
+        Some(_) if method != http::Method::POST => Some((
+            ProblemKind::WrongMethod,
+            405,
+            format!("{path} takes POST, not {method}"),
+        )),
+        Some(_) if record.content_encoding.is_some() => Some((
+            ProblemKind::Undecodable,
+            415,
+            "the relay takes plain JSON: send it without Content-Encoding".to_owned(),
+        )),
+        Some(_) => None,
+    };
+    match (refusal, &tap.relay) {
+        (None, Some(relay)) => ingest(tap, relay, record, body).await,
+        (refusal, _) => {
+            let (kind, status, reason) =
+                refusal.unwrap_or((ProblemKind::WrongPath, 404, "no relay".into()));
+            record.refuse(kind, reason.clone(), &body);
+            super::proxy::refused(
+                tap,
+                record,
+                local_error(status, format!("amptap: {reason}")),
+            )
+            .await
+        }
+    }
+}
+
+/// What became of one record, for the 202's lists and the outbox.
+enum Outcome {
+    /// Queued, now or (delayed by the plan's rate) not before a time, and why.
+    Accepted {
+        insert_id: Value,
+        delay: Option<(i64, String)>,
+    },
+    /// Held back by a throttle rule, or mapped to nothing: why.
+    Throttled(String),
+    Unmappable(String),
+}
+
+/// Maps, throttles and journals each record of the body; answers 202 with
+/// what became of each, once all are on disk.
+async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> Reply {
     let raws = match split(&body) {
         Ok(raws) if raws.len() > MAX_RECORDS => Err(format!(
             "{} records in one request; at most {MAX_RECORDS}",
@@ -81,80 +128,134 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
             let mut record = template;
             let reason = format!("relay: {why}");
             record.refuse(ProblemKind::Undecodable, reason.clone(), &body);
-            let reply = super::proxy::local_error(400, format!("amptap {reason}"));
-            tap.stats.undecodable.fetch_add(1, Ordering::Relaxed);
-            return super::proxy::close_record(tap, record, reply).await;
+            let reply = local_error(400, format!("amptap {reason}"));
+            return super::proxy::refused(tap, record, reply).await;
         }
     };
-    let mut accepted = Vec::new();
-    let mut unmappable = Vec::new();
-    let mut throttled = Vec::new();
-    let mut delayed = Vec::new();
-    // Record index → when its event may go (the plan's rate delayed it).
-    let mut not_before: Vec<(usize, i64)> = Vec::new();
-    let now_ms = template.received_ms();
-    let mut records = Vec::with_capacity(raws.len());
-    for (i, raw) in raws.iter().enumerate() {
-        let mut record = template.clone();
-        let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-        match crate::relay::map(&relay.plan, &value) {
-            Ok(mut mapped) => {
-                let event = Value::Object(mapped.event);
-                let actor = event["user_id"].as_str().or(event["device_id"].as_str());
-                let decision = relay
-                    .throttle
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .decide(&relay.plan, &mapped.event_type, actor, now_ms);
-                match &decision {
-                    crate::relay::Decision::Pass => accepted.push(event["insert_id"].clone()),
-                    crate::relay::Decision::Delay { until_ms, why } => {
-                        accepted.push(event["insert_id"].clone());
-                        delayed.push(json!({"index": i, "until_ms": until_ms, "reason": why}));
-                    }
-                    crate::relay::Decision::Drop(why) => {
-                        throttled.push(json!({"index": i, "reason": why}));
-                    }
-                }
-                let text = event.to_string();
-                match RawValue::from_string(text) {
-                    Ok(raw_event) => record.events = vec![Event::from_raw(raw_event, Dialect::V2)],
-                    Err(e) => tracing::error!("relay: an event that is not JSON: {e}"),
-                }
-                record.body_bytes = raw.get().len();
-                record.delivery = match decision {
-                    crate::relay::Decision::Pass => Delivery::Queued,
-                    crate::relay::Decision::Delay { until_ms, why } => {
-                        not_before.push((records.len(), until_ms));
-                        mapped.coerced.push(format!("delayed: {why}"));
-                        Delivery::Queued
-                    }
-                    // Kept and shown, not sent: the rule that held it back says why.
-                    crate::relay::Decision::Drop(reason) => Delivery::Refused { reason },
-                };
-                record.relay = Some(RelayNote {
-                    source: source.clone(),
-                    record: raw.get().to_owned(),
-                    coerced: mapped.coerced,
-                    findings: mapped.findings,
-                });
-            }
-            Err(unmapped) => {
-                let why = unmapped.finding.actual.unwrap_or_default();
-                unmappable.push(json!({"index": i, "error": why}));
-                record.refuse(ProblemKind::Unmappable, why.clone(), raw.get().as_bytes());
-                record.delivery = Delivery::Refused { reason: why };
-                record.relay = Some(RelayNote {
-                    source: source.clone(),
-                    record: raw.get().to_owned(),
-                    coerced: Vec::new(),
-                    findings: Vec::new(),
-                });
+    let made: Vec<(Record, Outcome)> = raws.iter().map(|raw| make(relay, &template, raw)).collect();
+    let reply = answer(&made);
+    let stats = &relay.outbox.stats;
+    for (_, outcome) in &made {
+        let counters: &[&std::sync::atomic::AtomicU64] = match outcome {
+            Outcome::Accepted { delay: None, .. } => &[&tap.stats.events],
+            Outcome::Accepted { .. } => &[&tap.stats.events, &stats.delayed],
+            Outcome::Throttled(_) => &[&stats.throttled],
+            Outcome::Unmappable(_) => &[],
+        };
+        for counter in counters {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    for (mut record, outcome) in made {
+        record.answer = reply.answer();
+        let event = record.events.first().map(|e| e.raw().get().to_owned());
+        // On disk first, then queued: what the outbox sends is kept. What was
+        // written before a failure stays; the sender retries the whole body
+        // and the stable insert ids keep Amplitude from doubling.
+        let seq = match super::proxy::journal(tap, record).await {
+            Ok(seq) => seq,
+            Err(why) => return super::proxy::unkept(&why),
+        };
+        if let (Outcome::Accepted { delay, .. }, Some(event)) = (outcome, event) {
+            relay.outbox.push(super::outbox::Pending {
+                seq,
+                event,
+                not_before_ms: delay.map(|(until_ms, _)| until_ms),
+            });
+        }
+    }
+    reply
+}
+
+/// One record of the body made into its journal record.
+fn make(relay: &Relay, template: &Record, raw: &RawValue) -> (Record, Outcome) {
+    let mut record = template.clone();
+    let source = template
+        .path
+        .trim_start_matches("/relay/")
+        .trim_matches('/');
+    let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+    let mut note = RelayNote {
+        source: source.to_owned(),
+        record: raw.get().to_owned(),
+        coerced: Vec::new(),
+        findings: Vec::new(),
+    };
+    let mapped = match crate::relay::map(&relay.plan, &value) {
+        Ok(mapped) => mapped,
+        Err(unmapped) => {
+            let why = unmapped.finding.actual.unwrap_or_default();
+            record.refuse(ProblemKind::Unmappable, why.clone(), raw.get().as_bytes());
+            record.delivery = Delivery::Refused {
+                reason: why.clone(),
+            };
+            record.relay = Some(note);
+            return (record, Outcome::Unmappable(why));
+        }
+    };
+    let event = Value::Object(mapped.event);
+    let actor = event["user_id"].as_str().or(event["device_id"].as_str());
+    let decision = relay
+        .throttle
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .decide(
+            &relay.plan,
+            &mapped.event_type,
+            actor,
+            template.received_ms(),
+        );
+    note.coerced = mapped.coerced;
+    note.findings = mapped.findings;
+    let insert_id = event["insert_id"].clone();
+    let outcome = match decision {
+        Decision::Pass => Outcome::Accepted {
+            insert_id,
+            delay: None,
+        },
+        Decision::Delay { until_ms, why } => {
+            note.coerced.push(format!("delayed: {why}"));
+            Outcome::Accepted {
+                insert_id,
+                delay: Some((until_ms, why)),
             }
         }
-        records.push(record);
+        Decision::Drop(why) => Outcome::Throttled(why),
+    };
+    record.delivery = match &outcome {
+        Outcome::Accepted { .. } => Delivery::Queued,
+        // Kept and shown, not sent: the rule that held it back says why.
+        Outcome::Throttled(why) | Outcome::Unmappable(why) => Delivery::Refused {
+            reason: why.clone(),
+        },
+    };
+    match RawValue::from_string(event.to_string()) {
+        Ok(raw_event) => record.events = vec![Event::from_raw(raw_event, Dialect::V2)],
+        Err(e) => tracing::error!("relay: an event that is not JSON: {e}"),
     }
-    let reply = super::offline::json_reply(
+    record.body_bytes = raw.get().len();
+    record.relay = Some(note);
+    (record, outcome)
+}
+
+/// The 202: the insert ids accepted, and by index what was delayed, held
+/// back or not mapped.
+fn answer(made: &[(Record, Outcome)]) -> Reply {
+    let (mut accepted, mut delayed, mut throttled, mut unmappable) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, (_, outcome)) in made.iter().enumerate() {
+        match outcome {
+            Outcome::Accepted { insert_id, delay } => {
+                accepted.push(insert_id.clone());
+                if let Some((until_ms, why)) = delay {
+                    delayed.push(json!({"index": i, "until_ms": until_ms, "reason": why}));
+                }
+            }
+            Outcome::Throttled(why) => throttled.push(json!({"index": i, "reason": why})),
+            Outcome::Unmappable(why) => unmappable.push(json!({"index": i, "error": why})),
+        }
+    }
+    super::offline::json_reply(
         202,
         &json!({
             "code": 202,
@@ -164,45 +265,7 @@ pub async fn ingest(tap: &Tap, relay: &Relay, template: Record, body: Bytes) -> 
             "throttled": throttled,
             "delayed": delayed,
         }),
-    );
-    tap.stats
-        .events
-        .fetch_add(accepted.len() as u64, Ordering::Relaxed);
-    let stats = &relay.outbox.stats;
-    stats
-        .throttled
-        .fetch_add(throttled.len() as u64, Ordering::Relaxed);
-    stats
-        .delayed
-        .fetch_add(delayed.len() as u64, Ordering::Relaxed);
-    for (n, mut record) in records.into_iter().enumerate() {
-        record.answer = reply.answer();
-        let not_before_ms = not_before.iter().find(|(i, _)| *i == n).map(|(_, ms)| *ms);
-        let event = (record.delivery == Delivery::Queued)
-            .then(|| record.events.first().map(|e| e.raw().get().to_owned()))
-            .flatten();
-        match super::proxy::journal_record(tap, record).await {
-            // On disk first, then queued: what the outbox sends is kept.
-            Ok(seq) => {
-                if let Some(event) = event {
-                    relay.outbox.push(super::outbox::Pending {
-                        seq,
-                        event,
-                        not_before_ms,
-                    });
-                }
-            }
-            Err(why) => {
-                // What was written before stays; the sender retries the whole
-                // body and the stable insert ids keep Amplitude from doubling.
-                return super::proxy::local_error(
-                    503,
-                    format!("amptap could not keep this request ({why}); retry later"),
-                );
-            }
-        }
-    }
-    reply
+    )
 }
 
 #[cfg(test)]

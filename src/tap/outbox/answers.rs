@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Pending;
-use crate::record::Delivery;
+use crate::record::line::Line;
+use crate::record::{Delivery, Marker};
 
 /// The events a 400 names by index: `events_with_invalid_fields` and its kin.
 pub(super) fn named_events(body: &str) -> BTreeSet<usize> {
@@ -42,16 +43,32 @@ pub(super) fn indices(body: &str, keys: &[&str]) -> BTreeSet<usize> {
 }
 
 /// What an earlier run left unsent: relay records without a `relayed` or
-/// `relay_dropped` marker, in journal order.
+/// `relay_dropped` marker, in journal order. Runs at start-up over the
+/// whole journal, so only the lines that can matter are parsed: a journal of
+/// SDK traffic is read at disk speed, not at JSON-parsing speed.
 pub fn pending_in(path: &std::path::Path) -> Vec<Pending> {
-    let Ok(mut reader) = crate::journal::open_reader(path) else {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(path) else {
         return Vec::new();
     };
+    let mut input = std::io::BufReader::with_capacity(256 * 1024, file);
+    let mut line = Vec::new();
     let mut queued: Vec<Pending> = Vec::new();
     let mut settled = BTreeSet::new();
-    while let Some(line) = reader.next_line() {
-        match line.line {
-            crate::record::line::Line::Record(r) if r.delivery == Delivery::Queued => {
+    let relevant = |l: &[u8]| {
+        [&b"\"kind\":\"queued\""[..], b"\"marker\":\"relay"]
+            .iter()
+            .any(|needle| l.windows(needle.len()).any(|w| w == *needle))
+    };
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if !relevant(&line) => continue,
+            Ok(_) => {}
+        }
+        match crate::record::line::parse_line(&line) {
+            Ok(Line::Record(r)) if r.delivery == Delivery::Queued => {
                 // A delay does not outlive the run: what is left goes now.
                 queued.extend(r.events.first().map(|e| Pending {
                     seq: r.seq,
@@ -59,8 +76,8 @@ pub fn pending_in(path: &std::path::Path) -> Vec<Pending> {
                     not_before_ms: None,
                 }));
             }
-            crate::record::line::Line::Marker(m)
-                if m.marker == "relayed" || m.marker == "relay_dropped" =>
+            Ok(Line::Marker(m))
+                if m.marker == Marker::RELAYED || m.marker == Marker::RELAY_DROPPED =>
             {
                 settled.extend(m.seqs);
             }

@@ -175,7 +175,7 @@ impl Sender {
             };
             match self.attempt(&batch).await {
                 Outcome::Sent(status) => {
-                    self.note("relayed", &batch, status, None).await;
+                    self.note(Marker::RELAYED, &batch, status, None).await;
                     self.done(&batch, &self.stats.delivered);
                     backoff = Duration::from_millis(500);
                 }
@@ -185,7 +185,7 @@ impl Sender {
                         .enumerate()
                         .partition(|(i, _)| named.contains(i));
                     let dropped: Vec<Pending> = dropped.into_iter().map(|(_, p)| p).collect();
-                    self.note("relay_dropped", &dropped, status, Some(why))
+                    self.note(Marker::RELAY_DROPPED, &dropped, status, Some(why))
                         .await;
                     self.done(&dropped, &self.stats.dropped);
                     let rest: Vec<Pending> = rest.into_iter().map(|(_, p)| p).collect();
@@ -218,7 +218,7 @@ impl Sender {
                 }
                 Outcome::TooLarge => {
                     self.note(
-                        "relay_dropped",
+                        Marker::RELAY_DROPPED,
                         &batch,
                         413,
                         Some("Amplitude: too large".into()),

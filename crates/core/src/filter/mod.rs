@@ -210,11 +210,6 @@ impl Filter {
         self.decide(self.column_bits(columns), self.body_bits(body))
     }
 
-    /// Whether a row with these columns can match (it may still depend on the event).
-    pub fn matches_columns(&self, columns: &Columns<'_>) -> bool {
-        self.verdict(self.column_bits(columns)) != ColumnVerdict::NoMatch
-    }
-
     /// The terms a row's columns decide, one bit each: what `verdict` and `decide` read.
     pub fn column_bits(&self, c: &Columns<'_>) -> u64 {
         self.type_bits(c.event_type)

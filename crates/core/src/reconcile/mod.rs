@@ -180,7 +180,7 @@ pub enum Class {
 }
 
 impl Class {
-    /// In the order the Reconcile view cycles through them.
+    /// Worst first: the order reports list them and the Reconcile view cycles.
     pub const ALL: [Class; 7] = [
         Class::Missing,
         Class::Rejected,

@@ -31,6 +31,11 @@ pub struct Marker {
 }
 
 impl Marker {
+    /// The relay's outbox: these seqs' events Amplitude took.
+    pub const RELAYED: &str = "relayed";
+    /// The relay's outbox: Amplitude's 400 named these seqs' events.
+    pub const RELAY_DROPPED: &str = "relay_dropped";
+
     /// A marker line; the journal gives it its seq.
     pub fn new(marker: &str, at: OffsetDateTime) -> Self {
         Marker {

@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use super::reconcile_out::{class_title, detail, CLASSES};
+use super::reconcile_out::{class_title, detail};
 use super::{escape_markup as esc, ReconcileReport};
 use crate::plan::Severity;
 use crate::reconcile::{Problem, Reconciliation};
@@ -18,7 +18,7 @@ pub fn write(
 ) -> io::Result<()> {
     let failing = |p: &Problem| fail_on.is_some_and(|level| p.severity >= level);
     let failures = rec.problems.iter().filter(|p| failing(p)).count();
-    let empty_classes: Vec<_> = CLASSES
+    let empty_classes: Vec<_> = crate::reconcile::Class::ALL
         .into_iter()
         .filter(|c| !rec.problems.iter().any(|p| p.class == *c))
         .collect();

@@ -13,19 +13,9 @@ use crate::sanitize::sanitize;
 /// Problems listed per class in text before "… N more".
 const TEXT_PER_CLASS: usize = 20;
 
-pub(super) const CLASSES: [Class; 7] = [
-    Class::Missing,
-    Class::Rejected,
-    Class::NotForwarded,
-    Class::Matched,
-    Class::Duplicated,
-    Class::Extra,
-    Class::Pending,
-];
-
 /// The problems grouped by class, worst classes first, empty classes left out.
 fn by_class(rec: &Reconciliation) -> impl Iterator<Item = (Class, Vec<&Problem>)> {
-    CLASSES.into_iter().filter_map(|class| {
+    Class::ALL.into_iter().filter_map(|class| {
         let problems: Vec<&Problem> = rec.problems.iter().filter(|p| p.class == class).collect();
         (!problems.is_empty()).then_some((class, problems))
     })

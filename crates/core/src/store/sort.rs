@@ -104,21 +104,17 @@ impl Ranks {
 
     /// Provisional number → rank by name; a row without the name goes last.
     fn finish(self, store: &Store) -> FxHashMap<u64, u64> {
-        let mut named: Vec<(Option<String>, Sym, u64)> = self
+        let mut named: Vec<(Option<String>, u64)> = self
             .provisional
             .into_iter()
-            .map(|(sym, n)| (store.string(sym).map(str::to_lowercase), sym, n))
+            .map(|(sym, n)| (store.string(sym).map(str::to_lowercase), n))
             .collect();
-        named.sort_by(|a, b| match (&a.0, &b.0) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
+        // By name, rows without one last.
+        named.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
         // Names equal but for case share a rank: arrival order decides.
         let mut ranks = FxHashMap::default();
         let mut rank = 0u64;
-        for (i, (name, _, n)) in named.iter().enumerate() {
+        for (i, (name, n)) in named.iter().enumerate() {
             if i > 0 && named[i - 1].0 != *name {
                 rank += 1;
             }

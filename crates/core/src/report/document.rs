@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    csv_out, html, junit, markdown, reconcile_junit, reconcile_out, text, FindingEntry, Format,
-    Report,
+    csv_out, html, junit, markdown, reconcile_csv, reconcile_html, reconcile_junit, reconcile_out,
+    text, FindingEntry, Format, Report,
 };
 use crate::plan::Severity;
 use crate::reconcile::Reconciliation;
@@ -87,9 +87,9 @@ impl Document for ReconcileReport {
         let rec = &self.reconcile;
         match format {
             Format::Text => reconcile_out::text(self, rec, out),
-            Format::Csv => reconcile_out::csv(self, rec, out),
+            Format::Csv => reconcile_csv::csv(self, rec, out),
             Format::Md => reconcile_out::markdown(self, rec, out),
-            Format::Html => reconcile_out::html(self, rec, out),
+            Format::Html => reconcile_html::html(self, rec, out),
             Format::Junit => reconcile_junit::write(self, rec, fail_on, out),
             Format::Json => {
                 serde_json::to_writer_pretty(&mut *out, self)?;

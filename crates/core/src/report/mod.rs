@@ -9,6 +9,8 @@ mod csv_out;
 mod html;
 mod junit;
 mod markdown;
+mod reconcile_csv;
+mod reconcile_html;
 mod reconcile_junit;
 mod reconcile_out;
 mod stream;

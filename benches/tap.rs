@@ -252,6 +252,7 @@ fn main() {
                     in_flight_memory: amptap::tap::default_in_flight(),
                     relay_api_key: None,
                     relay_throttle_wait: std::time::Duration::from_secs(30),
+                    publish: None,
                 },
                 Vec::new(),
             )

@@ -40,7 +40,7 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Write journals as an HTTP Archive (HAR 1.2) on stdout, for browser dev tools.
     Har {
-        /// Journals to convert, in order (`-`: standard input).
+        /// Journals to convert, in order (`-`: standard input; or kafka://HOST:PORT/TOPIC[?from=earliest|latest|TIME], read to its end).
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
     },
@@ -157,6 +157,9 @@ pub struct ProxyArgs {
         value_name = "SECONDS"
     )]
     pub relay_throttle_wait: f64,
+    /// Publish every journal line to a Kafka topic, kafka://HOST:PORT/TOPIC, keyed by device (the journal stays the source of truth: a broker outage never holds an answer back, and what it missed is sent when it returns).
+    #[arg(long, env = "AMPTAP_PUBLISH", value_parser = parse_kafka, value_name = "KAFKA_URL")]
+    pub publish: Option<amptap::kafka::KafkaUrl>,
     /// Seconds to let requests in flight finish at Ctrl-C / SIGTERM before closing what stalls.
     #[arg(
         long,
@@ -181,7 +184,7 @@ pub struct CheckArgs {
     /// The plan: TOML, or CSV (`.csv`).
     #[arg(long, value_name = "FILE")]
     pub plan: PathBuf,
-    /// Journals written by `amptap serve` / `watch`, read as one session (`-`: standard input).
+    /// Journals written by `amptap serve` / `watch`, read as one session (`-`: standard input; or kafka://HOST:PORT/TOPIC[?from=earliest|latest|TIME], read to its end).
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
     /// Output format (default: from --out's extension, else text).
@@ -225,7 +228,7 @@ impl FailOn {
 pub enum PlanCommand {
     /// Draft a plan (TOML, on stdout) from the events in captures.
     Infer {
-        /// Journals to learn from (`-`: standard input).
+        /// Journals to learn from (`-`: standard input; or kafka://HOST:PORT/TOPIC[?from=earliest|latest|TIME], read to its end).
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
     },
@@ -239,6 +242,9 @@ pub enum PlanCommand {
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
+    /// Watch a Kafka topic that taps publish to, kafka://HOST:PORT/TOPIC[?from=earliest|latest|TIME] (default: latest), instead of running a tap here.
+    #[arg(value_name = "KAFKA_URL", value_parser = parse_kafka)]
+    pub topic: Option<amptap::kafka::KafkaUrl>,
     #[command(flatten)]
     pub proxy: ProxyArgs,
     /// Where the Reconcile view (r) asks for the export: URL/api/2/export (default: the --region's host).
@@ -251,7 +257,7 @@ pub struct WatchArgs {
 
 #[derive(Args, Debug)]
 pub struct OpenArgs {
-    /// Journals to read, in order.
+    /// Journals to read, in order (`-`: standard input; or kafka://HOST:PORT/TOPIC[?from=earliest|latest|TIME], read to its end).
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
     /// Judge the events against this plan (TOML or CSV).
@@ -313,7 +319,7 @@ pub struct ExportArgs {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("exported").required(true).args(["export", "start", "auto"])))]
 pub struct ReconcileArgs {
-    /// Journals of the session to check (read as one; `-`: standard input).
+    /// Journals of the session to check (read as one; `-`: standard input; or kafka://HOST:PORT/TOPIC[?from=earliest|latest|TIME], read to its end).
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
     pub capture: Vec<PathBuf>,
     /// An export saved earlier: Amplitude's zip archive or `amptap export` rows (`-`: standard input).
@@ -371,6 +377,11 @@ fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
 /// `128MiB`, `512M`, `1GiB`, `64k`; a plain number is MiB.
 /// `127.0.0.1:8787`, `[::1]:8787`, `localhost:8787` (the IPv4 loopback), or
 /// a host name that resolves.
+fn parse_kafka(text: &str) -> Result<amptap::kafka::KafkaUrl, String> {
+    text.parse()
+        .map_err(|e: amptap::kafka::AddressError| e.to_string())
+}
+
 pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse() {
         return Ok(addr);

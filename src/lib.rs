@@ -14,6 +14,7 @@ pub mod export;
 pub mod fake_amplitude;
 pub mod har;
 pub mod journal;
+pub mod kafka;
 pub mod lines;
 pub mod mismatch;
 pub mod outfile;

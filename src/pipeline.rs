@@ -319,7 +319,7 @@ pub const SCREEN_QUEUE: usize = 4;
 /// Behind a live tap the stage runs only when the tap leaves a core idle
 /// (Linux `SCHED_IDLE`): judging never competes with answering the SDKs,
 /// and the stage catches up from the journal when the flood ends.
-fn yield_to_the_tap() {
+pub(crate) fn yield_to_the_tap() {
     #[cfg(target_os = "linux")]
     {
         use thread_priority::unix::{

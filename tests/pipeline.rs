@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Amptap;
+use common::{metric, tmux, tmux_start, Amptap};
 use serde_json::{json, Value};
 
 fn events(n: usize, tag: &str) -> Value {
@@ -166,29 +166,6 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .arg("-L")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("tmux (the ./test script installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-async fn metric(base: &str, name: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse().ok())
-}
-
 /// `watch` runs the tap, the query API and the screen over one judge stage:
 /// each event is judged once (the stage's own counter, read from /metrics),
 /// and requests without events show as rows.
@@ -198,28 +175,11 @@ async fn watch_judges_each_event_once_and_shows_bad_requests() {
     let work = work.path().to_str().expect("utf-8");
     let socket = format!("amptap-pipeline-{}", std::process::id());
     let port = free_port();
-    tmux(
-        &socket,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "w",
-            "-x",
-            "160",
-            "-y",
-            "40",
-            "-c",
-            work,
-            "sh",
-        ],
-    );
     let bin = env!("CARGO_BIN_EXE_amptap");
     let cmd = format!(
         "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} watch --offline --listen 127.0.0.1:{port} --record {work}/w.jsonl"
     );
-    tmux(&socket, &["send-keys", "-t", "w", "-l", &cmd]);
-    tmux(&socket, &["send-keys", "-t", "w", "Enter"]);
+    tmux_start(&socket, work, (160, 40), &cmd);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);

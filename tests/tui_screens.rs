@@ -125,6 +125,7 @@ fn app(width: u16, height: u16) -> App {
         journal_bytes: 4096,
         behind: 0,
         journal_error: None,
+        link_error: None,
     });
     common::perform(&mut app, effects, lines());
     app
@@ -627,6 +628,7 @@ fn a_journal_that_cannot_be_written_shows_in_the_header() {
         journal_bytes: 4096,
         behind: 0,
         journal_error: Some("No space left on device (os error 28)".into()),
+        link_error: None,
     });
     let text = screen(&a);
     let header = text.lines().next().unwrap_or_default();

@@ -21,8 +21,10 @@ pub fn run(mut args: CheckArgs) -> anyhow::Result<ExitCode> {
     // `-` is standard output, as in every Unix tool.
     args.out = super::stdout_if_dash(args.out.take());
     let plan = amptap::plan_file::load(&args.plan)?;
-    let (captures, _stdin) = super::spool_stdin(&args.captures)?;
+    let (captures, _stdin) = super::spool_inputs(&args.captures)?;
     let paths: Vec<&Path> = captures.iter().map(PathBuf::as_path).collect();
+    // Reports name the inputs as given (`-`, kafka://…), not their spools.
+    let names: Vec<&Path> = args.captures.iter().map(PathBuf::as_path).collect();
     let label = args.plan.display().to_string();
     let now = time::OffsetDateTime::now_utc();
     let format = args
@@ -41,7 +43,7 @@ pub fn run(mut args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     if !matches!(format, Format::Json | Format::Csv) {
         let keep = Keep::Examples(EXAMPLES.min(listed));
-        let mut b = builder(&plan, Some(&label), &paths, now, keep);
+        let mut b = builder(&plan, Some(&label), &names, now, keep);
         let warnings = check_journals(&mut b, &plan, &paths, &mut |_| Ok(()))?;
         print_warnings(&warnings);
         let report = b.finish();
@@ -58,7 +60,7 @@ pub fn run(mut args: CheckArgs) -> anyhow::Result<ExitCode> {
         Some(file) => Box::new(std::io::BufWriter::new(file)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut b = builder(&plan, Some(&label), &paths, now, Keep::Stream);
+    let mut b = builder(&plan, Some(&label), &names, now, Keep::Stream);
     let mut stream = StreamOut::begin(format, b.head(), &mut out)?.context("a streamed format")?;
     // `| head` closing stdout stops the writing, not the check: the exit code still stands.
     let to_stdout = args.out.is_none();

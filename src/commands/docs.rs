@@ -10,7 +10,7 @@ use crate::cli::Cli;
 
 /// Streams every journal's records into one archive on stdout.
 pub fn har(captures: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let (captures, _stdin) = super::spool_stdin(captures)?;
+    let (captures, _stdin) = super::spool_inputs(captures)?;
     let records = super::records(&captures)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::new(stdout);

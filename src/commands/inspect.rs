@@ -24,6 +24,9 @@ use crate::cli::{DemoArgs, OpenArgs, WatchArgs};
 
 pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     need_terminal("watch")?;
+    if let Some(topic) = args.topic.clone() {
+        return watch_topic(topic, args).await;
+    }
     let plan = load_plan(args.proxy.plan.as_ref())?;
     let config = super::serve::tap_config(&args.proxy, plan.clone())?;
     let upstream = config.mode.describe();
@@ -47,6 +50,7 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         rx,
         stats: tap.pipeline_stats(),
         journal: Some(journal),
+        link: tap.tap.publish.clone().map(publish_trouble),
     };
     let journals = vec![tap.tap.journal.path().to_owned()];
     let result = inspect(plan, session, feed, args.max_memory, reconcile, journals).await;
@@ -56,6 +60,70 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
 }
 
 use amptap::pipeline::SCREEN_QUEUE as FEED_QUEUE;
+
+type Trouble = Box<dyn Fn() -> Option<String> + Send>;
+
+fn publish_trouble(stats: Arc<amptap::kafka::PublishStats>) -> Trouble {
+    Box::new(move || {
+        stats.down().map(|why| {
+            format!(
+                "KAFKA DOWN ({why}): {} KB wait in the journal",
+                stats.backlog_bytes() / 1024
+            )
+        })
+    })
+}
+
+/// `watch kafka://…`: the screen over a topic many taps publish to. The
+/// topic is followed into a private spool file (the store reads lines back
+/// by position), judged once here with this screen's plan.
+async fn watch_topic(topic: amptap::kafka::KafkaUrl, args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let plan = load_plan(args.proxy.plan.as_ref())?;
+    let spool = tempfile::Builder::new()
+        .prefix(".amptap-kafka-")
+        .suffix(".jsonl")
+        .tempfile()
+        .context("a temporary file for the topic")?;
+    let follower = amptap::kafka::consume::Follower::start(topic.clone(), spool.reopen()?)?;
+    let (tx, rx) = mpsc::channel(FEED_QUEUE);
+    let judge_with = Arc::new(plan.clone().unwrap_or_else(Plan::none));
+    let source = Source::Live {
+        path: spool.path().to_owned(),
+        offset: 0,
+        journal: follower.written.clone(),
+    };
+    let pipeline = Pipeline::start(source, judge_with, vec![Box::new(QueueSink(tx))])?;
+    let session = Session {
+        listen: Some(topic.to_string()),
+        upstream: format!("following {topic}"),
+        plan: args.proxy.plan.as_ref().map(|p| p.display().to_string()),
+        journal: None,
+        inputs: vec![topic.to_string()],
+    };
+    let stats = follower.stats.clone();
+    let feed = Feed {
+        rx,
+        stats: pipeline.stats(),
+        journal: Some(follower.written.clone()),
+        link: Some(Box::new(move || {
+            let down = !stats.up.load(std::sync::atomic::Ordering::Relaxed);
+            let why = stats.last_error.lock().ok()?.clone();
+            why.filter(|_| down)
+                .map(|why| format!("KAFKA ({why}): reconnecting"))
+        })),
+    };
+    let journals = vec![spool.path().to_owned()];
+    let reconcile = setup(
+        journals.clone(),
+        export_client(args.proxy.region, args.export_endpoint.clone()),
+        &plan,
+        args.proxy.plan.as_ref(),
+    );
+    let result = inspect(plan, session, feed, args.max_memory, reconcile, journals).await;
+    drop(pipeline);
+    drop(follower);
+    result.map(|()| ExitCode::SUCCESS)
+}
 
 type MakeClient = Box<dyn Fn() -> Result<ExportClient, String> + Send + Sync>;
 
@@ -95,13 +163,14 @@ fn setup(
 }
 
 pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
-    for path in &args.captures {
+    let (captures, _spooled) = super::spool_inputs(&args.captures)?;
+    for (path, name) in captures.iter().zip(&args.captures) {
         let journal = amptap::journal::is_a_journal(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+            .with_context(|| format!("cannot open {}", name.display()))?;
         if !journal {
             anyhow::bail!(
                 "{} is not an amptap journal (its first line is not a record); journals are what `amptap serve` or `watch` write with --record",
-                path.display()
+                name.display()
             );
         }
     }
@@ -118,7 +187,7 @@ pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
             .map(|p| p.display().to_string())
             .collect(),
     };
-    let journals = args.captures.clone();
+    let journals = captures.clone();
     let reconcile = setup(
         journals.clone(),
         export_client(args.region, args.export_endpoint.clone()),
@@ -136,6 +205,7 @@ pub async fn open(args: OpenArgs) -> anyhow::Result<ExitCode> {
         rx,
         stats: pipeline.stats(),
         journal: None,
+        link: None,
     };
     let result = inspect(plan, session, feed, args.max_memory, reconcile, journals).await;
     // Closing the screen stops the reading (dropping the pipeline joins it).
@@ -175,6 +245,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             in_flight_memory: amptap::tap::default_in_flight(),
             relay_api_key: None,
             relay_throttle_wait: std::time::Duration::from_secs(30),
+            publish: None,
         },
         vec![Box::new(QueueSink(tx))],
     )
@@ -215,6 +286,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         rx,
         stats: tap.pipeline_stats(),
         journal: Some(journal),
+        link: None,
     };
     let journals = vec![tap.tap.journal.path().to_owned()];
     let result = inspect(

@@ -161,31 +161,58 @@ pub fn stdout_if_dash(out: Option<PathBuf>) -> Option<PathBuf> {
     out.filter(|p| p.as_os_str() != "-")
 }
 
-/// Journals named `-` are standard input: spooled to a private temporary
-/// file (journals are read by position), removed when the guard is dropped.
-pub fn spool_stdin(
-    paths: &[PathBuf],
-) -> anyhow::Result<(Vec<PathBuf>, Option<tempfile::NamedTempFile>)> {
-    if !paths.iter().any(|p| p.as_os_str() == "-") {
-        return Ok((paths.to_vec(), None));
+/// Spooled inputs, removed when dropped.
+pub type Spools = Vec<tempfile::NamedTempFile>;
+
+/// Journals named `-` (standard input) and `kafka://…` topics (read to
+/// their end as they stand) are spooled to private temporary files:
+/// journals are read by position. The files go when the guard is dropped.
+pub fn spool_inputs(paths: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, Spools)> {
+    let mut spools = Vec::new();
+    let mut stdin: Option<PathBuf> = None;
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        if p.as_os_str() == "-" {
+            if stdin.is_none() {
+                let mut spool = new_spool("stdin")?;
+                std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut())
+                    .context("reading standard input")?;
+                stdin = Some(spool.path().to_owned());
+                spools.push(spool);
+            }
+            out.extend(stdin.clone());
+        } else if amptap::kafka::is_kafka(p.as_os_str()) {
+            let spool = spool_topic(&p.to_string_lossy())?;
+            out.push(spool.path().to_owned());
+            spools.push(spool);
+        } else {
+            out.push(p.clone());
+        }
     }
-    let mut spool = tempfile::Builder::new()
-        .prefix(".amptap-stdin-")
+    Ok((out, spools))
+}
+
+fn new_spool(what: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&format!(".amptap-{what}-"))
         .suffix(".jsonl")
         .tempfile()
-        .context("a temporary file for standard input")?;
-    std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut())
-        .context("reading standard input")?;
-    let spooled = spool.path().to_owned();
-    let paths = paths
-        .iter()
-        .map(|p| {
-            if p.as_os_str() == "-" {
-                spooled.clone()
-            } else {
-                p.clone()
-            }
-        })
-        .collect();
-    Ok((paths, Some(spool)))
+        .with_context(|| format!("a temporary file for {what}"))
+}
+
+fn spool_topic(url: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    let url: amptap::kafka::KafkaUrl = url.parse()?;
+    let mut spool = new_spool("kafka")?;
+    let mut out = std::io::BufWriter::new(spool.as_file_mut());
+    let done =
+        amptap::kafka::consume::spool(&url, &mut out).with_context(|| format!("reading {url}"))?;
+    drop(out);
+    if done.skipped > 0 {
+        eprintln!(
+            "amptap: warning: {url}: {} messages were not journal lines (not published by amptap) and were skipped",
+            done.skipped
+        );
+    }
+    tracing::info!(records = done.records, "read {url}");
+    Ok(spool)
 }

@@ -11,7 +11,7 @@ pub fn run(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
         PlanCommand::Infer { captures } => {
             // Events stream through: memory grows with types, properties
             // and the values kept as examples, not with events.
-            let (captures, _stdin) = super::spool_stdin(&captures)?;
+            let (captures, _stdin) = super::spool_inputs(&captures)?;
             let stream = super::records(&captures)?;
             let (mut requests, mut events) = (0, 0);
             let drafted = plan::infer(stream.flat_map(|record| {

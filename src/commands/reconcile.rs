@@ -167,16 +167,16 @@ pub async fn reconcile(mut args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         other => other,
     };
     // `-` is standard input (the captures, or an export file; not both).
-    let (captures, stdin_captures) = super::spool_stdin(&args.capture)?;
+    let (captures, _spooled) = super::spool_inputs(&args.capture)?;
     let (source, _stdin_export) = match source {
         Source::File(file) if file.as_os_str() == "-" => {
-            if stdin_captures.is_some() {
+            if args.capture.iter().any(|c| c.as_os_str() == "-") {
                 anyhow::bail!("standard input can be the captures or the export, not both");
             }
-            let (mut spooled, guard) = super::spool_stdin(&[file])?;
+            let (mut spooled, guard) = super::spool_inputs(&[file])?;
             (Source::File(spooled.remove(0)), guard)
         }
-        other => (other, None),
+        other => (other, Vec::new()),
     };
     let job = Job {
         captures,

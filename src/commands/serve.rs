@@ -55,6 +55,10 @@ pub async fn run(serve: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.plan {
         say!("  plan: {}", path.display());
     }
+    let publish = tap.tap.publish.clone();
+    if let Some(p) = &publish {
+        say!("  publishing to {} (keyed by device)", p.target);
+    }
     if tap.tap.session.is_some() {
         say!(
             "  query API: http://{0}/_amptap/summary · metrics: http://{0}/metrics",
@@ -66,7 +70,10 @@ pub async fn run(serve: ServeArgs) -> anyhow::Result<ExitCode> {
         tap.addr
     );
 
-    let watch = tokio::spawn(watch_journal(tap.tap.journal.stats_handle()));
+    let watch = tokio::spawn(watch_journal(
+        tap.tap.journal.stats_handle(),
+        publish.clone(),
+    ));
     super::shutdown_signal().await;
     watch.abort();
     say!("amptap: stopping, finishing requests in flight…");
@@ -81,6 +88,14 @@ pub async fn run(serve: ServeArgs) -> anyhow::Result<ExitCode> {
         summary.journal_path.display(),
         summary.journal_bytes
     );
+    if let Some(p) = publish.filter(|p| p.backlog_bytes() > 0) {
+        say!(
+            "amptap: {} journal bytes not yet in {} ({}); they are published at the next start with this journal",
+            p.backlog_bytes(),
+            p.target,
+            p.down().unwrap_or_default()
+        );
+    }
     if summary.journal_failures > 0 {
         say!(
             "amptap: error: {} requests could not be written to the journal (each was answered 503, so SDKs retried)",
@@ -126,6 +141,7 @@ pub fn tap_config(args: &ProxyArgs, plan: Option<Plan>) -> anyhow::Result<TapCon
         in_flight_memory: in_flight_memory(args)?,
         relay_api_key: relay_api_key(),
         relay_throttle_wait: seconds(args.relay_throttle_wait, "--relay-throttle-wait")?,
+        publish: args.publish.clone(),
     })
 }
 
@@ -237,11 +253,28 @@ fn api_token(args: &ProxyArgs) -> anyhow::Result<Option<String>> {
 
 /// Says at once when the journal stops taking records, and when it takes
 /// them again: requests in between are answered 503.
-async fn watch_journal(journal: Arc<amptap::journal::JournalStats>) {
+async fn watch_journal(
+    journal: Arc<amptap::journal::JournalStats>,
+    publish: Option<Arc<amptap::kafka::PublishStats>>,
+) {
     let mut was_broken = false;
+    let mut was_down = false;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
+        if let Some(p) = &publish {
+            match (p.down(), was_down) {
+                (Some(why), false) => {
+                    say!("amptap: warning: cannot publish to {} ({why}); the journal keeps every record and publishing catches up when the broker is back", p.target);
+                    was_down = true;
+                }
+                (None, true) => {
+                    say!("amptap: publishing to {} again", p.target);
+                    was_down = false;
+                }
+                _ => {}
+            }
+        }
         match (journal.broken(), was_broken) {
             (Some(why), false) => {
                 say!("amptap: error: the journal cannot be written ({why}): answering 503 so SDKs keep their events and retry");

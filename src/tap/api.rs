@@ -349,6 +349,7 @@ async fn metrics(
     let mut r = Response::new(Body::from(tap.metrics.render(
         tap.journal.stats(),
         tap.relay.as_ref().map(|r| &*r.outbox.stats),
+        tap.publish.as_deref(),
     )));
     r.headers_mut().insert(
         header::CONTENT_TYPE,

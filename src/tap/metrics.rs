@@ -62,6 +62,69 @@ pub struct Metrics {
     relay_throttled: Counter,
     relay_delayed: Counter,
     event_types: Mutex<HashSet<String>>,
+    publish: Option<PublishMetrics>,
+}
+
+/// `--publish`'s state: registered only when publishing, so an alert on
+/// `amptap_publish_up == 0` never fires for a tap that does not publish.
+struct PublishMetrics {
+    up: Gauge,
+    backlog_bytes: Gauge,
+    records: Counter,
+    failures: Counter,
+    too_large: Counter,
+}
+
+impl PublishMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = PublishMetrics {
+            up: Gauge::default(),
+            backlog_bytes: Gauge::default(),
+            records: Counter::default(),
+            failures: Counter::default(),
+            too_large: Counter::default(),
+        };
+        registry.register(
+            "publish_up",
+            "1 while the Kafka broker takes what is published, 0 during an outage",
+            m.up.clone(),
+        );
+        registry.register(
+            "publish_backlog_bytes",
+            "Journal bytes not yet in the Kafka topic (the journal holds them)",
+            m.backlog_bytes.clone(),
+        );
+        registry.register(
+            "publish_records",
+            "Journal lines the Kafka broker acknowledged",
+            m.records.clone(),
+        );
+        registry.register(
+            "publish_failures",
+            "Attempts to publish that failed (the batch is sent again)",
+            m.failures.clone(),
+        );
+        registry.register(
+            "publish_too_large",
+            "Journal lines larger than the broker takes, kept in the journal only",
+            m.too_large.clone(),
+        );
+        m
+    }
+
+    fn read(&self, stats: &crate::kafka::PublishStats) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.up.set(i64::from(stats.down().is_none()));
+        self.backlog_bytes
+            .set(i64::try_from(stats.backlog_bytes()).unwrap_or(i64::MAX));
+        for (counter, now) in [
+            (&self.records, stats.records.load(Relaxed)),
+            (&self.failures, stats.failures.load(Relaxed)),
+            (&self.too_large, stats.too_large.load(Relaxed)),
+        ] {
+            counter.inc_by(now.saturating_sub(counter.get()));
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -192,7 +255,15 @@ impl Metrics {
             relay_throttled,
             relay_delayed,
             event_types: Mutex::new(HashSet::new()),
+            publish: None,
         }
+    }
+
+    /// The tap's metrics with `--publish`'s among them.
+    pub fn publishing() -> Self {
+        let mut m = Self::new();
+        m.publish = Some(PublishMetrics::register(&mut m.registry));
+        m
     }
 
     /// One request and its answer.
@@ -256,7 +327,11 @@ impl Metrics {
         &self,
         journal: &crate::journal::JournalStats,
         relay: Option<&super::outbox::OutboxStats>,
+        publish: Option<&crate::kafka::PublishStats>,
     ) -> String {
+        if let (Some(metrics), Some(stats)) = (&self.publish, publish) {
+            metrics.read(stats);
+        }
         if let Some(relay) = relay {
             let get =
                 |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);

@@ -113,6 +113,8 @@ pub struct Tap {
     pub memory: budget::MemoryBudget,
     /// `/relay/SOURCE`, when the plan maps an app's own records.
     pub relay: Option<relay::Relay>,
+    /// How publishing to Kafka goes, when `--publish` is on.
+    pub publish: Option<std::sync::Arc<crate::kafka::PublishStats>>,
 }
 
 impl Tap {
@@ -133,6 +135,7 @@ impl Tap {
             clients: server::ClientLimits::default(),
             memory: budget::MemoryBudget::new(default_in_flight()),
             relay: None,
+            publish: None,
         }
     }
 }
@@ -160,6 +163,8 @@ pub struct TapConfig {
     pub relay_api_key: Option<String>,
     /// How long the outbox holds events of users Amplitude throttles (429).
     pub relay_throttle_wait: std::time::Duration,
+    /// The Kafka topic every journal line is published to.
+    pub publish: Option<crate::kafka::KafkaUrl>,
 }
 
 /// What requests in flight may hold when nobody says: what `serve`'s
@@ -180,6 +185,8 @@ pub enum StartError {
     },
     #[error("cannot start the judge stage: {0}")]
     Pipeline(std::io::Error),
+    #[error("cannot start publishing: {0}")]
+    Publish(std::io::Error),
 }
 
 /// What to do about a port that cannot be had.
@@ -203,8 +210,13 @@ pub struct RunningTap {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer: journal::JournalWriterHandle,
     pipeline: Option<crate::pipeline::Pipeline>,
+    publisher: Option<crate::kafka::Publisher>,
     stop: tokio::sync::oneshot::Sender<()>,
 }
+
+/// How long a stopping tap goes on publishing what the broker has not yet
+/// taken; the rest is published at the next start (the position is kept).
+const PUBLISH_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The counters at the end of a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +250,9 @@ impl RunningTap {
         })?;
         let (journal, writer) = Journal::open(&config.journal_path, config.fsync)?;
         let mut tap = Tap::new(config.mode, config.limits, journal);
+        if config.publish.is_some() {
+            tap.metrics = std::sync::Arc::new(metrics::Metrics::publishing());
+        }
         let lines = || {
             std::sync::Arc::new(crate::lines::FileLines::new(vec![config
                 .journal_path
@@ -279,6 +294,19 @@ impl RunningTap {
             .then(|| crate::pipeline::Pipeline::start(source, config.plan, all))
             .transpose()
             .map_err(StartError::Pipeline)?;
+        let publisher = config
+            .publish
+            .map(|url| {
+                crate::kafka::Publisher::start(
+                    url,
+                    tap.journal.path(),
+                    tap.journal.stats_handle(),
+                    tap.journal.start_offset(),
+                )
+            })
+            .transpose()
+            .map_err(StartError::Publish)?;
+        tap.publish = publisher.as_ref().map(|p| p.stats.clone());
         let tap = std::sync::Arc::new(tap);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(proxy::serve(listener, tap.clone(), async {
@@ -290,6 +318,7 @@ impl RunningTap {
             server,
             writer,
             pipeline,
+            publisher,
             stop,
         })
     }
@@ -328,6 +357,9 @@ impl RunningTap {
         // Everything is on disk now: the stage reads to the end and joins.
         if let Some(pipeline) = self.pipeline {
             let _ = tokio::task::spawn_blocking(move || pipeline.finish()).await;
+        }
+        if let Some(publisher) = self.publisher {
+            let _ = tokio::task::spawn_blocking(move || publisher.finish(PUBLISH_GRACE)).await;
         }
         summary.journal_bytes = TapStats::get(&journal_stats.bytes);
         summary

@@ -63,6 +63,10 @@ fn header(frame: &mut Frame, app: &App, area: Rect) {
         );
         spans.push(Span::styled(text, t.error()));
     }
+    if let Some(why) = &app.link_error {
+        // The journal keeps everything: a warning, not an error.
+        spans.push(Span::styled(format!("  ⚠ {} ", sanitize(why)), t.warning()));
+    }
     let live = match app.view.paused() {
         Some(n) => format!("  ⏸ paused, {n} arrived"),
         None if app.session.listen.is_some() => {

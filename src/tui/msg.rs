@@ -26,6 +26,8 @@ pub enum Msg {
         behind: u64,
         /// Why the journal cannot be written now (requests get 503).
         journal_error: Option<String>,
+        /// What is wrong with the Kafka link (publishing or following), if anything.
+        link_error: Option<String>,
     },
     ExportDone(Result<PathBuf, String>),
     /// The background reconcile moved on.

@@ -33,6 +33,8 @@ pub struct Feed {
     pub stats: Arc<FeedStats>,
     /// The live journal's counters (watch, demo), to say how far behind the screen is.
     pub journal: Option<Arc<JournalStats>>,
+    /// What is wrong with the Kafka link now (`--publish`, `watch kafka://`).
+    pub link: Option<Box<dyn Fn() -> Option<String> + Send>>,
 }
 
 pub struct RunOptions {
@@ -144,7 +146,8 @@ async fn event_loop(
                 });
                 let journal_error = feed.journal.as_ref().and_then(|j| j.broken());
                 let behind = written.saturating_sub(app.store.counters().requests);
-                app.update(Msg::Progress { journal_bytes, behind, journal_error });
+                let link_error = feed.link.as_ref().and_then(|trouble| trouble());
+                app.update(Msg::Progress { journal_bytes, behind, journal_error, link_error });
                 app.update(Msg::Tick(time::OffsetDateTime::now_utc()));
                 if app.dirty {
                     terminal.draw(|f| draw(f, app))?;

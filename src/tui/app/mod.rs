@@ -81,6 +81,8 @@ pub struct App {
     pub journal_bytes: u64,
     /// Why the journal cannot be written now: shown in the header.
     pub journal_error: Option<String>,
+    /// The Kafka broker is away: what is published or followed waits.
+    pub link_error: Option<String>,
     pub behind: u64,
     pub theme: Theme,
     /// The stream's columns and how times read.
@@ -150,6 +152,7 @@ impl App {
             feed_done: false,
             journal_bytes: 0,
             journal_error: None,
+            link_error: None,
             behind: 0,
             theme,
             columns: Shown::default(),
@@ -198,12 +201,24 @@ impl App {
                 journal_bytes,
                 behind,
                 journal_error,
+                link_error,
             } => {
-                let now = (journal_bytes, behind, journal_error);
-                if now == (self.journal_bytes, self.behind, self.journal_error.clone()) {
+                let now = (journal_bytes, behind, journal_error, link_error);
+                let was = (
+                    self.journal_bytes,
+                    self.behind,
+                    self.journal_error.clone(),
+                    self.link_error.clone(),
+                );
+                if now == was {
                     return effects;
                 }
-                (self.journal_bytes, self.behind, self.journal_error) = now;
+                (
+                    self.journal_bytes,
+                    self.behind,
+                    self.journal_error,
+                    self.link_error,
+                ) = now;
             }
             Msg::ReconcileProgress(p) => self.reconcile.progress = p,
             Msg::ReconcileDone(result) => {

@@ -360,6 +360,9 @@ pub struct ReconcileArgs {
     /// Events without an insert_id match an exported row within this many ms.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub tolerance_ms: i64,
+    /// Memory the match may use, e.g. 1GiB: larger sides are matched in parts on disk (in the temporary directory), one part at a time.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_memory: usize,
 }
 
 /// `--region`: clap lists the names, the core parses them.

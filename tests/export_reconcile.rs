@@ -338,6 +338,28 @@ async fn reconcile_finds_exactly_the_events_amplitude_lost_or_changed() {
         (5, 2, 3, 1)
     );
 
+    // Matched in parts on disk (as exports larger than memory are), the
+    // same problems and the same counts.
+    let parted = reconcile_auto(
+        &upstream,
+        &tap.journal,
+        dir.path(),
+        "json",
+        &["--max-memory", "1KiB"],
+    );
+    let said = String::from_utf8_lossy(&parted.stderr);
+    assert!(said.contains("matched in parts on disk"), "{said}");
+    let parted: ReconcileReport = serde_json::from_slice(&parted.stdout).expect("JSON report");
+    assert_eq!(parted.reconcile.summary, rec.summary);
+    let mut parted_problems: Vec<(Class, String)> = parted
+        .reconcile
+        .problems
+        .iter()
+        .map(|p| (p.class, p.insert_id.clone().unwrap_or_default()))
+        .collect();
+    parted_problems.sort();
+    assert_eq!(parted_problems, want);
+
     // The other formats carry the same four problems.
     let csv_out = run("csv");
     let mut reader = csv::Reader::from_reader(csv_out.stdout.as_slice());

@@ -484,6 +484,7 @@ fn reconciled(app: &mut App) {
     )
     .finish();
     let reconcile = Reconciliation {
+        omitted: 0,
         window: Some("20261124T09–20261124T10".into()),
         summary: ReconcileSummary {
             captured: 6,

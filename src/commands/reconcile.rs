@@ -30,25 +30,35 @@ fn window(start: &str, end: &str) -> anyhow::Result<Window> {
     Window::new(start, end).map_err(anyhow::Error::msg)
 }
 
-/// Shows download progress on stderr when it is a terminal.
+/// A progress bar on stderr, when it is a terminal: the download, then
+/// reading the captures and matching them part by part.
 fn show_progress(mut rx: watch::Receiver<Progress>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if !std::io::stderr().is_terminal() {
             return;
         }
+        let style = indicatif::ProgressStyle::with_template(
+            "amptap: {msg:40} [{bar:30}] {percent:>3}% {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let bar = indicatif::ProgressBar::new(1).with_style(style);
         while rx.changed().await.is_ok() {
             let p = rx.borrow_and_update().clone();
-            let mb = p.bytes as f64 / 1_048_576.0;
-            let total = p
-                .total
-                .map(|t| format!(" of {:.1} MB", t as f64 / 1_048_576.0))
-                .unwrap_or_default();
-            eprint!(
-                "\r\x1b[2Kamptap: {} {mb:.1} MB{total} (try {})",
-                p.state, p.attempt
-            );
+            let message = match p.state.as_str() {
+                "matching" | "reading captures" => p.state.clone(),
+                _ => format!(
+                    "{} {:.1} MB (try {})",
+                    p.state,
+                    p.bytes as f64 / 1_048_576.0,
+                    p.attempt
+                ),
+            };
+            bar.set_length(p.total.unwrap_or(0).max(p.bytes).max(1));
+            bar.set_position(p.bytes);
+            bar.set_message(message);
         }
-        eprint!("\r\x1b[2K");
+        bar.finish_and_clear();
     })
 }
 
@@ -183,6 +193,7 @@ pub async fn reconcile(mut args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         source,
         plan,
         tolerance_ms: args.tolerance_ms,
+        memory: args.max_memory,
     };
     let (tx, rx) = watch::channel(Progress::default());
     let bar = show_progress(rx);

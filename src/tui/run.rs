@@ -260,6 +260,7 @@ fn start_reconcile(options: &RunOptions, jobs: &mut Jobs) {
         },
         plan: setup.plan.clone(),
         tolerance_ms: 1000,
+        memory: crate::mismatch::DEFAULT_MEMORY,
     };
     let (tx, rx) = watch::channel(Progress::default());
     jobs.progress = Some(rx);

@@ -32,7 +32,7 @@ impl Outcome {
 
 /// One captured event, reduced to what reconcile needs (a million of them
 /// must fit in memory: properties stay raw until a pair is compared).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Captured {
     pub seq: u64,
     pub index: usize,
@@ -90,7 +90,7 @@ impl Captured {
             .collect()
     }
 
-    pub(super) fn actor(&self) -> Option<&str> {
+    pub fn actor(&self) -> Option<&str> {
         self.user_id.as_deref().or(self.device_id.as_deref())
     }
 }

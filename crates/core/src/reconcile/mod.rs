@@ -10,14 +10,17 @@
 
 mod captured;
 mod diff;
+pub mod partition;
+mod summary;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use captured::{Captured, Outcome};
 pub use diff::{diff_pair, Diff, DiffKind};
+pub use summary::ReconcileSummary;
 
 use crate::export::{ExportedRow, Window};
 use crate::plan::Severity;
@@ -131,29 +134,6 @@ pub struct Problem {
     pub diffs: Vec<Diff>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReconcileSummary {
-    /// Distinct captured events (retries of one insert id count once).
-    pub captured: u64,
-    /// Of those, accepted by Amplitude.
-    pub forwarded_ok: u64,
-    pub matched: u64,
-    /// Matched pairs with an unexpected difference.
-    pub changed: u64,
-    pub missing: u64,
-    pub rejected: u64,
-    pub not_forwarded: u64,
-    pub pending: u64,
-    pub extra: u64,
-    pub duplicated: u64,
-    /// Unexpected differences, by kind.
-    pub diffs_by_kind: BTreeMap<DiffKind, u64>,
-    /// Differences Amplitude makes by design (dropped nulls, revenue fields…).
-    pub expected_transformations: u64,
-    pub exported_rows: u64,
-    pub exported_rows_in_scope: u64,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reconciliation {
     /// The export window (`YYYYMMDDTHH–YYYYMMDDTHH`), when known.
@@ -161,6 +141,14 @@ pub struct Reconciliation {
     pub window: Option<String>,
     pub summary: ReconcileSummary,
     pub problems: Vec<Problem>,
+    /// Problems counted in the summary but not listed (a reconcile of
+    /// millions keeps a bounded sample of each class).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 pub struct Options {
@@ -183,6 +171,23 @@ pub fn reconcile(
     captured: &[Captured],
     exported: &[ExportedRow],
     options: &Options,
+) -> Reconciliation {
+    let actors: HashSet<&str> = captured
+        .iter()
+        .flat_map(|c| [c.user_id.as_deref(), c.device_id.as_deref()])
+        .flatten()
+        .collect();
+    reconcile_in(captured, exported, options, &|a| actors.contains(a))
+}
+
+/// [`reconcile`] of one part of a larger whole: `ours` says whether a user
+/// or device id is one the whole captured side has (an unmatched exported
+/// row of ours is `extra`; of someone else, out of scope).
+pub fn reconcile_in(
+    captured: &[Captured],
+    exported: &[ExportedRow],
+    options: &Options,
+    ours: &dyn Fn(&str) -> bool,
 ) -> Reconciliation {
     let mut summary = ReconcileSummary {
         exported_rows: exported.len() as u64,
@@ -314,16 +319,11 @@ pub fn reconcile(
     }
 
     // Rows of the captured users and devices in the window that nothing matched.
-    let actors: HashSet<&str> = captured
-        .iter()
-        .flat_map(|c| [c.user_id.as_deref(), c.device_id.as_deref()])
-        .flatten()
-        .collect();
     for (r, row) in exported.iter().enumerate() {
         let in_scope = [row.user_id.as_deref(), row.device_id.as_deref()]
             .into_iter()
             .flatten()
-            .any(|a| actors.contains(a))
+            .any(ours)
             && options
                 .window
                 .as_ref()
@@ -353,6 +353,7 @@ pub fn reconcile(
         window: options.window.map(|w| w.to_string()),
         summary,
         problems,
+        omitted: 0,
     }
 }
 

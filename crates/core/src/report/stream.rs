@@ -206,6 +206,7 @@ mod tests {
         let rr = ReconcileReport {
             check: b.finish(),
             reconcile: Reconciliation {
+                omitted: 0,
                 window: None,
                 summary: Default::default(),
                 problems: Vec::new(),

@@ -12,162 +12,23 @@
 //! against judging off. Under `cargo test` it runs a short smoke pass.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use amptap::event::BodyLimits;
 use amptap::fake_amplitude::FakeAmplitude;
 use amptap::journal::Fsync;
 use amptap::tap::{Mode, RunningTap, TapConfig, Target, Upstream};
-use bytes::Bytes;
-use serde_json::json;
 
 /// As in the binary (src/main.rs).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const CONNECTIONS: usize = 32;
-const EVENTS_PER_REQUEST: usize = 100;
-const FIXED_RATE: u64 = 300;
+#[path = "support/load.rs"]
+mod load;
 
-struct Stats {
-    requests: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    errors: usize,
-}
-
-impl Stats {
-    fn percentile(&self, p: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i].as_secs_f64() * 1000.0
-    }
-
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn print(&self, name: &str) {
-        println!(
-            "{name:<34} {:>9.0} req/s {:>10.0} events/s   p50 {:>7.3} ms   p99 {:>7.3} ms   errors {}",
-            self.rps(),
-            self.rps() * EVENTS_PER_REQUEST as f64,
-            self.percentile(0.5),
-            self.percentile(0.99),
-            self.errors
-        );
-    }
-}
-
-fn body() -> Bytes {
-    let events: Vec<_> = (0..EVENTS_PER_REQUEST)
-        .map(|i| {
-            json!({
-                "event_type": "dify_user_query",
-                "user_id": format!("user-{:05}", i % 50),
-                "device_id": format!("device-{:05}", i % 80),
-                "insert_id": format!("00000000-0000-4000-8000-{i:012}"),
-                "time": 1_795_559_291_068_i64 + i as i64,
-                "session_id": 1_795_559_000_000_i64,
-                "platform": "Web",
-                "event_properties": {"query_text": "How do I reset my password?", "app_id": "app-1234", "latency_ms": 812, "model": "gpt-4o"},
-                "library": "amplitude-ts/2.48.1"
-            })
-        })
-        .collect();
-    Bytes::from(json!({"api_key": "FAKE_API_KEY_BENCH_0123456789", "events": events}).to_string())
-}
-
-async fn saturate(url: &str, body: Bytes, secs: f64) -> Stats {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()
-        .expect("client");
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let (client, url, body) = (client.clone(), url.to_owned(), body.clone());
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let mut errors = 0;
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    let ok = post(&client, &url, body.clone()).await;
-                    lat.push(t.elapsed());
-                    errors += usize::from(!ok);
-                }
-                (lat, errors)
-            })
-        })
-        .collect();
-    collect(workers, started).await
-}
-
-async fn fixed_rate(url: &str, body: Bytes, secs: f64) -> Stats {
-    let client = reqwest::Client::new();
-    let n = (FIXED_RATE as f64 * secs) as usize;
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / FIXED_RATE));
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
-        tick.tick().await;
-        let (client, url, body) = (client.clone(), url.to_owned(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let t = Instant::now();
-            let ok = post(&client, &url, body).await;
-            (vec![t.elapsed()], usize::from(!ok))
-        }));
-    }
-    collect(tasks, started).await
-}
-
-async fn post(client: &reqwest::Client, url: &str, body: Bytes) -> bool {
-    match client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-    {
-        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-        Err(_) => false,
-    }
-}
-
-async fn collect(
-    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
-    started: Instant,
-) -> Stats {
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        if let Ok((l, e)) = t.await {
-            latencies.extend(l);
-            errors += e;
-        }
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Stats {
-        requests: latencies.len(),
-        elapsed,
-        latencies,
-        errors,
-    }
-}
-
-struct Mitm(Child);
-impl Drop for Mitm {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use load::{body, fixed_rate, saturate, Killed, CONNECTIONS, EVENTS_PER_REQUEST, FIXED_RATE};
 
 /// mitmdump from $AMPTAP_BENCH_MITMDUMP, else (full runs) installed by
 /// benches/install-mitmdump.sh.
@@ -185,7 +46,7 @@ fn mitmdump(full: bool) -> Option<String> {
     (out.status.success() && !path.is_empty()).then_some(path)
 }
 
-fn start_mitmdump(exe: String, upstream: &str) -> Option<(Mitm, String)> {
+fn start_mitmdump(exe: String, upstream: &str) -> Option<(Killed, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .ok()?
         .local_addr()
@@ -208,7 +69,7 @@ fn start_mitmdump(exe: String, upstream: &str) -> Option<(Mitm, String)> {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
     for _ in 0..100 {
         if std::net::TcpStream::connect(addr).is_ok() {
-            return Some((Mitm(child), format!("http://{addr}/2/httpapi")));
+            return Some((Killed(child), format!("http://{addr}/2/httpapi")));
         }
         std::thread::sleep(Duration::from_millis(100));
     }

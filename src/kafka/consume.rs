@@ -18,6 +18,9 @@ use crate::journal::JournalStats;
 
 /// Bytes asked of a partition per fetch.
 const FETCH_BYTES: i32 = 4 << 20;
+/// How long a follower's fetch may wait for new records: brokers differ in
+/// whether new records end the wait early, so this bounds the latency.
+const FOLLOW_WAIT_MS: i32 = 50;
 
 /// What a read took from the topic.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -245,29 +248,35 @@ impl Following {
                 From::Earliest | From::Time(_) => start,
             });
         }
-        while !stop.load(Ordering::Relaxed) {
-            let fetches =
-                (0..topic.partitions.len()).map(|p| topic.fetch(p, self.next[p], FETCH_BYTES, 250));
-            let results = futures_util::future::join_all(fetches).await;
-            let mut any = false;
-            for (p, result) in results.into_iter().enumerate() {
-                let (records, _) = result?;
-                for r in records {
-                    self.next[p] = self.next[p].max(r.offset + 1);
-                    write_record(&r, self.from, &mut self.out, &mut self.count)
+        // Each partition on its own: a quiet one never holds a busy one back.
+        let out = std::sync::Mutex::new((&mut self.out, &mut self.count));
+        let from = self.from;
+        let loops = self.next.iter_mut().enumerate().map(|(p, next)| {
+            let (topic, out) = (&topic, &out);
+            async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let (records, _) = topic.fetch(p, *next, FETCH_BYTES, FOLLOW_WAIT_MS).await?;
+                    if records.is_empty() {
+                        continue;
+                    }
+                    let mut guard = out.lock().unwrap_or_else(|e| e.into_inner());
+                    let (file, count) = &mut *guard;
+                    for r in records {
+                        *next = (*next).max(r.offset + 1);
+                        write_record(&r, from, &mut **file, count)
+                            .map_err(|e| Unreachable(format!("spool: {e}")))?;
+                    }
+                    file.flush()
                         .map_err(|e| Unreachable(format!("spool: {e}")))?;
-                    any = true;
+                    written.records.store(count.records, Ordering::Relaxed);
+                    stats.records.store(count.records, Ordering::Relaxed);
+                    drop(guard);
+                    written.written.ring();
                 }
+                Ok::<(), Unreachable>(())
             }
-            if any {
-                self.out
-                    .flush()
-                    .map_err(|e| Unreachable(format!("spool: {e}")))?;
-                written.records.store(self.count.records, Ordering::Relaxed);
-                written.written.ring();
-                stats.records.store(self.count.records, Ordering::Relaxed);
-            }
-        }
+        });
+        futures_util::future::try_join_all(loops).await?;
         Ok(())
     }
 }

@@ -194,6 +194,16 @@ async fn three_taps_publish_and_one_check_sees_every_event_once() {
     ]);
     assert_eq!(later["requests"], 0, "{later}");
 
+    // Every command that reads journals reads the topic.
+    let all = format!("{topic}?from=earliest");
+    let har: serde_json::Value =
+        serde_json::from_slice(&amptap_cli(&["har", &all]).stdout).expect("HAR");
+    assert_eq!(har["log"]["entries"].as_array().map(Vec::len), Some(900));
+    let plan = String::from_utf8(amptap_cli(&["plan", "infer", &all]).stdout).expect("utf-8");
+    for name in names {
+        assert!(plan.contains(&format!("{name}_event")), "{plan}");
+    }
+
     watch_in_tmux(&topic, &names);
 }
 

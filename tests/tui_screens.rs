@@ -623,6 +623,33 @@ fn an_open_event_stays_put_while_events_arrive_and_y_copies_from_the_stream() {
 }
 
 #[test]
+fn a_broker_outage_shows_in_the_header_as_far_as_it_fits() {
+    for (width, full) in [(80, false), (200, true)] {
+        let mut a = app(width, 30);
+        a.update(Msg::Progress {
+            journal_bytes: 4096,
+            behind: 0,
+            journal_error: None,
+            link_error: Some(
+                "KAFKA DOWN (produce: no answer in 10 s): 12 KB wait in the journal".into(),
+            ),
+        });
+        let text = screen(&a);
+        let header = text.lines().next().unwrap_or_default();
+        assert!(header.contains("⚠ KAFKA DOWN"), "{width}: {header}");
+        assert_eq!(
+            header.contains("wait in the journal"),
+            full,
+            "{width}: {header}"
+        );
+        assert!(
+            header.contains("✗ ") && header.contains("events"),
+            "the counts stay: {header}"
+        );
+    }
+}
+
+#[test]
 fn a_journal_that_cannot_be_written_shows_in_the_header() {
     let mut a = app(160, 48);
     a.update(Msg::Progress {

@@ -66,10 +66,12 @@ type Trouble = Box<dyn Fn() -> Option<String> + Send>;
 fn publish_trouble(stats: Arc<amptap::kafka::PublishStats>) -> Trouble {
     Box::new(move || {
         stats.down().map(|why| {
-            format!(
-                "KAFKA DOWN ({why}): {} KB wait in the journal",
-                stats.backlog_bytes() / 1024
-            )
+            let waiting = match stats.backlog_bytes() {
+                b if b < 10 << 10 => format!("{b} bytes"),
+                b if b < 10 << 20 => format!("{} KB", b >> 10),
+                b => format!("{} MB", b >> 20),
+            };
+            format!("KAFKA DOWN ({why}): {waiting} wait in the journal")
         })
     })
 }
@@ -95,7 +97,7 @@ async fn watch_topic(topic: amptap::kafka::KafkaUrl, args: WatchArgs) -> anyhow:
     let pipeline = Pipeline::start(source, judge_with, vec![Box::new(QueueSink(tx))])?;
     let session = Session {
         listen: Some(topic.to_string()),
-        upstream: format!("following {topic}"),
+        upstream: "every tap that publishes to it".into(),
         plan: args.proxy.plan.as_ref().map(|p| p.display().to_string()),
         journal: None,
         inputs: vec![topic.to_string()],

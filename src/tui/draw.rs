@@ -63,10 +63,6 @@ fn header(frame: &mut Frame, app: &App, area: Rect) {
         );
         spans.push(Span::styled(text, t.error()));
     }
-    if let Some(why) = &app.link_error {
-        // The journal keeps everything: a warning, not an error.
-        spans.push(Span::styled(format!("  ⚠ {} ", sanitize(why)), t.warning()));
-    }
     let live = match app.view.paused() {
         Some(n) => format!("  ⏸ paused, {n} arrived"),
         None if app.session.listen.is_some() => {
@@ -81,6 +77,19 @@ fn header(frame: &mut Frame, app: &App, area: Rect) {
     spans.push(Span::styled(format!("✗ {}", c.by_status[2]), t.error()));
     spans.push(Span::raw(" "));
     spans.push(Span::styled(format!("⚠ {}", c.by_status[1]), t.warning()));
+    if let Some(why) = &app.link_error {
+        // The journal keeps everything: a warning after the counts, as
+        // much of it as fits.
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = usize::from(area.width).saturating_sub(used);
+        let full = format!("  ⚠ {}", sanitize(why));
+        let text = if unicode_width::UnicodeWidthStr::width(full.as_str()) <= room {
+            full
+        } else {
+            "  ⚠ KAFKA DOWN".to_owned()
+        };
+        spans.push(Span::styled(text, t.warning()));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -142,7 +142,7 @@ pub(super) fn where_(p: &Problem) -> String {
 
 pub(super) fn summary_pairs(r: &Reconciliation) -> Vec<(&'static str, u64)> {
     let s = &r.summary;
-    vec![
+    let mut pairs = vec![
         ("captured", s.captured),
         ("forwarded ok", s.forwarded_ok),
         ("matched", s.matched),
@@ -154,7 +154,12 @@ pub(super) fn summary_pairs(r: &Reconciliation) -> Vec<(&'static str, u64)> {
         ("extra", s.extra),
         ("duplicated", s.duplicated),
         ("expected transformations", s.expected_transformations),
-    ]
+    ];
+    if r.omitted > 0 {
+        // A reconcile of millions lists a sample of each class.
+        pairs.push(("problems counted, not listed", r.omitted));
+    }
+    pairs
 }
 
 pub(super) fn plan_findings(

@@ -14,8 +14,6 @@ pub struct Batch {
     pub lines: Vec<JournalLine>,
     /// Just past the last line's newline: where the next batch starts.
     pub end: u64,
-    /// The file's length when it was read.
-    pub file_len: u64,
 }
 
 /// A line longer than this is not one of ours (the tap caps bodies).
@@ -34,7 +32,6 @@ pub fn read_batch(
     let mut batch = Batch {
         lines: Vec::new(),
         end: offset,
-        file_len,
     };
     if file_len <= offset {
         return Ok(batch);
@@ -101,7 +98,7 @@ mod tests {
         assert_eq!(b.end, 15);
         let b = read_batch(&file, b.end, 100, 10).expect("read");
         assert!(b.lines.is_empty(), "dd has no newline yet");
-        assert_eq!((b.end, b.file_len), (15, 17));
+        assert_eq!(b.end, 15);
         let b = read_batch(&file, 0, 100, 2).expect("read");
         assert_eq!((b.lines.len(), b.end), (2, 12));
     }

@@ -1,7 +1,7 @@
 //! The reconcile job: journals and an export (a file, or a download) in, one
 //! report out. `amptap reconcile` and the TUI's Reconcile view both run it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use time::format_description::well_known::Rfc3339;
@@ -9,10 +9,7 @@ use tokio::sync::watch;
 
 use std::collections::HashSet;
 
-use crate::export::{is_zip, read_rows_file};
-use crate::export::{
-    read_archive, Downloaded, ExportClient, ExportError, ExportedRow, Progress, Window,
-};
+use crate::export::{ExportClient, ExportError, ExportedRow, Progress, Window};
 use crate::judge::report_capture;
 use crate::plan::{EventContext, Plan, Validator};
 use crate::reconcile::partition::actor_hash;
@@ -21,10 +18,12 @@ use crate::reconcile::{
 };
 use crate::report::{EventRef, FindingEntry, Keep, ReconcileReport, ReportBuilder};
 
+mod export_side;
 mod keep;
 mod parts;
 mod relay;
 
+use export_side::{download, read_export_file, Fetch};
 use keep::Kept;
 use parts::Parts;
 use relay::RelayOutcomes;
@@ -369,115 +368,6 @@ fn judge_rows(
                     },
                 },
             );
-        }
-    }
-}
-
-/// Streams an export (archive or rows) into the parts; `newest` is the
-/// latest upload time seen.
-fn read_export_file(
-    path: &Path,
-    parts: &mut Parts,
-    newest: &mut i64,
-    notes: &mut Vec<String>,
-) -> Result<(), JobError> {
-    let mut warnings = Vec::new();
-    let mut spill_error = None;
-    let mut take = |r: ExportedRow| {
-        if spill_error.is_some() {
-            return;
-        }
-        if let Some(t) = r.server_upload_ms() {
-            *newest = (*newest).max(t);
-        }
-        if let Err(e) = parts.push_row(r) {
-            spill_error = Some(e);
-        }
-    };
-    let zip = is_zip(path).map_err(|e| JobError::Input(format!("{}: {e}", path.display())))?;
-    if zip {
-        read_archive(path, &mut take, &mut warnings)?;
-    } else {
-        read_rows_file(path, &mut take, &mut warnings)?;
-    }
-    if let Some(e) = spill_error {
-        return Err(e.into());
-    }
-    notes.extend(warnings.iter().map(|w| format!("{}: {w}", path.display())));
-    Ok(())
-}
-
-/// What to download and how long to wait for it.
-struct Fetch<'a> {
-    client: &'a ExportClient,
-    window: &'a Window,
-    wait: Option<Duration>,
-    poll: Duration,
-    last_received_ms: i64,
-}
-
-/// Downloads the window's archive to a private temporary file, polling
-/// (with `wait`) until it covers the newest capture; `None`: no data.
-async fn download(
-    fetch: &Fetch<'_>,
-    progress: &watch::Sender<Progress>,
-    notes: &mut Vec<String>,
-) -> Result<Option<tempfile::NamedTempFile>, JobError> {
-    let deadline = fetch.wait.map(|w| tokio::time::Instant::now() + w);
-    let dir = std::env::temp_dir();
-    loop {
-        // Private (0600, unguessable) and removed when dropped, whatever happens.
-        let archive = tempfile::Builder::new()
-            .prefix(".amptap-export-")
-            .suffix(".zip")
-            .tempfile_in(&dir)
-            .map_err(|e| {
-                JobError::Input(format!(
-                    "cannot create a temporary file in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        let downloaded = fetch
-            .client
-            .download(fetch.window, archive.path(), progress)
-            .await;
-        let (covered, has_data) = match downloaded {
-            Ok(Downloaded::Archive { path, .. }) => {
-                let mut newest = i64::MIN;
-                let mut warnings = Vec::new();
-                read_archive(
-                    &path,
-                    |r| {
-                        if let Some(t) = r.server_upload_ms() {
-                            newest = newest.max(t);
-                        }
-                    },
-                    &mut warnings,
-                )?;
-                (newest >= fetch.last_received_ms, newest > i64::MIN)
-            }
-            Ok(Downloaded::NoData) => (false, false),
-            Err(e) => return Err(e.into()),
-        };
-        match deadline {
-            Some(d) if !covered && tokio::time::Instant::now() + fetch.poll < d => {
-                progress.send_replace(Progress {
-                    state: format!(
-                        "waiting {} s for Amplitude to catch up",
-                        fetch.poll.as_secs()
-                    ),
-                    ..Progress::default()
-                });
-                tokio::time::sleep(fetch.poll).await;
-            }
-            _ if has_data => return Ok(Some(archive)),
-            _ => {
-                notes.push(format!(
-                    "Amplitude has no data for {} (yet): the captured events show as pending",
-                    fetch.window
-                ));
-                return Ok(None);
-            }
         }
     }
 }

@@ -1,178 +1,21 @@
-//! `--publish kafka://…`: every journal line, published to a topic.
-//!
-//! The publisher follows the journal *file* on a thread of its own, behind
-//! the tap like the judge stage: the SDK's answer never waits for Kafka.
-//! While the broker is away the journal is the buffer — the publisher holds
-//! one batch in memory, and when the broker returns it carries on from the
-//! position it remembered (in `JOURNAL.published.json`, so a restart goes on
-//! from there too). A batch whose answer was lost (a timeout, a crash) is
-//! looked for in the topic before it is sent again: nothing twice.
+//! The publisher's loop: read a batch of journal lines, send each
+//! partition's share, remember how far the topic has them.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rskafka::client::partition::Compression;
 use rskafka::record::Record;
 
-use super::conn::{Topic, Unreachable};
-use super::journal_lines::{read_batch, Batch};
-use super::position::{self, Pending, Position};
-use super::{key, KafkaUrl};
+use super::{Control, PublishStats, OFFSET_HEADER, SOURCE_HEADER};
 use crate::journal::JournalStats;
-
-/// Header naming the journal a record came from, and its byte offset there.
-pub const SOURCE_HEADER: &str = "amptap-source";
-pub const OFFSET_HEADER: &str = "amptap-offset";
-
-/// What the publisher has done, readable from any thread.
-#[derive(Debug, Default)]
-pub struct PublishStats {
-    pub target: String,
-    /// The broker took the last batch (or nothing has been tried yet).
-    pub up: AtomicBool,
-    /// Records the broker acknowledged this session.
-    pub records: AtomicU64,
-    /// Attempts that failed (the batch waits and is sent again).
-    pub failures: AtomicU64,
-    /// Lines larger than the broker takes, left in the journal only.
-    pub too_large: AtomicU64,
-    /// Journal offset published up to, and the journal's end last seen.
-    pub published: AtomicU64,
-    pub end: AtomicU64,
-    pub last_error: Mutex<Option<String>>,
-}
-
-impl PublishStats {
-    /// Journal bytes written but not yet in the topic.
-    pub fn backlog_bytes(&self) -> u64 {
-        let end = self.end.load(Ordering::Relaxed);
-        end.saturating_sub(self.published.load(Ordering::Relaxed))
-    }
-
-    /// Why the broker cannot be used now, if it cannot.
-    pub fn down(&self) -> Option<String> {
-        if self.up.load(Ordering::Relaxed) {
-            return None;
-        }
-        let error = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
-        Some(error.clone().unwrap_or_else(|| "connecting".into()))
-    }
-}
-
-#[derive(Default)]
-struct Control {
-    abort: AtomicBool,
-    /// Publish to the end of the journal, but give up at this instant.
-    finish_by: Mutex<Option<Instant>>,
-}
-
-impl Control {
-    fn finish_by(&self) -> Option<Instant> {
-        *self.finish_by.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    fn past_deadline(&self) -> bool {
-        self.abort.load(Ordering::Relaxed) || self.finish_by().is_some_and(|t| Instant::now() >= t)
-    }
-}
-
-pub struct Publisher {
-    thread: Option<std::thread::JoinHandle<()>>,
-    control: Arc<Control>,
-    pub stats: Arc<PublishStats>,
-}
-
-impl Publisher {
-    /// Starts publishing `journal` from where it was last published to this
-    /// topic, or from `session_start` the first time.
-    pub fn start(
-        url: KafkaUrl,
-        journal: &Path,
-        written: Arc<JournalStats>,
-        session_start: u64,
-    ) -> std::io::Result<Publisher> {
-        let target = url.to_string();
-        let positions = position::path_for(journal);
-        let position = match position::load(&positions, &target)? {
-            Some(p) => p,
-            None => {
-                // Remembered at once: if the broker is away for this whole
-                // session, the next start still knows where to begin.
-                let first = Position {
-                    source: position::new_source(),
-                    offset: session_start,
-                    pending: None,
-                };
-                position::save(&positions, &target, &first)?;
-                first
-            }
-        };
-        let stats = Arc::new(PublishStats {
-            target: target.clone(),
-            up: AtomicBool::new(true),
-            ..Default::default()
-        });
-        stats.published.store(position.offset, Ordering::Relaxed);
-        let control = Arc::new(Control::default());
-        let mut work = Work {
-            url,
-            target,
-            journal: journal.to_owned(),
-            positions,
-            position,
-            written,
-            stats: stats.clone(),
-            control: control.clone(),
-            topic: None,
-            marks: Vec::new(),
-        };
-        let thread = std::thread::Builder::new()
-            .name("amptap-publish".into())
-            .spawn(move || {
-                crate::pipeline::yield_to_the_tap();
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt.block_on(work.run()),
-                    Err(e) => tracing::error!("publisher: {e}"),
-                }
-            })?;
-        Ok(Publisher {
-            thread: Some(thread),
-            control,
-            stats,
-        })
-    }
-
-    /// Publishes what the journal holds, for at most `grace` (a broker that
-    /// is away keeps the rest for the next start), and joins.
-    pub fn finish(mut self, grace: Duration) {
-        *self
-            .control
-            .finish_by
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + grace);
-        self.join();
-    }
-
-    fn join(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::error!("the publisher panicked");
-            }
-        }
-    }
-}
-
-impl Drop for Publisher {
-    fn drop(&mut self) {
-        self.control.abort.store(true, Ordering::Relaxed);
-        self.join();
-    }
-}
+use crate::kafka::conn::{Topic, Unreachable};
+use crate::kafka::journal_lines::{read_batch, Batch, JournalLine};
+use crate::kafka::position::{self, Pending, Position};
+use crate::kafka::{key, KafkaUrl};
 
 /// Most journal bytes and lines sent in one go (each partition's share is
 /// one compressed produce request).
@@ -180,22 +23,22 @@ const BATCH_BYTES: usize = 2 << 20;
 const BATCH_LINES: usize = 5_000;
 const IDLE: Duration = Duration::from_millis(200);
 
-struct Work {
-    url: KafkaUrl,
-    target: String,
-    journal: PathBuf,
-    positions: PathBuf,
-    position: Position,
-    written: Arc<JournalStats>,
-    stats: Arc<PublishStats>,
-    control: Arc<Control>,
-    topic: Option<Topic>,
+pub(super) struct Work {
+    pub url: KafkaUrl,
+    pub target: String,
+    pub journal: PathBuf,
+    pub positions: PathBuf,
+    pub position: Position,
+    pub written: Arc<JournalStats>,
+    pub stats: Arc<PublishStats>,
+    pub control: Arc<Control>,
+    pub topic: Option<Topic>,
     /// Per partition, an offset at or before our next record there.
-    marks: Vec<Option<i64>>,
+    pub marks: Vec<Option<i64>>,
 }
 
 impl Work {
-    async fn run(&mut self) {
+    pub async fn run(&mut self) {
         let mut backoff = Duration::from_millis(250);
         let file = match std::fs::File::open(&self.journal) {
             Ok(f) => f,
@@ -217,7 +60,6 @@ impl Work {
                     return;
                 }
             };
-            self.stats.end.fetch_max(batch.file_len, Ordering::Relaxed);
             if batch.lines.is_empty() {
                 if finishing {
                     return;
@@ -276,16 +118,7 @@ impl Work {
     /// Sends one batch: each partition's share in one request, all at once.
     async fn publish(&mut self, batch: &Batch) -> Result<(), Unreachable> {
         let partitions = self.connect().await?.partitions.len();
-        let mut shares: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        let mut peeks = Vec::with_capacity(batch.lines.len());
-        for (i, line) in batch.lines.iter().enumerate() {
-            let peek = key::peek(&line.bytes);
-            shares
-                .entry(key::partition_for(&peek.key, partitions))
-                .or_default()
-                .push(i);
-            peeks.push(peek);
-        }
+        let (shares, peeks) = shares(batch, partitions);
         let landed = match self.position.pending.clone() {
             Some(pending) => self.landed(&pending).await?,
             None => {
@@ -293,41 +126,56 @@ impl Work {
                 HashSet::new()
             }
         };
-        let topic = self
-            .topic
-            .as_ref()
-            .ok_or_else(|| Unreachable("not connected".into()))?;
-        let mut sends = Vec::new();
-        for (&p, lines) in &shares {
-            let records: Vec<Record> = lines
-                .iter()
-                .filter(|&&i| !landed.contains(&batch.lines[i].offset))
-                .map(|&i| self.record(&batch.lines[i], &peeks[i]))
-                .collect();
-            if records.is_empty() {
-                continue;
-            }
-            let client = &topic.partitions[p];
-            sends.push(async move {
-                let n = records.len();
-                (
-                    p,
-                    n,
-                    tokio::time::timeout(
-                        super::conn::REQUEST_TIMEOUT,
-                        client.produce(records, Compression::Zstd),
-                    )
-                    .await,
-                )
-            });
-        }
-        let results = futures_util::future::join_all(sends).await;
         // What landed before counts as published: it is in the topic.
-        let mut sent = batch
+        let before = batch
             .lines
             .iter()
             .filter(|l| landed.contains(&l.offset))
             .count();
+        let sends: Vec<(usize, Vec<Record>)> = shares
+            .iter()
+            .map(|(&p, lines)| {
+                let records = lines
+                    .iter()
+                    .filter(|&&i| !landed.contains(&batch.lines[i].offset))
+                    .map(|&i| self.record(&batch.lines[i], &peeks[i]))
+                    .collect();
+                (p, records)
+            })
+            .filter(|(_, records): &(usize, Vec<Record>)| !records.is_empty())
+            .collect();
+        let sent = self.send(sends).await;
+        self.stats.records.fetch_add(
+            (before + sent.as_ref().map_or(0, |n| *n)) as u64,
+            Ordering::Relaxed,
+        );
+        sent?;
+        self.position.offset = batch.end;
+        self.position.pending = None;
+        self.save();
+        self.stats.published.store(batch.end, Ordering::Relaxed);
+        self.stats.up.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Produces each partition's records at once; the records taken, or
+    /// the first failure (a too-large share is counted and skipped).
+    async fn send(&mut self, sends: Vec<(usize, Vec<Record>)>) -> Result<usize, Unreachable> {
+        let topic = self
+            .topic
+            .as_ref()
+            .ok_or_else(|| Unreachable("not connected".into()))?;
+        let timeout = crate::kafka::conn::REQUEST_TIMEOUT;
+        let requests = sends.into_iter().map(|(p, records)| {
+            let client = &topic.partitions[p];
+            let n = records.len();
+            async move {
+                let produced = client.produce(records, Compression::Zstd);
+                (p, n, tokio::time::timeout(timeout, produced).await)
+            }
+        });
+        let results = futures_util::future::join_all(requests).await;
+        let mut sent = 0;
         let mut first_error = None;
         for (p, n, result) in results {
             match result {
@@ -347,26 +195,15 @@ impl Work {
                 }
                 Ok(Err(e)) => {
                     first_error =
-                        first_error.or(Some(Unreachable(format!("produce: {}", short(&e)))))
+                        first_error.or(Some(Unreachable(format!("produce: {}", short(&e)))));
                 }
                 Err(_) => {
-                    first_error = first_error.or(Some(Unreachable(format!(
-                        "produce: no answer in {} s",
-                        super::conn::REQUEST_TIMEOUT.as_secs()
-                    ))))
+                    let why = format!("produce: no answer in {} s", timeout.as_secs());
+                    first_error = first_error.or(Some(Unreachable(why)));
                 }
             }
         }
-        self.stats.records.fetch_add(sent as u64, Ordering::Relaxed);
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        self.position.offset = batch.end;
-        self.position.pending = None;
-        self.save();
-        self.stats.published.store(batch.end, Ordering::Relaxed);
-        self.stats.up.store(true, Ordering::Relaxed);
-        Ok(())
+        first_error.map_or(Ok(sent), Err)
     }
 
     /// Notes, before sending, where each partition stood: after a lost
@@ -430,7 +267,7 @@ impl Work {
         Ok(found)
     }
 
-    fn record(&self, line: &super::journal_lines::JournalLine, peek: &key::Peek) -> Record {
+    fn record(&self, line: &JournalLine, peek: &key::Peek) -> Record {
         let nanos = peek.time.map_or_else(
             || time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
             |t| t.unix_timestamp_nanos(),
@@ -463,6 +300,22 @@ impl Work {
             );
         }
     }
+}
+
+/// Each partition's lines (indices into the batch, in order) and each
+/// line's key and time.
+fn shares(batch: &Batch, partitions: usize) -> (BTreeMap<usize, Vec<usize>>, Vec<key::Peek>) {
+    let mut shares: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut peeks = Vec::with_capacity(batch.lines.len());
+    for (i, line) in batch.lines.iter().enumerate() {
+        let peek = key::peek(&line.bytes);
+        shares
+            .entry(key::partition_for(&peek.key, partitions))
+            .or_default()
+            .push(i);
+        peeks.push(peek);
+    }
+    (shares, peeks)
 }
 
 /// The journal offset of a record this journal published.

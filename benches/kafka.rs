@@ -192,7 +192,7 @@ fn main() {
         );
         let spool = tempfile::NamedTempFile::new_in(dir.path()).expect("spool");
         let mut latest = topic.clone();
-        latest.from = Some(amptap::kafka::From::Latest);
+        latest.from = Some(amptap::kafka::StartAt::Latest);
         let follower = Follower::start(latest, spool.reopen().expect("reopen")).expect("follower");
         tokio::time::sleep(Duration::from_secs(2)).await;
         let n = if full { 400 } else { 20 };

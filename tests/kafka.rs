@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{amptap_cli, tmux, tmux_start, Amptap};
+use common::tmux::Tmux;
+use common::{amptap_cli, Amptap};
 
 /// A tansu broker on a free loopback port, with its in-memory store.
 struct Broker {
@@ -211,36 +212,22 @@ async fn three_taps_publish_and_one_check_sees_every_event_once() {
 fn watch_in_tmux(topic: &str, names: &[&str]) {
     let dir = tempfile::tempdir().expect("dir");
     let work = dir.path().to_str().expect("utf-8");
-    let socket = format!("amptap-kafka-{}", std::process::id());
     let command = format!(
         "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {} watch '{topic}?from=earliest'",
         env!("CARGO_BIN_EXE_amptap")
     );
-    tmux_start(&socket, work, (160, 40), &command);
-    let tmux = |args: &[&str]| tmux(&socket, args);
-    let wait = |what: &str, ok: &dyn Fn(&str) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let screen = tmux(&["capture-pane", "-p", "-t", "w"]);
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "waited for {what}:\n{screen}");
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    };
-    let header = wait("all 90000 events", &|s| s.contains("90000 events"));
+    let tmux = Tmux::start("amptap-kafka", work, (160, 40), &command);
+    let header = tmux.wait_for("all 90000 events", |s| s.contains("90000 events"));
     assert!(header.contains(topic), "the topic is named: {header}");
-    tmux(&["send-keys", "-t", "w", "2"]);
-    let types = wait("the Types view", &|s| {
+    tmux.keys(&["2"]);
+    let types = tmux.wait_for("the Types view", |s| {
         names.iter().all(|n| s.contains(&format!("{n}_event")))
     });
     assert!(
         types.contains("30000"),
         "30000 events of each tap:\n{types}"
     );
-    tmux(&["send-keys", "-t", "w", "q"]);
-    let _ = tmux(&["kill-server"]);
+    tmux.keys(&["q"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,8 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{metric, tmux, tmux_start, Amptap};
+use common::tmux::Tmux;
+use common::{metric, Amptap};
 use serde_json::{json, Value};
 
 fn events(n: usize, tag: &str) -> Value {
@@ -173,13 +174,12 @@ fn free_port() -> u16 {
 async fn watch_judges_each_event_once_and_shows_bad_requests() {
     let work = tempfile::tempdir().expect("tempdir");
     let work = work.path().to_str().expect("utf-8");
-    let socket = format!("amptap-pipeline-{}", std::process::id());
     let port = free_port();
     let bin = env!("CARGO_BIN_EXE_amptap");
     let cmd = format!(
         "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} watch --offline --listen 127.0.0.1:{port} --record {work}/w.jsonl"
     );
-    tmux_start(&socket, work, (160, 40), &cmd);
+    let tmux = Tmux::start("amptap-pipeline", work, (160, 40), &cmd);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -202,16 +202,10 @@ async fn watch_judges_each_event_once_and_shows_bad_requests() {
         assert_eq!(r.status(), 200);
     }
     send_bad_requests(&base).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let screen = loop {
-        let screen = tmux(&socket, &["capture-pane", "-p", "-t", "w"]);
-        let rows = ["GET /batch", "POST /2/httpApi", "undecodable"];
-        if rows.iter().all(|r| screen.contains(r)) {
-            break screen;
-        }
-        assert!(Instant::now() < deadline, "no bad-request rows:\n{screen}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let rows = ["GET /batch", "POST /2/httpApi", "undecodable"];
+    let screen = tmux.wait_for("the bad-request rows", |s| {
+        rows.iter().all(|r| s.contains(r))
+    });
     assert!(
         screen.contains("wrong_method") && screen.contains("undecodable"),
         "{screen}"
@@ -224,8 +218,7 @@ async fn watch_judges_each_event_once_and_shows_bad_requests() {
     );
     let summary = common::get_json(&format!("{base}/_amptap/summary")).await;
     assert_eq!(summary["events"], 30, "{summary}");
-    tmux(&socket, &["send-keys", "-t", "w", "q"]);
-    tmux(&socket, &["kill-server"]);
+    tmux.keys(&["q"]);
 }
 
 /// Pretty-printed JSON, forms, tabs, U+2028, escapes and a 10 MB string:

@@ -3,102 +3,31 @@
 //! export a report, quit — asserting on the screen, the report file and the
 //! terminal left behind.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-}
+use common::tmux::Tmux;
 
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux (the ./test script installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "demo"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-        std::thread::sleep(Duration::from_millis(300));
-    }
-
-    fn literal(&self, text: &str) {
-        self.run(&["send-keys", "-t", "demo", "-l", text]);
-        std::thread::sleep(Duration::from_millis(300));
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "demo"])
-    }
-
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited 30 s for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Tmux {
-    /// A private tmux server running `amptap demo` in `work`, once rows show.
-    fn demo(socket: &str, work: &str, width: u16, height: u16) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("{socket}-{}", std::process::id()),
-        };
-        let (w, h) = (width.to_string(), height.to_string());
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "demo",
-            "-x",
-            &w,
-            "-y",
-            &h,
-            "-c",
-            work,
-            "sh",
-        ]);
-        let bin = env!("CARGO_BIN_EXE_amptap");
-        tmux.literal(&format!("AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} demo; echo EXITED $?"));
-        tmux.keys(&["Enter"]);
-        tmux.wait_for("event rows", |s| {
-            s.contains("dify_") && s.contains("Events")
-        });
-        tmux
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
+/// A private tmux server running `amptap demo` in `work`, once rows show.
+fn demo(socket: &str, work: &str, width: u16, height: u16) -> Tmux {
+    let bin = env!("CARGO_BIN_EXE_amptap");
+    let command = format!(
+        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {bin} demo; echo EXITED $?"
+    );
+    let tmux = Tmux::start(socket, work, (width, height), &command);
+    tmux.wait_for("event rows", |s| {
+        s.contains("dify_") && s.contains("Events")
+    });
+    tmux
 }
 
 #[test]
 fn demo_filter_detail_export_quit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let work = dir.path().to_str().expect("utf-8 path");
-    let tmux = Tmux::demo("amptap-test", work, 120, 40);
+    let tmux = demo("amptap-test", work, 120, 40);
 
     // Rows arrive, and at least one event with an error finding.
     tmux.wait_for("an error finding", |s| {
@@ -167,8 +96,7 @@ fn demo_filter_detail_export_quit() {
         "the TUI is gone from the screen:\n{after}"
     );
     assert_eq!(
-        tmux.run(&["display-message", "-p", "-t", "demo", "#{alternate_on}"])
-            .trim(),
+        tmux.pane("#{alternate_on}").trim(),
         "0",
         "alternate screen left"
     );
@@ -189,8 +117,8 @@ fn demo_filter_detail_export_quit() {
 fn sigterm_restores_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let work = dir.path().to_str().expect("utf-8 path");
-    let tmux = Tmux::demo("amptap-term", work, 100, 30);
-    let shell = tmux.run(&["display-message", "-p", "-t", "demo", "#{pane_pid}"]);
+    let tmux = demo("amptap-term", work, 100, 30);
+    let shell = tmux.pane("#{pane_pid}");
     let children = Command::new("pgrep")
         .args(["-P", shell.trim()])
         .output()
@@ -212,8 +140,7 @@ fn sigterm_restores_the_terminal() {
         "the summary is printed:\n{after}"
     );
     assert_eq!(
-        tmux.run(&["display-message", "-p", "-t", "demo", "#{alternate_on}"])
-            .trim(),
+        tmux.pane("#{alternate_on}").trim(),
         "0",
         "alternate screen left"
     );

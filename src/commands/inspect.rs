@@ -81,11 +81,7 @@ fn publish_trouble(stats: Arc<amptap::kafka::PublishStats>) -> Trouble {
 /// by position), judged once here with this screen's plan.
 async fn watch_topic(topic: amptap::kafka::KafkaUrl, args: WatchArgs) -> anyhow::Result<ExitCode> {
     let plan = load_plan(args.proxy.plan.as_ref())?;
-    let spool = tempfile::Builder::new()
-        .prefix(".amptap-kafka-")
-        .suffix(".jsonl")
-        .tempfile()
-        .context("a temporary file for the topic")?;
+    let spool = super::new_spool("kafka")?;
     let follower = amptap::kafka::consume::Follower::start(topic.clone(), spool.reopen()?)?;
     let (tx, rx) = mpsc::channel(FEED_QUEUE);
     let judge_with = Arc::new(plan.clone().unwrap_or_else(Plan::none));
@@ -102,16 +98,13 @@ async fn watch_topic(topic: amptap::kafka::KafkaUrl, args: WatchArgs) -> anyhow:
         journal: None,
         inputs: vec![topic.to_string()],
     };
-    let stats = follower.stats.clone();
+    let health = follower.health.clone();
     let feed = Feed {
         rx,
         stats: pipeline.stats(),
         journal: Some(follower.written.clone()),
         link: Some(Box::new(move || {
-            let down = !stats.up.load(std::sync::atomic::Ordering::Relaxed);
-            let why = stats.last_error.lock().ok()?.clone();
-            why.filter(|_| down)
-                .map(|why| format!("KAFKA ({why}): reconnecting"))
+            health.down().map(|why| format!("KAFKA ({why})"))
         })),
     };
     let journals = vec![spool.path().to_owned()];

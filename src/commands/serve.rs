@@ -257,34 +257,44 @@ async fn watch_journal(
     journal: Arc<amptap::journal::JournalStats>,
     publish: Option<Arc<amptap::kafka::PublishStats>>,
 ) {
-    let mut was_broken = false;
-    let mut was_down = false;
+    let mut journal_state = Edge::default();
+    let mut publish_state = Edge::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
         if let Some(p) = &publish {
-            match (p.down(), was_down) {
-                (Some(why), false) => {
-                    say!("amptap: warning: cannot publish to {} ({why}); the journal keeps every record and publishing catches up when the broker is back", p.target);
-                    was_down = true;
-                }
-                (None, true) => {
-                    say!("amptap: publishing to {} again", p.target);
-                    was_down = false;
-                }
-                _ => {}
-            }
+            publish_state.say(
+                p.down(),
+                |why| format!("amptap: warning: cannot publish to {} ({why}); the journal keeps every record and publishing catches up when the broker is back", p.target),
+                || format!("amptap: publishing to {} again", p.target),
+            );
         }
-        match (journal.broken(), was_broken) {
-            (Some(why), false) => {
-                say!("amptap: error: the journal cannot be written ({why}): answering 503 so SDKs keep their events and retry");
-                was_broken = true;
-            }
-            (None, true) => {
-                say!("amptap: the journal is writable again; requests are accepted");
-                was_broken = false;
-            }
-            _ => {}
+        journal_state.say(
+            journal.broken(),
+            |why| format!("amptap: error: the journal cannot be written ({why}): answering 503 so SDKs keep their events and retry"),
+            || "amptap: the journal is writable again; requests are accepted".to_owned(),
+        );
+    }
+}
+
+/// Something that can break and mend, said once each time it changes.
+#[derive(Default)]
+struct Edge {
+    broken: bool,
+}
+
+impl Edge {
+    fn say(
+        &mut self,
+        now: Option<String>,
+        broke: impl FnOnce(&str) -> String,
+        mended: impl FnOnce() -> String,
+    ) {
+        match (now, self.broken) {
+            (Some(why), false) => say!("{}", broke(&why)),
+            (None, true) => say!("{}", mended()),
+            _ => return,
         }
+        self.broken = !self.broken;
     }
 }

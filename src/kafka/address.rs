@@ -12,7 +12,7 @@ const DEFAULT_PORT: u16 = 9092;
 
 /// Where in a topic reading starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum From {
+pub enum StartAt {
     /// The oldest record the broker still keeps.
     Earliest,
     /// Only what is published from now on.
@@ -27,7 +27,7 @@ pub struct KafkaUrl {
     pub brokers: Vec<String>,
     pub topic: String,
     /// `None` when the address does not say: each command has its default.
-    pub from: Option<From>,
+    pub from: Option<StartAt>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -114,11 +114,11 @@ fn broker(url: &str, host: &str) -> Result<String, AddressError> {
     }
 }
 
-fn parse_from(url: &str, value: &str) -> Result<From, AddressError> {
+fn parse_from(url: &str, value: &str) -> Result<StartAt, AddressError> {
     match value {
-        "earliest" | "beginning" => Ok(From::Earliest),
-        "latest" | "end" => Ok(From::Latest),
-        time => OffsetDateTime::parse(time, &Rfc3339).map(From::Time).map_err(|_| {
+        "earliest" | "beginning" => Ok(StartAt::Earliest),
+        "latest" | "end" => Ok(StartAt::Latest),
+        time => OffsetDateTime::parse(time, &Rfc3339).map(StartAt::Time).map_err(|_| {
             bad(
                 url,
                 &format!("from={time:?}: say earliest, latest or an RFC 3339 time such as 2026-11-25T09:00:00Z"),
@@ -144,12 +144,12 @@ mod tests {
             .expect("url");
         assert_eq!(url.brokers, ["a:1", "b:9092"]);
         assert_eq!(url.topic, "amp.events");
-        assert_eq!(url.from, Some(From::Earliest));
+        assert_eq!(url.from, Some(StartAt::Earliest));
         assert_eq!(url.to_string(), "kafka://a:1,b:9092/amp.events");
         let url: KafkaUrl = "kafka://h:9/t?from=2026-11-25T09:00:00Z"
             .parse()
             .expect("url");
-        assert!(matches!(url.from, Some(From::Time(_))));
+        assert!(matches!(url.from, Some(StartAt::Time(_))));
         assert_eq!("kafka://h:9/t".parse::<KafkaUrl>().expect("url").from, None);
     }
 

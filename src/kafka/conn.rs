@@ -24,11 +24,69 @@ pub struct Topic {
 #[error("{0}")]
 pub struct Unreachable(pub String);
 
-fn unreachable(what: &str, e: impl std::fmt::Display) -> Unreachable {
+pub(crate) fn unreachable(what: &str, e: impl std::fmt::Display) -> Unreachable {
     let text = e.to_string();
     // rskafka's messages carry the whole request; the first clause is the news.
     let short = text.split(", request:").next().unwrap_or(&text);
     Unreachable(format!("{what}: {short}"))
+}
+
+/// Whether the broker answers, and why not: for stderr, the screen, /metrics.
+#[derive(Debug)]
+pub struct Health {
+    up: std::sync::atomic::AtomicBool,
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Health {
+    /// `up` until a first failure says otherwise, or down until a first success.
+    pub fn new(up: bool) -> Self {
+        Health {
+            up: std::sync::atomic::AtomicBool::new(up),
+            last_error: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn ok(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn failed(&self, e: &Unreachable) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.0.clone());
+        self.up.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Why the broker cannot be used now, if it cannot.
+    pub fn down(&self) -> Option<String> {
+        if self.up.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let error = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        Some(error.clone().unwrap_or_else(|| "connecting".into()))
+    }
+}
+
+/// Runs `work` on a current-thread runtime of its own, on a thread of its
+/// own: a Kafka client's tasks never compete with the tap's.
+pub fn own_thread<F>(name: &str, work: F) -> std::io::Result<std::thread::JoinHandle<F::Output>>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + Default + 'static,
+{
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(work),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    F::Output::default()
+                }
+            }
+        })
 }
 
 pub async fn bounded<T, E: std::fmt::Display>(

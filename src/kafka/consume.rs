@@ -6,14 +6,14 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rskafka::record::RecordAndOffset;
 
-use super::conn::{Topic, Unreachable};
-use super::{From, KafkaUrl};
+use super::conn::{own_thread, Health, Topic, Unreachable};
+use super::{KafkaUrl, StartAt};
 use crate::journal::JournalStats;
 
 /// Bytes asked of a partition per fetch.
@@ -65,15 +65,15 @@ async fn spool_async(
     url: &KafkaUrl,
     out: &mut (impl Write + Send),
 ) -> Result<Spooled, Unreachable> {
-    let from = url.from.unwrap_or(From::Earliest);
+    let from = url.from.unwrap_or(StartAt::Earliest);
     let topic = Topic::open(url, false).await?;
     let mut cursors = Vec::new();
     for p in 0..topic.partitions.len() {
         let start = topic.start(p).await?;
         let end = topic.high_watermark(p, start).await?;
         let next = match from {
-            From::Latest => end,
-            From::Earliest | From::Time(_) => start,
+            StartAt::Latest => end,
+            StartAt::Earliest | StartAt::Time(_) => start,
         };
         cursors.push(Cursor {
             partition: p,
@@ -117,11 +117,11 @@ async fn spool_async(
 
 fn write_record(
     r: &RecordAndOffset,
-    from: From,
+    from: StartAt,
     out: &mut impl Write,
     done: &mut Spooled,
 ) -> std::io::Result<()> {
-    if let From::Time(t) = from {
+    if let StartAt::Time(t) = from {
         if r.record.timestamp.timestamp_nanos_opt().unwrap_or(i64::MAX)
             < i64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
         {
@@ -139,44 +139,27 @@ fn write_record(
     Ok(())
 }
 
-/// How a follower is doing, for the screen's header.
-#[derive(Debug, Default)]
-pub struct FollowStats {
-    pub up: AtomicBool,
-    pub records: AtomicU64,
-    pub last_error: Mutex<Option<String>>,
-}
-
 /// Follows a topic into a spool file, ringing `written` after each write.
 pub struct Follower {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
     pub written: Arc<JournalStats>,
-    pub stats: Arc<FollowStats>,
+    /// Whether the broker answers, for the screen's header.
+    pub health: Arc<Health>,
 }
 
 impl Follower {
     pub fn start(url: KafkaUrl, spool: std::fs::File) -> std::io::Result<Follower> {
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(JournalStats::default());
-        let stats = Arc::new(FollowStats::default());
-        let (s, w, st) = (stop.clone(), written.clone(), stats.clone());
-        let thread = std::thread::Builder::new()
-            .name("amptap-follow".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt.block_on(follow(url, spool, s, w, st)),
-                    Err(e) => tracing::error!("follower: {e}"),
-                }
-            })?;
+        let health = Arc::new(Health::new(false));
+        let (s, w, h) = (stop.clone(), written.clone(), health.clone());
+        let thread = own_thread("amptap-follow", follow(url, spool, s, w, h))?;
         Ok(Follower {
             stop,
             thread: Some(thread),
             written,
-            stats,
+            health,
         })
     }
 }
@@ -195,20 +178,19 @@ async fn follow(
     spool: std::fs::File,
     stop: Arc<AtomicBool>,
     written: Arc<JournalStats>,
-    stats: Arc<FollowStats>,
+    health: Arc<Health>,
 ) {
     let mut state = Following {
-        from: url.from.unwrap_or(From::Latest),
+        from: url.from.unwrap_or(StartAt::Latest),
         url,
         out: std::io::BufWriter::new(spool),
         next: Vec::new(),
         count: Spooled::default(),
     };
     while !stop.load(Ordering::Relaxed) {
-        if let Err(e) = state.round(&stop, &written, &stats).await {
+        if let Err(e) = state.round(&stop, &written, &health).await {
             tracing::warn!("follow {}: {e}", state.url);
-            stats.up.store(false, Ordering::Relaxed);
-            *stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.0);
+            health.failed(&e);
             for _ in 0..20 {
                 if stop.load(Ordering::Relaxed) {
                     return;
@@ -222,7 +204,7 @@ async fn follow(
 /// A follower's place in the topic: it survives a reconnection.
 struct Following {
     url: KafkaUrl,
-    from: From,
+    from: StartAt,
     out: std::io::BufWriter<std::fs::File>,
     /// Per partition, the next offset to read.
     next: Vec<i64>,
@@ -236,16 +218,16 @@ impl Following {
         &mut self,
         stop: &AtomicBool,
         written: &JournalStats,
-        stats: &FollowStats,
+        health: &Health,
     ) -> Result<(), Unreachable> {
         let topic = Topic::open(&self.url, false).await?;
-        stats.up.store(true, Ordering::Relaxed);
+        health.ok();
         while self.next.len() < topic.partitions.len() {
             let p = self.next.len();
             let start = topic.start(p).await?;
             self.next.push(match self.from {
-                From::Latest => topic.high_watermark(p, start).await?,
-                From::Earliest | From::Time(_) => start,
+                StartAt::Latest => topic.high_watermark(p, start).await?,
+                StartAt::Earliest | StartAt::Time(_) => start,
             });
         }
         // Each partition on its own: a quiet one never holds a busy one back.
@@ -269,7 +251,6 @@ impl Following {
                     file.flush()
                         .map_err(|e| Unreachable(format!("spool: {e}")))?;
                     written.records.store(count.records, Ordering::Relaxed);
-                    stats.records.store(count.records, Ordering::Relaxed);
                     drop(guard);
                     written.written.ring();
                 }

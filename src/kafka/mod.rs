@@ -11,6 +11,6 @@ pub mod key;
 pub mod position;
 pub mod publish;
 
-pub use address::{is_kafka, AddressError, From, KafkaUrl};
+pub use address::{is_kafka, AddressError, KafkaUrl, StartAt};
 pub use conn::Unreachable;
 pub use publish::{PublishStats, Publisher};

@@ -28,41 +28,52 @@ pub struct Pending {
     pub partitions: BTreeMap<i32, i64>,
 }
 
-/// Positions by topic address; one file per journal.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Positions(BTreeMap<String, Position>);
-
-pub fn path_for(journal: &Path) -> PathBuf {
-    let mut name = journal.file_name().unwrap_or_default().to_os_string();
-    name.push(".published.json");
-    journal.with_file_name(name)
+/// A journal's positions by topic address, kept in memory and written whole
+/// to its file (other topics' entries stay as they were read).
+#[derive(Debug)]
+pub struct Book {
+    file: PathBuf,
+    all: BTreeMap<String, Position>,
 }
 
-/// The position remembered for `target`, if any.
-pub fn load(file: &Path, target: &str) -> std::io::Result<Option<Position>> {
-    Ok(read(file)?.0.remove(target))
-}
+impl Book {
+    /// The positions remembered beside `journal` (none yet is no error).
+    pub fn of(journal: &Path) -> std::io::Result<Book> {
+        let file = path_for(journal);
+        let all = match std::fs::read(&file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", file.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(Book { file, all })
+    }
 
-fn read(file: &Path) -> std::io::Result<Positions> {
-    match std::fs::read(file) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", file.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Positions::default()),
-        Err(e) => Err(e),
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    pub fn get(&self, target: &str) -> Option<&Position> {
+        self.all.get(target)
+    }
+
+    /// Saves `position` for `target`: written to a new file and renamed
+    /// over the old, so a crash leaves one or the other whole.
+    pub fn put(&mut self, target: &str, position: &Position) -> std::io::Result<()> {
+        self.all.insert(target.to_owned(), position.clone());
+        let dir = self.file.parent().filter(|d| !d.as_os_str().is_empty());
+        let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
+        serde_json::to_writer(&mut tmp, &self.all).map_err(std::io::Error::other)?;
+        tmp.write_all(b"\n")?;
+        tmp.persist(&self.file).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 
-/// Saves `position` for `target`, keeping the others; written to a new
-/// file and renamed over the old, so a crash leaves one or the other whole.
-pub fn save(file: &Path, target: &str, position: &Position) -> std::io::Result<()> {
-    let mut all = read(file).unwrap_or_default();
-    all.0.insert(target.to_owned(), position.clone());
-    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
-    let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
-    serde_json::to_writer(&mut tmp, &all).map_err(std::io::Error::other)?;
-    tmp.write_all(b"\n")?;
-    tmp.persist(file).map_err(|e| e.error)?;
-    Ok(())
+fn path_for(journal: &Path) -> PathBuf {
+    let mut name = journal.file_name().unwrap_or_default().to_os_string();
+    name.push(".published.json");
+    journal.with_file_name(name)
 }
 
 /// A new name for a journal in a topic.
@@ -85,29 +96,28 @@ mod tests {
     #[test]
     fn remembers_each_topic_apart() {
         let dir = tempfile::tempdir().expect("dir");
-        let file = path_for(&dir.path().join("j.jsonl"));
-        assert!(file.ends_with("j.jsonl.published.json"));
-        assert_eq!(load(&file, "kafka://a/t").expect("load"), None);
+        let journal = dir.path().join("j.jsonl");
+        let mut book = Book::of(&journal).expect("none yet");
+        assert!(book.file().ends_with("j.jsonl.published.json"));
+        assert_eq!(book.get("kafka://a/t"), None);
         let mut p = Position {
             source: new_source(),
             offset: 10,
             pending: None,
         };
-        save(&file, "kafka://a/t", &p).expect("save");
+        book.put("kafka://a/t", &p).expect("save");
         p.offset = 20;
         p.pending = Some(Pending {
             end: 30,
             partitions: BTreeMap::from([(0, 5)]),
         });
-        save(&file, "kafka://b/t", &p).expect("save");
-        assert_eq!(
-            load(&file, "kafka://a/t").expect("load").map(|p| p.offset),
-            Some(10)
-        );
-        assert_eq!(load(&file, "kafka://b/t").expect("load"), Some(p));
-        std::fs::write(&file, "{").expect("write");
+        book.put("kafka://b/t", &p).expect("save");
+        let again = Book::of(&journal).expect("read");
+        assert_eq!(again.get("kafka://a/t").map(|p| p.offset), Some(10));
+        assert_eq!(again.get("kafka://b/t"), Some(&p));
+        std::fs::write(again.file(), "{").expect("write");
         assert!(
-            load(&file, "kafka://a/t").is_err(),
+            Book::of(&journal).is_err(),
             "a damaged file is said, not ignored"
         );
     }

@@ -79,26 +79,31 @@ pub(super) async fn download(
             .client
             .download(fetch.window, archive.path(), progress)
             .await;
-        let (covered, has_data) = match downloaded {
-            Ok(Downloaded::Archive { path, .. }) => {
-                let mut newest = i64::MIN;
-                let mut warnings = Vec::new();
-                read_archive(
-                    &path,
-                    |r| {
-                        if let Some(t) = r.server_upload_ms() {
-                            newest = newest.max(t);
-                        }
-                    },
-                    &mut warnings,
-                )?;
-                (newest >= fetch.last_received_ms, newest > i64::MIN)
-            }
-            Ok(Downloaded::NoData) => (false, false),
+        let path = match downloaded {
+            Ok(Downloaded::Archive { path, .. }) => Some(path),
+            Ok(Downloaded::NoData) => None,
             Err(e) => return Err(e.into()),
         };
-        match deadline {
-            Some(d) if !covered && tokio::time::Instant::now() + fetch.poll < d => {
+        // Only a wait needs to know whether the export covers the captures
+        // now (a pass over the archive); otherwise it is read once, into the parts.
+        let covered = |path: &Path| -> Result<bool, JobError> {
+            let mut newest = i64::MIN;
+            let mut on_row = |r: ExportedRow| {
+                if let Some(t) = r.server_upload_ms() {
+                    newest = newest.max(t);
+                }
+            };
+            read_archive(path, &mut on_row, &mut Vec::new())?;
+            Ok(newest >= fetch.last_received_ms)
+        };
+        let again = match (deadline, &path) {
+            (Some(d), _) if tokio::time::Instant::now() + fetch.poll >= d => false,
+            (Some(_), Some(path)) => !covered(path)?,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        match path {
+            _ if again => {
                 progress.send_replace(Progress {
                     state: format!(
                         "waiting {} s for Amplitude to catch up",
@@ -108,14 +113,16 @@ pub(super) async fn download(
                 });
                 tokio::time::sleep(fetch.poll).await;
             }
-            _ if has_data => return Ok(Some(archive)),
-            _ => {
-                notes.push(format!(
-                    "Amplitude has no data for {} (yet): the captured events show as pending",
-                    fetch.window
-                ));
+            Some(_) => return Ok(Some(archive)),
+            None => {
+                notes.push(no_data(fetch.window));
                 return Ok(None);
             }
         }
     }
+}
+
+/// Said when the window holds nothing yet (404, or an archive without rows).
+pub(super) fn no_data(window: &Window) -> String {
+    format!("Amplitude has no data for {window} (yet): the captured events show as pending")
 }

@@ -76,7 +76,7 @@ const AVAILABILITY_MS: i64 = 2 * 3_600_000;
 const WINDOW_MARGIN_MS: i64 = 10 * 60_000;
 
 /// The captured side as read: in parts, with who is in it and when.
-struct CapturedSide {
+struct Captures {
     parts: Parts,
     /// Hashes of every captured user and device id (exported rows of
     /// anyone else are out of scope, not `extra`).
@@ -157,6 +157,9 @@ pub async fn run(job: Job, progress: &watch::Sender<Progress>) -> Result<Outcome
             let archive = download(&fetch, progress, &mut notes).await?;
             if let Some(archive) = &archive {
                 read_export_file(archive.path(), &mut side.parts, &mut newest_row, &mut notes)?;
+                if side.parts.rows == 0 {
+                    notes.push(export_side::no_data(&window));
+                }
             }
             Some(window)
         }
@@ -203,13 +206,13 @@ fn read_captures(
     mut judge: Option<Validator<'_>>,
     notes: &mut Vec<String>,
     progress: &watch::Sender<Progress>,
-) -> Result<CapturedSide, JobError> {
+) -> Result<Captures, JobError> {
     let total: u64 = captures
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let mut side = CapturedSide {
+    let mut side = Captures {
         parts,
         actors: HashSet::new(),
         relays: Vec::new(),
@@ -269,14 +272,14 @@ fn read_captures(
 
 /// Matches part by part, keeping a bounded sample of problems and findings.
 fn match_parts(
-    side: CapturedSide,
+    side: Captures,
     options: &Options,
     mut judge: Option<Validator<'_>>,
     now_ms: i64,
     progress: &watch::Sender<Progress>,
     notes: &mut Vec<String>,
 ) -> Result<(Reconciliation, Vec<FindingEntry>), JobError> {
-    let CapturedSide {
+    let Captures {
         parts,
         actors,
         relays,

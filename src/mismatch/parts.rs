@@ -29,10 +29,15 @@ pub struct Parts {
     held: usize,
     spill_at: usize,
     part_bytes: u64,
-    memory: Option<(Vec<Tagged>, Vec<ExportedRow>)>,
-    spill: Option<Spill>,
+    sides: Sides,
     pub captured: u64,
     pub rows: u64,
+}
+
+/// Where the sides are: in memory until they grow past the budget.
+enum Sides {
+    Memory(Vec<Tagged>, Vec<ExportedRow>),
+    Disk(Spill),
 }
 
 impl Parts {
@@ -42,24 +47,22 @@ impl Parts {
             held: 0,
             spill_at: memory / 5,
             part_bytes: (memory as u64 / 10).max(64 << 10),
-            memory: Some((Vec::new(), Vec::new())),
-            spill: None,
+            sides: Sides::Memory(Vec::new(), Vec::new()),
             captured: 0,
             rows: 0,
         }
     }
 
     pub fn spilled(&self) -> bool {
-        self.spill.is_some()
+        matches!(self.sides, Sides::Disk(_))
     }
 
     pub fn push_captured(&mut self, journal: u32, c: Captured) -> std::io::Result<()> {
         self.captured += 1;
         self.held += captured_size(&c);
-        match (&mut self.memory, &mut self.spill) {
-            (Some((captured, _)), _) => captured.push((journal, c)),
-            (None, Some(spill)) => spill.push_captured(&(journal, c))?,
-            (None, None) => {}
+        match &mut self.sides {
+            Sides::Memory(captured, _) => captured.push((journal, c)),
+            Sides::Disk(spill) => spill.push_captured(&(journal, c))?,
         }
         self.spill_if_large()
     }
@@ -67,29 +70,28 @@ impl Parts {
     pub fn push_row(&mut self, row: ExportedRow) -> std::io::Result<()> {
         self.rows += 1;
         self.held += row_size(&row);
-        match (&mut self.memory, &mut self.spill) {
-            (Some((_, rows)), _) => rows.push(row),
-            (None, Some(spill)) => spill.push_row(&row)?,
-            (None, None) => {}
+        match &mut self.sides {
+            Sides::Memory(_, rows) => rows.push(row),
+            Sides::Disk(spill) => spill.push_row(&row)?,
         }
         self.spill_if_large()
     }
 
     fn spill_if_large(&mut self) -> std::io::Result<()> {
+        let Sides::Memory(captured, rows) = &self.sides else {
+            return Ok(());
+        };
         if self.held < self.spill_at {
             return Ok(());
         }
-        let Some((captured, rows)) = self.memory.take() else {
-            return Ok(());
-        };
         let mut spill = Spill::new(FIRST_PARTS, 0, self.part_bytes)?;
-        for c in &captured {
+        for c in captured {
             spill.push_captured(c)?;
         }
-        for r in &rows {
+        for r in rows {
             spill.push_row(r)?;
         }
-        self.spill = Some(spill);
+        self.sides = Sides::Disk(spill);
         Ok(())
     }
 
@@ -98,10 +100,9 @@ impl Parts {
         self,
         f: &mut dyn FnMut(Vec<Tagged>, Vec<ExportedRow>, f64) -> Result<(), E>,
     ) -> Result<(), E> {
-        match (self.memory, self.spill) {
-            (Some((captured, rows)), _) => f(captured, rows, 1.0),
-            (None, Some(spill)) => spill.for_each(0.0, 1.0, f),
-            (None, None) => Ok(()),
+        match self.sides {
+            Sides::Memory(captured, rows) => f(captured, rows, 1.0),
+            Sides::Disk(spill) => spill.for_each(0.0, 1.0, f),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! `amptap` binary started as a child process.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod tmux;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -412,45 +414,7 @@ pub fn amptap_cli(args: &[&str]) -> std::process::Output {
         .expect("run amptap")
 }
 
-/// Runs tmux on a private server (`-L socket`); returns what it printed.
-#[allow(dead_code)]
-pub fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .arg("-L")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("tmux (the ./test script installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A private tmux server whose session `w` runs `command` in `work` at
-/// `width`×`height`, in a shell that stays when the command ends.
-#[allow(dead_code)]
-pub fn tmux_start(socket: &str, work: &str, size: (u16, u16), command: &str) {
-    let (w, h) = (size.0.to_string(), size.1.to_string());
-    tmux(
-        socket,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "w",
-            "-x",
-            &w,
-            "-y",
-            &h,
-            "-c",
-            work,
-            "sh",
-        ],
-    );
-    tmux(socket, &["send-keys", "-t", "w", "-l", command]);
-    tmux(socket, &["send-keys", "-t", "w", "Enter"]);
-}
-
 /// A metric's value from `base`/metrics (the first sample of that name).
-#[allow(dead_code)]
 pub async fn metric(base: &str, name: &str) -> Option<f64> {
     let text = reqwest::get(format!("{base}/metrics"))
         .await

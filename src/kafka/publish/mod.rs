@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::conn::{own_thread, Health};
 use super::position::{self, Position};
 use super::KafkaUrl;
 use crate::journal::JournalStats;
@@ -28,7 +29,7 @@ pub const OFFSET_HEADER: &str = "amptap-offset";
 pub struct PublishStats {
     pub target: String,
     /// The broker took the last batch (or nothing has been tried yet).
-    pub up: AtomicBool,
+    pub health: Health,
     /// Records the broker acknowledged this session.
     pub records: AtomicU64,
     /// Attempts that failed (the batch waits and is sent again).
@@ -37,7 +38,6 @@ pub struct PublishStats {
     pub too_large: AtomicU64,
     /// Journal offset published up to.
     pub published: AtomicU64,
-    pub last_error: Mutex<Option<String>>,
     /// The journal's counters, and where this session's lines began: its
     /// end is `start + bytes written`.
     journal: Arc<JournalStats>,
@@ -53,11 +53,7 @@ impl PublishStats {
 
     /// Why the broker cannot be used now, if it cannot.
     pub fn down(&self) -> Option<String> {
-        if self.up.load(Ordering::Relaxed) {
-            return None;
-        }
-        let error = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
-        Some(error.clone().unwrap_or_else(|| "connecting".into()))
+        self.health.down()
     }
 }
 
@@ -93,9 +89,9 @@ impl Publisher {
         session_start: u64,
     ) -> std::io::Result<Publisher> {
         let target = url.to_string();
-        let positions = position::path_for(journal);
-        let position = match position::load(&positions, &target)? {
-            Some(p) => p,
+        let mut positions = position::Book::of(journal)?;
+        let position = match positions.get(&target) {
+            Some(p) => p.clone(),
             None => {
                 // Remembered at once: if the broker is away for this whole
                 // session, the next start still knows where to begin.
@@ -104,18 +100,17 @@ impl Publisher {
                     offset: session_start,
                     pending: None,
                 };
-                position::save(&positions, &target, &first)?;
+                positions.put(&target, &first)?;
                 first
             }
         };
         let stats = Arc::new(PublishStats {
             target: target.clone(),
-            up: AtomicBool::new(true),
+            health: Health::new(true),
             records: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             too_large: AtomicU64::new(0),
             published: AtomicU64::new(position.offset),
-            last_error: Mutex::new(None),
             journal: written.clone(),
             journal_start: session_start,
         });
@@ -132,18 +127,11 @@ impl Publisher {
             topic: None,
             marks: Vec::new(),
         };
-        let thread = std::thread::Builder::new()
-            .name("amptap-publish".into())
-            .spawn(move || {
-                crate::pipeline::yield_to_the_tap();
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt.block_on(work.run()),
-                    Err(e) => tracing::error!("publisher: {e}"),
-                }
-            })?;
+        let thread = own_thread("amptap-publish", async move {
+            // Behind the tap, like the judge stage: the journal waits, the SDK does not.
+            crate::pipeline::yield_to_the_tap();
+            work.run().await;
+        })?;
         Ok(Publisher {
             thread: Some(thread),
             control,

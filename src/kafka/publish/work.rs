@@ -12,7 +12,7 @@ use rskafka::record::Record;
 
 use super::{Control, PublishStats, OFFSET_HEADER, SOURCE_HEADER};
 use crate::journal::JournalStats;
-use crate::kafka::conn::{Topic, Unreachable};
+use crate::kafka::conn::{unreachable, Topic, Unreachable};
 use crate::kafka::journal_lines::{read_batch, Batch, JournalLine};
 use crate::kafka::position::{self, Pending, Position};
 use crate::kafka::{key, KafkaUrl};
@@ -27,7 +27,7 @@ pub(super) struct Work {
     pub url: KafkaUrl,
     pub target: String,
     pub journal: PathBuf,
-    pub positions: PathBuf,
+    pub positions: position::Book,
     pub position: Position,
     pub written: Arc<JournalStats>,
     pub stats: Arc<PublishStats>,
@@ -93,12 +93,7 @@ impl Work {
     fn failed(&mut self, e: &Unreachable) {
         tracing::warn!(target = %self.target, "publish: {e}");
         self.stats.failures.fetch_add(1, Ordering::Relaxed);
-        *self
-            .stats
-            .last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(e.0.clone());
-        self.stats.up.store(false, Ordering::Relaxed);
+        self.stats.health.failed(e);
         // Start again from a fresh connection: a stopped broker's socket may
         // still hold our request.
         self.topic = None;
@@ -154,7 +149,7 @@ impl Work {
         self.position.pending = None;
         self.save();
         self.stats.published.store(batch.end, Ordering::Relaxed);
-        self.stats.up.store(true, Ordering::Relaxed);
+        self.stats.health.ok();
         Ok(())
     }
 
@@ -194,8 +189,7 @@ impl Work {
                     );
                 }
                 Ok(Err(e)) => {
-                    first_error =
-                        first_error.or(Some(Unreachable(format!("produce: {}", short(&e)))));
+                    first_error = first_error.or(Some(unreachable("produce", &e)));
                 }
                 Err(_) => {
                     let why = format!("produce: no answer in {} s", timeout.as_secs());
@@ -292,11 +286,11 @@ impl Work {
     }
 
     fn save(&mut self) {
-        if let Err(e) = position::save(&self.positions, &self.target, &self.position) {
+        if let Err(e) = self.positions.put(&self.target, &self.position) {
             // The topic still gets everything; a restart may look again.
             tracing::warn!(
                 "publish: cannot remember the position in {}: {e}",
-                self.positions.display()
+                self.positions.file().display()
             );
         }
     }
@@ -338,9 +332,4 @@ fn too_large(e: &rskafka::client::error::Error) -> bool {
             ..
         }
     )
-}
-
-fn short(e: &rskafka::client::error::Error) -> String {
-    let text = e.to_string();
-    text.split(", request:").next().unwrap_or(&text).to_owned()
 }

@@ -205,20 +205,28 @@ async fn three_taps_publish_and_one_check_sees_every_event_once() {
         assert!(plan.contains(&format!("{name}_event")), "{plan}");
     }
 
-    watch_in_tmux(&topic, &names);
+    for inspector in ["watch", "open"] {
+        inspect_in_tmux(inspector, &topic, &names);
+    }
 }
 
-/// `watch kafka://…` in a real terminal: the Types view lists each tap's type.
-fn watch_in_tmux(topic: &str, names: &[&str]) {
+/// `watch kafka://…` (following) and `open kafka://…` (read to the end) in
+/// a real terminal: every event, and the Types view lists each tap's type.
+fn inspect_in_tmux(inspector: &str, topic: &str, names: &[&str]) {
     let dir = tempfile::tempdir().expect("dir");
     let work = dir.path().to_str().expect("utf-8");
     let command = format!(
-        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {} watch '{topic}?from=earliest'",
+        "AMPTAP_DATA_DIR={work}/data AMPTAP_CONFIG_DIR={work}/config {} {inspector} '{topic}?from=earliest'",
         env!("CARGO_BIN_EXE_amptap")
     );
-    let tmux = Tmux::start("amptap-kafka", work, (160, 40), &command);
-    let header = tmux.wait_for("all 90000 events", |s| s.contains("90000 events"));
-    assert!(header.contains(topic), "the topic is named: {header}");
+    let tmux = Tmux::start(
+        &format!("amptap-kafka-{inspector}"),
+        work,
+        (160, 40),
+        &command,
+    );
+    let screen = tmux.wait_for("all 90000 events", |s| s.contains("90000 events"));
+    assert!(screen.contains(topic), "the topic is named: {screen}");
     tmux.keys(&["2"]);
     let types = tmux.wait_for("the Types view", |s| {
         names.iter().all(|n| s.contains(&format!("{n}_event")))

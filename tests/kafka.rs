@@ -272,6 +272,25 @@ async fn a_stopped_broker_loses_nothing_and_duplicates_nothing() {
         summary["by_code"].get("duplicate_insert_id").is_none(),
         "{summary}"
     );
+
+    // reconcile reads the topic as its captures: offline, none was forwarded.
+    let dir = tempfile::tempdir().expect("dir");
+    let rows = dir.path().join("rows.jsonl");
+    std::fs::write(&rows, "").expect("empty export");
+    let out = amptap_cli(&[
+        "reconcile",
+        "--format",
+        "json",
+        "--export",
+        rows.to_str().expect("utf-8"),
+        "--capture",
+        &format!("{topic}?from=earliest"),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let reconciled = &report["reconcile"]["summary"];
+    assert_eq!(reconciled["captured"], 5_000, "{reconciled}");
+    assert_eq!(reconciled["not_forwarded"], 5_000, "{reconciled}");
     tap.interrupt();
 }
 

@@ -3,6 +3,7 @@
 //! grows with the kinds of findings kept, not with events.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
@@ -29,12 +30,16 @@ pub enum CheckError {
     Write(#[from] std::io::Error),
 }
 
-/// Records read (and their events parsed) on a thread of their own, a
-/// bounded way ahead of the judge, so reading and judging share the cores.
-/// Judged records go back to that thread to be freed: glibc frees memory
-/// another thread allocated slowly.
+/// Records read on a thread of their own, a bounded way ahead of the
+/// judge, so reading and judging share the cores. Reading an event onto its
+/// tape is shared too: the reader does it while the judge has records
+/// waiting, and leaves the rest to the judge when it has none, so neither
+/// thread idles whatever the plan and the events cost. Judged records go
+/// back to the reader to be freed where they were allocated.
 struct ReadAhead {
     records: Receiver<(Arc<str>, Record)>,
+    /// Records sent and not yet taken by the judge.
+    waiting: Arc<AtomicUsize>,
     done: Sender<Record>,
     thread: std::thread::JoinHandle<Vec<InputWarning>>,
 }
@@ -48,15 +53,19 @@ impl ReadAhead {
         }
         let (tx, records) = std::sync::mpsc::sync_channel(16);
         let (done, freed) = std::sync::mpsc::channel::<Record>();
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let queued = waiting.clone();
         let thread = std::thread::Builder::new()
             .name("amptap-read".into())
             .spawn(move || {
                 let mut warnings = Vec::new();
                 for (name, mut reader) in readers {
                     for record in reader.by_ref() {
-                        for event in &record.events {
-                            event.json(); // parsed here, judged there
+                        let busy = || queued.load(Ordering::Relaxed) > 0;
+                        for event in record.events.iter().take_while(|_| busy()) {
+                            event.view(); // read here, judged there
                         }
+                        queued.fetch_add(1, Ordering::Relaxed);
                         if tx.send((name.clone(), record)).is_err() {
                             return warnings;
                         }
@@ -71,6 +80,7 @@ impl ReadAhead {
             })?;
         Ok(ReadAhead {
             records,
+            waiting,
             done,
             thread,
         })
@@ -108,6 +118,7 @@ pub fn check_journals(
     let several = journals.len() > 1;
     let ahead = ReadAhead::start(journals)?;
     for (name, capture) in ahead.records.iter() {
+        ahead.waiting.fetch_sub(1, Ordering::Relaxed);
         report_capture(
             builder,
             Some(&mut validator),

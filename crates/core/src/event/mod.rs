@@ -9,10 +9,12 @@ mod count;
 mod decode;
 mod diagnose;
 mod endpoint;
+mod tape;
 
 pub use decode::{decode_request, BodyLimits, DecodeError};
 pub use diagnose::{diagnose, Diagnosis};
 pub use endpoint::{edit_distance, Endpoint, Region};
+pub use tape::{Kind, Tape, View};
 
 use std::sync::OnceLock;
 
@@ -45,12 +47,13 @@ impl Dialect {
 
 /// One event as the SDK sent it.
 ///
-/// The parsed copy is built on first use: a forwarding tap only copies raw
-/// bytes to the journal, and parsing a hundred events per request it never
-/// looks at would be most of its CPU time.
+/// The parsed copies are built on first use: a forwarding tap only copies
+/// raw bytes to the journal, and parsing a hundred events per request it
+/// never looks at would be most of its CPU time.
 #[derive(Debug, Clone)]
 pub struct Event {
     raw: Box<RawValue>,
+    tape: OnceLock<Tape>,
     parsed: OnceLock<Value>,
     dialect: Dialect,
 }
@@ -66,6 +69,7 @@ impl Event {
     pub fn from_raw(raw: Box<RawValue>, dialect: Dialect) -> Self {
         Event {
             raw,
+            tape: OnceLock::new(),
             parsed: OnceLock::new(),
             dialect,
         }
@@ -76,16 +80,25 @@ impl Event {
         &self.raw
     }
 
-    /// The parsed event. JSON nested deeper than the parser's limit (128)
+    /// The event read onto a tape: what the judge and the accessors read.
+    /// JSON nested deeper than the parser's limit (128) reads as `null`.
+    pub fn view(&self) -> View<'_> {
+        self.tape
+            .get_or_init(|| Tape::parse(self.raw.get()))
+            .root(self.raw.get())
+    }
+
+    /// The parsed event as a tree. JSON nested deeper than the parser's limit (128)
     /// reads as `null`: no field of it can be trusted.
     pub fn json(&self) -> &Value {
         self.parsed
             .get_or_init(|| serde_json::from_str(self.raw.get()).unwrap_or(Value::Null))
     }
 
-    /// Forgets the parsed tree (the raw text stays): a record of 500,000
+    /// Forgets the parsed copies (the raw text stays): a record of 500,000
     /// events is judged one event at a time, not held parsed all at once.
     pub fn release_parsed(&mut self) {
+        self.tape = OnceLock::new();
         self.parsed = OnceLock::new();
     }
 
@@ -93,7 +106,7 @@ impl Event {
     /// released: what a consumer of a huge record uses so it does not parse
     /// every event back into memory at once.
     pub fn with_parsed<R>(&self, f: impl FnOnce(&Event) -> R) -> R {
-        if self.parsed.get().is_some() {
+        if self.parsed.get().is_some() || self.tape.get().is_some() {
             return f(self);
         }
         let transient = Event::from_raw(self.raw.clone(), self.dialect);
@@ -114,7 +127,7 @@ impl Event {
     }
 
     fn str_field(&self, field: &str) -> Option<&str> {
-        self.get(field)?.as_str()
+        self.view().get(field)?.as_str()
     }
 
     /// `event_type`; identify endpoints carry none, so they read as
@@ -146,7 +159,7 @@ impl Event {
             Dialect::AmplitudeJs => "timestamp",
             _ => "time",
         };
-        let value = self.get(field)?;
+        let value = self.view().get(field)?;
         value.as_i64().or_else(|| value.as_f64().map(|f| f as i64))
     }
 
@@ -177,7 +190,7 @@ impl Event {
     }
 
     pub fn session_id(&self) -> Option<i64> {
-        self.get("session_id")?.as_i64()
+        self.view().get("session_id")?.as_i64()
     }
 
     pub fn platform(&self) -> Option<&str> {
@@ -186,16 +199,14 @@ impl Event {
 
     /// The sending library: a string for the V2 SDKs, `{name, version}` for amplitude-js.
     pub fn library(&self) -> Option<String> {
-        match self.get("library")? {
-            Value::String(s) => Some(s.clone()),
-            Value::Object(o) => {
-                let name = o.get("name")?.as_str()?;
-                match o.get("version").and_then(Value::as_str) {
-                    Some(version) => Some(format!("{name}/{version}")),
-                    None => Some(name.to_owned()),
-                }
-            }
-            _ => None,
+        let library = self.view().get("library")?;
+        if let Some(text) = library.as_str() {
+            return Some(text.to_owned());
+        }
+        let name = library.get("name")?.as_str()?;
+        match library.get("version").and_then(|v| v.as_str()) {
+            Some(version) => Some(format!("{name}/{version}")),
+            None => Some(name.to_owned()),
         }
     }
 
@@ -203,13 +214,12 @@ impl Event {
     /// than a lookup each (the hot path of `check` and the live judgement).
     pub fn common(&self) -> CommonFields<'_> {
         let mut c = CommonFields::default();
-        let Some(fields) = self.fields() else {
-            return c;
-        };
+        let fields = self.view();
         let legacy = self.dialect == Dialect::AmplitudeJs;
         let mut insert_id = None;
-        for (key, value) in fields {
-            match key.as_str() {
+        // In the order sent: of a key sent twice the last one counts, as in a Map.
+        for (key, value) in fields.entries() {
+            match key {
                 "event_type" => c.event_type = value.as_str(),
                 "user_id" => c.user_id = Some(value),
                 "device_id" => c.device_id = Some(value),
@@ -217,8 +227,8 @@ impl Event {
                 "timestamp" if legacy => c.time = Some(value),
                 "insert_id" => insert_id = value.as_str(),
                 "uuid" if legacy => c.insert_id = value.as_str(),
-                "event_properties" => c.event_properties = value.as_object(),
-                "user_properties" => c.user_properties = value.as_object(),
+                "event_properties" => c.event_properties = Some(value).filter(View::is_object),
+                "user_properties" => c.user_properties = Some(value).filter(View::is_object),
                 _ => {}
             }
         }
@@ -233,7 +243,11 @@ impl Event {
 
     /// Number of event properties (0 when absent).
     pub fn property_count(&self) -> usize {
-        self.event_properties().map_or(0, Map::len)
+        self.view()
+            .get("event_properties")
+            .filter(View::is_object)
+            .and_then(|p| p.size())
+            .unwrap_or(0)
     }
 }
 
@@ -242,14 +256,15 @@ impl Event {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CommonFields<'a> {
     pub event_type: Option<&'a str>,
-    pub user_id: Option<&'a Value>,
-    pub device_id: Option<&'a Value>,
+    pub user_id: Option<View<'a>>,
+    pub device_id: Option<View<'a>>,
     /// `time` (`timestamp` for amplitude-js).
-    pub time: Option<&'a Value>,
+    pub time: Option<View<'a>>,
     /// `insert_id` (`uuid` for amplitude-js).
     pub insert_id: Option<&'a str>,
-    pub event_properties: Option<&'a Map<String, Value>>,
-    pub user_properties: Option<&'a Map<String, Value>>,
+    /// Objects only.
+    pub event_properties: Option<View<'a>>,
+    pub user_properties: Option<View<'a>>,
 }
 
 impl CommonFields<'_> {
@@ -261,8 +276,8 @@ impl CommonFields<'_> {
     /// The device id, else the user id, as text.
     pub fn device_or_user(&self) -> Option<&str> {
         self.device_id
-            .and_then(Value::as_str)
-            .or_else(|| self.user_id.and_then(Value::as_str))
+            .and_then(|v| v.as_str())
+            .or_else(|| self.user_id.and_then(|v| v.as_str()))
     }
 }
 

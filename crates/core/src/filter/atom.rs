@@ -2,10 +2,9 @@
 //! how it is decided: from the columns a store keeps, or from the event.
 
 use regex::Regex;
-use serde_json::Value;
 
 use super::{Body, CodeSet, Status};
-use crate::event::Event;
+use crate::event::{Event, Kind, View};
 use crate::plan::Code;
 
 #[derive(Debug, Clone)]
@@ -107,20 +106,19 @@ impl Test {
 }
 
 impl Compare {
-    fn holds(&self, v: &Value) -> bool {
-        let text = || match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+    fn holds(&self, v: View<'_>) -> bool {
+        let text = || match v.as_str() {
+            Some(s) => s.to_owned(),
+            None => v.to_value().to_string(),
         };
         match self {
             Compare::OneOf(values) => values.contains(&text()),
             Compare::NoneOf(values) => !v.is_null() && !values.contains(&text()),
             Compare::Regex(re) => !v.is_null() && re.is_match(&text()),
             Compare::Number(side, or_equal, n) => {
-                let value = match v {
-                    Value::Number(x) => x.as_f64(),
-                    Value::String(s) => s.trim().parse().ok(),
-                    _ => None,
+                let value = match v.as_str() {
+                    Some(s) => s.trim().parse().ok(),
+                    None => v.as_f64(),
                 };
                 value
                     .and_then(|x| x.partial_cmp(n))
@@ -134,31 +132,37 @@ impl Compare {
 /// escape non-ASCII (Python's `"\u3053\u3093"`) still match `こんにちは`.
 fn text_matches(re: &Regex, e: &Event) -> bool {
     let raw = e.raw().get();
-    re.is_match(raw) || (raw.contains('\\') && any_string(e.json(), re))
+    re.is_match(raw) || (raw.contains('\\') && any_string(e.view(), re))
 }
 
-fn any_string(v: &Value, re: &Regex) -> bool {
-    match v {
-        Value::String(s) => re.is_match(s),
-        Value::Array(items) => items.iter().any(|i| any_string(i, re)),
-        Value::Object(map) => map.iter().any(|(k, v)| re.is_match(k) || any_string(v, re)),
+fn any_string(v: View<'_>, re: &Regex) -> bool {
+    match v.kind() {
+        Kind::String => v.as_str().is_some_and(|s| re.is_match(s)),
+        Kind::Array => v.items().any(|i| any_string(i, re)),
+        // Each key once, with the value that counts: as the event is read.
+        Kind::Object => v
+            .sorted()
+            .into_iter()
+            .any(|(k, v)| re.is_match(k) || any_string(v, re)),
         _ => false,
     }
 }
 
 /// A non-null value at `path` inside event_properties, else among the event's own fields.
-fn property<'a>(e: &'a Event, path: &[String]) -> Option<&'a Value> {
+fn property<'a>(e: &'a Event, path: &[String]) -> Option<View<'a>> {
     lookup(e, path).filter(|v| !v.is_null())
 }
 
-fn lookup<'a>(e: &'a Event, path: &[String]) -> Option<&'a Value> {
-    let walk = |mut v: &'a Value| {
+fn lookup<'a>(e: &'a Event, path: &[String]) -> Option<View<'a>> {
+    let walk = |mut v: View<'a>| {
         for part in path {
-            v = v.get(part.as_str())?;
+            v = v.get(part)?;
         }
         Some(v)
     };
-    e.get("event_properties")
+    let event = e.view();
+    event
+        .get("event_properties")
         .and_then(walk)
-        .or_else(|| walk(e.json()))
+        .or_else(|| walk(event))
 }

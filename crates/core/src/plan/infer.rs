@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{EventSpec, Plan, PropType, PropertySpec, Settings};
-use crate::event::Event;
+use crate::event::{Event, Kind, View};
 
 /// Most distinct values an inferred enum may have.
 const MAX_ENUM: usize = 10;
@@ -24,7 +24,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn add(&mut self, value: &Value) {
+    fn add(&mut self, value: View<'_>) {
         self.present += 1;
         match PropType::of(value) {
             None => self.nulls += 1,
@@ -36,13 +36,13 @@ impl Seen {
                 });
             }
         }
-        match value {
-            Value::String(s) if s.chars().count() <= MAX_ENUM_CHARS => {
-                if self.strings.len() <= MAX_ENUM {
-                    self.strings.insert(s.clone());
+        match value.as_str() {
+            Some(s) if s.chars().count() <= MAX_ENUM_CHARS => {
+                if self.strings.len() <= MAX_ENUM && !self.strings.contains(s) {
+                    self.strings.insert(s.to_owned());
                 }
             }
-            Value::Null => {}
+            None if value.is_null() => {}
             _ => self.non_string_or_long = true,
         }
     }
@@ -100,10 +100,11 @@ pub fn infer<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>)
     let mut user_occurrences = 0;
     for event in events {
         let event = event.borrow();
-        if let Some(up) = event.user_properties() {
+        let view = event.view();
+        if let Some(up) = view.get("user_properties").filter(View::is_object) {
             user_occurrences += 1;
             for (name, value) in flatten_user_properties(up) {
-                user_props.entry(name).or_default().add(value);
+                entry(&mut user_props, name).add(value);
             }
         }
         let Some(event_type) = event.event_type() else {
@@ -112,11 +113,11 @@ pub fn infer<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>)
         if event_type.starts_with('$') {
             continue;
         }
-        *counts.entry(event_type.to_owned()).or_default() += 1;
-        let seen = props.entry(event_type.to_owned()).or_default();
-        if let Some(p) = event.event_properties() {
-            for (name, value) in p {
-                seen.entry(name.clone()).or_default().add(value);
+        *entry(&mut counts, event_type) += 1;
+        let seen = entry(&mut props, event_type);
+        if let Some(p) = view.get("event_properties").filter(View::is_object) {
+            for (name, value) in p.sorted() {
+                entry(seen, name).add(value);
             }
         }
     }
@@ -158,15 +159,21 @@ pub fn infer<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>)
     }
 }
 
-fn flatten_user_properties(up: &Map<String, Value>) -> Vec<(String, &Value)> {
+/// The entry for `key`, its key allocated only the first time (names repeat).
+fn entry<'m, T: Default>(map: &'m mut BTreeMap<String, T>, key: &str) -> &'m mut T {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), T::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
+fn flatten_user_properties(up: View<'_>) -> Vec<(&str, View<'_>)> {
     let mut out = Vec::new();
-    for (key, value) in up {
-        match (key.as_str(), value) {
-            ("$set" | "$setOnce", Value::Object(ops)) => {
-                out.extend(ops.iter().map(|(k, v)| (k.clone(), v)));
-            }
-            (op, _) if op.starts_with('$') => {}
-            (name, v) => out.push((name.to_owned(), v)),
+    for (key, value) in up.sorted() {
+        match key {
+            "$set" | "$setOnce" if value.kind() == Kind::Object => out.extend(value.sorted()),
+            op if op.starts_with('$') => {}
+            name => out.push((name, value)),
         }
     }
     out

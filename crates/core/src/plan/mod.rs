@@ -23,7 +23,7 @@ pub use infer::{infer, to_toml};
 pub use lint::{lint, LintIssue};
 pub use load::{parse, parse_csv, parse_toml, PlanError};
 pub use relay::RelaySpec;
-pub use types::{describe_value, PropType};
+pub use types::{describe, describe_value, PropType};
 pub use validate::{is_placeholder_id, Code, EventContext, Finding, Severity, Validator};
 
 /// A compiled regex that remembers its source (for equality and printing).

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
+use crate::event::{Kind, View};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PropType {
     String,
@@ -35,18 +37,35 @@ impl PropType {
         }
     }
 
-    /// The narrowest type of a value, as `plan infer` and `type_drift` see it.
-    pub fn of(value: &Value) -> Option<PropType> {
-        Some(match value {
-            Value::Null => return None,
-            Value::Bool(_) => PropType::Boolean,
-            Value::Number(n) if n.is_i64() || n.is_u64() => PropType::Integer,
-            Value::Number(_) => PropType::Number,
-            Value::String(_) => PropType::String,
-            Value::Object(_) => PropType::Object,
-            Value::Array(items) => {
+    /// [`PropType::accepts`] for a value as the judge reads it.
+    pub fn fits(&self, value: View<'_>) -> bool {
+        match (self, value.kind()) {
+            (PropType::Any, _)
+            | (PropType::String, Kind::String)
+            | (PropType::Integer, Kind::Integer)
+            | (PropType::Number, Kind::Integer | Kind::Float)
+            | (PropType::Boolean, Kind::Bool)
+            | (PropType::Object, Kind::Object)
+            | (PropType::Array(None), Kind::Array) => true,
+            (PropType::Array(Some(item)), Kind::Array) => {
+                value.items().all(|v| v.is_null() || item.fits(v))
+            }
+            _ => false,
+        }
+    }
+
+    /// The narrowest type of a value, as `plan infer` sees it.
+    pub fn of(value: View<'_>) -> Option<PropType> {
+        Some(match value.kind() {
+            Kind::Null => return None,
+            Kind::Bool => PropType::Boolean,
+            Kind::Integer => PropType::Integer,
+            Kind::Float => PropType::Number,
+            Kind::String => PropType::String,
+            Kind::Object => PropType::Object,
+            Kind::Array => {
                 let mut item: Option<PropType> = None;
-                for t in items.iter().filter_map(PropType::of) {
+                for t in value.items().filter_map(PropType::of) {
                     item = Some(match item {
                         None => t,
                         Some(prev) => prev.unify(&t),
@@ -77,14 +96,14 @@ impl PropType {
     }
 
     /// Coarse kind for drift detection: integer and number are one kind.
-    pub fn kind(value: &Value) -> Option<&'static str> {
-        Some(match value {
-            Value::Null => return None,
-            Value::Bool(_) => "boolean",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Object(_) => "object",
-            Value::Array(_) => "array",
+    pub fn kind(value: View<'_>) -> Option<&'static str> {
+        Some(match value.kind() {
+            Kind::Null => return None,
+            Kind::Bool => "boolean",
+            Kind::Integer | Kind::Float => "number",
+            Kind::String => "string",
+            Kind::Object => "object",
+            Kind::Array => "array",
         })
     }
 }
@@ -129,19 +148,34 @@ impl FromStr for PropType {
     }
 }
 
-/// A short rendering of a value for findings (`"abc"`, `42`, `[3 items]`).
+/// A short rendering of a value for findings (`"abc"`, `42`, `array of 3`).
 pub fn describe_value(value: &Value) -> String {
     match value {
-        // Quoted as sent: every output sanitizes it its own way (␛ on a
-        // terminal), never Rust's escapes.
-        Value::String(s) if s.chars().count() > 60 => {
-            let cut: String = s.chars().take(57).collect();
-            format!("\"{cut}...\"")
-        }
-        Value::String(s) => format!("\"{s}\""),
+        Value::String(s) => quoted(s),
         Value::Array(items) => format!("array of {}", items.len()),
         Value::Object(o) => format!("object with {} keys", o.len()),
         other => other.to_string(),
+    }
+}
+
+/// [`describe_value`] for a value as the judge reads it.
+pub fn describe(value: View<'_>) -> String {
+    match (value.as_str(), value.size()) {
+        (Some(s), _) => quoted(s),
+        (None, Some(n)) if value.kind() == Kind::Array => format!("array of {n}"),
+        (None, Some(n)) => format!("object with {n} keys"),
+        (None, None) => value.to_value().to_string(),
+    }
+}
+
+/// Quoted as sent: every output sanitizes it its own way (␛ on a
+/// terminal), never Rust's escapes. Long text is cut.
+fn quoted(s: &str) -> String {
+    if s.chars().count() > 60 {
+        let cut: String = s.chars().take(57).collect();
+        format!("\"{cut}...\"")
+    } else {
+        format!("\"{s}\"")
     }
 }
 
@@ -178,8 +212,9 @@ mod tests {
         assert!(!PropType::Integer.accepts(&json!(3.5)));
         assert!(PropType::Array(Some(Box::new(PropType::String))).accepts(&json!(["a", null])));
         assert!(!PropType::Array(Some(Box::new(PropType::String))).accepts(&json!(["a", 1])));
+        let raw = "[1, 2.5]";
         assert_eq!(
-            PropType::of(&json!([1, 2.5])),
+            PropType::of(crate::event::Tape::parse(raw).root(raw)),
             Some(PropType::Array(Some(Box::new(PropType::Number))))
         );
         assert_eq!(PropType::Integer.unify(&PropType::String), PropType::Any);

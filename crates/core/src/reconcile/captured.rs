@@ -62,28 +62,24 @@ impl Captured {
                     outcome_of(c, index)
                 };
                 let fields = e.common();
-                let revenue = e
-                    .fields()
-                    .map(|f| {
-                        ["price", "quantity", "revenue", "productId", "revenueType"]
-                            .iter()
-                            .filter_map(|k| f.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let view = e.view();
+                let revenue = ["price", "quantity", "revenue", "productId", "revenueType"]
+                    .iter()
+                    .filter_map(|k| view.get(k).map(|v| ((*k).to_owned(), v.to_value())))
+                    .collect();
                 Captured {
                     seq: c.seq,
                     index,
                     received_ms: c.received_ms(),
                     insert_id: fields.insert_id.map(str::to_owned),
                     event_type: fields.event_type.map(str::to_owned),
-                    user_id: fields.user_id.and_then(Value::as_str).map(str::to_owned),
-                    device_id: fields.device_id.and_then(Value::as_str).map(str::to_owned),
+                    user_id: fields.user_id.and_then(|v| v.as_str()).map(str::to_owned),
+                    device_id: fields.device_id.and_then(|v| v.as_str()).map(str::to_owned),
                     time_ms: fields.time_ms(),
                     outcome,
-                    properties: e
+                    properties: view
                         .get("event_properties")
-                        .and_then(|p| serde_json::value::to_raw_value(p).ok()),
+                        .and_then(|p| serde_json::value::to_raw_value(&p.to_value()).ok()),
                     revenue,
                 }
             })

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use time::OffsetDateTime;
 
-use crate::event::Event;
+use crate::event::{Event, View};
 use crate::filter::Status;
 use crate::plan::{Code, Finding, Plan};
 
@@ -189,7 +189,7 @@ fn count_coverage(
     event: &Event,
     findings: &[Finding],
 ) {
-    let sent = event.event_properties();
+    let sent = event.view().get("event_properties").filter(View::is_object);
     for (prop, counts) in props.iter_mut() {
         match sent.and_then(|s| s.get(prop)) {
             Some(v) if v.is_null() => {

@@ -1,6 +1,6 @@
 //! The fields every event carries: ids and time.
 
-use super::{describe_value, is_placeholder_id, Code, Severity, Sink, DAY_MS, SECONDS_CUTOFF};
+use super::{describe, is_placeholder_id, Code, Severity, Sink, DAY_MS, SECONDS_CUTOFF};
 use crate::event::{CommonFields, Dialect, Event};
 
 pub(super) fn check_ids(f: &CommonFields<'_>, min_len: usize, sink: &mut Sink<'_, '_>) {
@@ -15,7 +15,7 @@ pub(super) fn check_ids(f: &CommonFields<'_>, min_len: usize, sink: &mut Sink<'_
                 Code::TypeMismatch,
                 field,
                 Some("string"),
-                Some(describe_value(value)),
+                Some(describe(value)),
             );
             continue;
         };
@@ -80,7 +80,7 @@ pub(super) fn check_time(
             Code::BadTime,
             field,
             Some("ms since the epoch"),
-            Some(describe_value(value)),
+            Some(describe(value)),
         );
         return;
     };

@@ -12,10 +12,8 @@ use super::insert_ids::InsertIds;
 use super::sdk_profile;
 use std::fmt;
 
-use serde_json::{Map, Value};
-
-use super::{describe_value, EventSpec, Plan, PropType};
-use crate::event::{CommonFields, Event};
+use super::{describe, EventSpec, Plan, PropType};
+use crate::event::{CommonFields, Event, View};
 
 mod codes;
 mod fields;
@@ -138,12 +136,12 @@ impl<'p> Validator<'p> {
     ) {
         let plan = self.plan;
         let settings = &plan.settings;
-        if event.fields().is_none() {
+        if !event.view().is_object() {
             sink.push(
                 Code::MissingEventType,
                 "",
                 Some("a JSON object"),
-                Some(describe_value(event.json())),
+                Some(describe(event.view())),
             );
             return;
         }
@@ -161,7 +159,7 @@ impl<'p> Validator<'p> {
                 Code::MissingEventType,
                 "event_type",
                 Some("a non-empty string"),
-                event.get("event_type").map(describe_value),
+                event.view().get("event_type").map(describe),
             );
             return;
         };
@@ -181,22 +179,22 @@ impl<'p> Validator<'p> {
         if state.exempt {
             return;
         }
-        let props = f.event_properties;
-        if let Some(props) = props {
-            check_drift(state, props, sink);
-            if let Some(convention) = &settings.property_name {
-                let sdks = |k: &str| settings.sdk_profile && sdk_profile::is_sdk_property(k);
-                for name in props.keys().filter(|k| !k.starts_with('$') && !sdks(k)) {
-                    if follows(&mut self.good_names, convention, name) {
-                        continue;
-                    }
-                    sink.push(
-                        Code::BadPropertyName,
-                        Dotted("event_properties", name),
-                        Some(&format!("a name matching {}", convention.as_str())),
-                        Some(format!("\"{name}\"")),
-                    );
+        // By key, each once: how the plan's properties are walked beside them.
+        let props = f.event_properties.map(|p| p.sorted()).unwrap_or_default();
+        check_drift(state, &props, sink);
+        if let Some(convention) = &settings.property_name {
+            let sdks = |k: &str| settings.sdk_profile && sdk_profile::is_sdk_property(k);
+            let names = props.iter().map(|(name, _)| *name);
+            for name in names.filter(|k| !k.starts_with('$') && !sdks(k)) {
+                if follows(&mut self.good_names, convention, name) {
+                    continue;
                 }
+                sink.push(
+                    Code::BadPropertyName,
+                    Dotted("event_properties", name),
+                    Some(&format!("a name matching {}", convention.as_str())),
+                    Some(format!("\"{name}\"")),
+                );
             }
         }
         if !state.follows_convention {
@@ -224,10 +222,9 @@ impl<'p> Validator<'p> {
             }
             return;
         };
-        let empty = Map::new();
         check_properties(
             "event_properties",
-            props.unwrap_or(&empty),
+            &props,
             &spec.properties,
             &mut state.meant_properties,
             plan,
@@ -276,16 +273,16 @@ impl<'p> Validator<'p> {
     }
 }
 
-fn check_drift(state: &mut TypeState<'_>, props: &Map<String, Value>, sink: &mut Sink<'_, '_>) {
+fn check_drift(state: &mut TypeState<'_>, props: &[(&str, View<'_>)], sink: &mut Sink<'_, '_>) {
     // Where the plan names a type, `type_mismatch` already says it.
     let planned = state.spec.map(|s| &s.properties);
-    for (name, value) in props {
+    for &(name, value) in props {
         let Some(kind) = PropType::kind(value) else {
             continue;
         };
-        match state.first_kind.get(name.as_str()) {
+        match state.first_kind.get(name) {
             None => {
-                state.first_kind.insert(name.clone(), kind);
+                state.first_kind.insert(name.to_owned(), kind);
             }
             Some(&first) if first != kind => {
                 if planned
@@ -298,7 +295,7 @@ fn check_drift(state: &mut TypeState<'_>, props: &Map<String, Value>, sink: &mut
                     Code::TypeDrift,
                     Dotted("event_properties", name),
                     Some(&format!("{first} (as first seen)")),
-                    Some(format!("{kind}: {}", describe_value(value))),
+                    Some(format!("{kind}: {}", describe(value))),
                 );
             }
             Some(_) => {}
@@ -314,7 +311,7 @@ fn check_firing(
     sink: &mut Sink<'_, '_>,
 ) {
     let who = f.device_or_user().unwrap_or_default();
-    let whose = if f.device_id.and_then(Value::as_str).is_some() {
+    let whose = if f.device_id.and_then(|v| v.as_str()).is_some() {
         "device"
     } else {
         "user"

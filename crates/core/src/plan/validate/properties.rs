@@ -4,10 +4,10 @@
 use std::fmt;
 
 use rustc_hash::FxHashMap as HashMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{describe_value, sdk_profile, Code, Severity, Sink, MEANT_NAMES};
-use crate::event::CommonFields;
+use super::{describe, sdk_profile, Code, Severity, Sink, MEANT_NAMES};
+use crate::event::{CommonFields, Kind, View};
 use crate::plan::{Plan, PropType, PropertySpec};
 
 /// Identify operations (`$set`, `$setOnce`) and plain user properties, held
@@ -19,21 +19,21 @@ pub(super) fn check_user_properties(plan: &Plan, f: &CommonFields<'_>, sink: &mu
     let Some(user_props) = f.user_properties else {
         return;
     };
-    for (key, value) in user_props {
-        match (key.as_str(), value) {
-            ("$set" | "$setOnce", Value::Object(ops)) => {
+    for (key, value) in user_props.sorted() {
+        match key {
+            "$set" | "$setOnce" if value.is_object() => {
                 let scope = format!("user_properties.{key}");
-                for (name, v) in ops {
+                for (name, v) in value.sorted() {
                     check_value(&Dotted(&scope, name), v, plan, sink);
                 }
             }
-            (op, _) if op.starts_with('$') => {}
-            (name, v) => check_value(&Dotted("user_properties", name), v, plan, sink),
+            op if op.starts_with('$') => {}
+            name => check_value(&Dotted("user_properties", name), value, plan, sink),
         }
     }
 }
 
-fn check_value(path: &Dotted<'_>, value: &Value, plan: &Plan, sink: &mut Sink<'_, '_>) {
+fn check_value(path: &Dotted<'_>, value: View<'_>, plan: &Plan, sink: &mut Sink<'_, '_>) {
     let name = path.1;
     let spec = plan.user_properties.get(name);
     match spec {
@@ -53,24 +53,25 @@ fn check_value(path: &Dotted<'_>, value: &Value, plan: &Plan, sink: &mut Sink<'_
     }
 }
 
+/// `props` by key, each once ([`View::sorted`]).
 pub(super) fn check_properties<'p>(
     scope: &str,
-    props: &Map<String, Value>,
+    props: &[(&str, View<'_>)],
     specs: &'p std::collections::BTreeMap<String, PropertySpec>,
     meant: &mut HashMap<String, Option<&'p str>>,
     plan: &Plan,
     sink: &mut Sink<'_, '_>,
 ) {
-    // Both maps iterate in key order (serde_json's Map is a BTreeMap), so one
-    // merge walk pairs every sent property with its spec, no lookups.
+    // Both lists are in key order, so one merge walk pairs every sent
+    // property with its spec, no lookups.
     let unexpected = plan.settings.unexpected_properties.severity();
     let mut sent = props.iter().peekable();
     for (name, spec) in specs {
-        while let Some((key, _)) = sent.next_if(|(key, _)| key.as_str() < name.as_str()) {
+        while let Some((key, _)) = sent.next_if(|(key, _)| *key < name.as_str()) {
             report_unexpected(scope, key, specs, meant, unexpected, sink);
         }
         match sent.next_if(|(key, _)| *key == name) {
-            Some((_, value)) => check_property(&Dotted(scope, name), value, spec, sink),
+            Some(&(_, value)) => check_property(&Dotted(scope, name), value, spec, sink),
             None => check_absent(scope, name, spec, props, sink),
         }
     }
@@ -83,10 +84,11 @@ fn check_absent(
     scope: &str,
     name: &str,
     spec: &PropertySpec,
-    props: &Map<String, Value>,
+    props: &[(&str, View<'_>)],
     sink: &mut Sink<'_, '_>,
 ) {
-    let source = spec.source.as_deref().filter(|s| props.contains_key(*s));
+    let sent = |name: &str| props.binary_search_by(|(key, _)| (*key).cmp(name)).is_ok();
+    let source = spec.source.as_deref().filter(|s| sent(s));
     if let Some(source) = source {
         sink.push(
             Code::UnmappedField,
@@ -172,7 +174,12 @@ pub(super) fn nearest<'n>(
         .map(|(_, p)| p.as_str())
 }
 
-fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &mut Sink<'_, '_>) {
+fn check_property(
+    path: &Dotted<'_>,
+    value: View<'_>,
+    spec: &PropertySpec,
+    sink: &mut Sink<'_, '_>,
+) {
     if value.is_null() {
         if !spec.nullable {
             sink.push(
@@ -184,13 +191,13 @@ fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &
         }
         return;
     }
-    if !spec.ty.accepts(value) {
+    if !spec.ty.fits(value) {
         let actual = PropType::of(value).map_or_else(|| "null".into(), |t| t.to_string());
         sink.push(
             Code::TypeMismatch,
             path,
             Some(&spec.ty.to_string()),
-            Some(format!("{actual}: {}", describe_value(value))),
+            Some(format!("{actual}: {}", describe(value))),
         );
         return;
     }
@@ -201,7 +208,7 @@ fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &
                 Code::EnumViolation,
                 path,
                 Some(&format!("one of {}", list.join(", "))),
-                Some(describe_value(value)),
+                Some(describe(value)),
             );
         }
     }
@@ -211,7 +218,7 @@ fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &
                 Code::PatternViolation,
                 path,
                 Some(&format!("matching {}", pattern.as_str())),
-                Some(describe_value(value)),
+                Some(describe(value)),
             );
         }
     }
@@ -223,14 +230,14 @@ fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &
                 Code::RangeViolation,
                 path,
                 Some(&range_text(spec.min, spec.max)),
-                Some(value.to_string()),
+                Some(value.to_value().to_string()),
             );
         }
     }
-    let length = match value {
-        Value::String(s) => Some(s.chars().count()),
-        Value::Array(a) => Some(a.len()),
-        _ => None,
+    let length = match value.as_str() {
+        Some(s) => Some(s.chars().count()),
+        None if value.kind() == Kind::Array => value.size(),
+        None => None,
     };
     if let Some(len) = length {
         let short = spec.min_length.is_some_and(|m| len < m);
@@ -251,10 +258,13 @@ fn check_property(path: &Dotted<'_>, value: &Value, spec: &PropertySpec, sink: &
 }
 
 /// Enum members compare as numbers when both are numbers (3 == 3.0).
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+fn same_value(a: &Value, b: View<'_>) -> bool {
+    match (a.as_f64(), b.as_f64(), b.kind()) {
+        (Some(x), Some(y), _) => x == y,
+        (_, _, Kind::String) => a.as_str() == b.as_str(),
+        (_, _, Kind::Bool) => a.as_bool() == b.as_bool(),
+        (_, _, Kind::Null) => a.is_null(),
+        _ => *a == b.to_value(),
     }
 }
 

@@ -1,0 +1,396 @@
+//! An event's JSON read once into a flat tape of nodes whose strings point
+//! back into the raw text: what the judge reads.
+//!
+//! A `serde_json::Value` costs an allocation per string and a B-tree per
+//! object; on `check`'s million events building and freeing those trees
+//! was most of the time. The tape is one vector per event, and a string
+//! without escapes is a span of the text it came from. Reading it answers
+//! exactly as the `Value` would: duplicate keys resolve to the last one,
+//! numbers are integers or floats as serde_json makes them, and JSON
+//! nested deeper than serde_json's limit reads as `null`.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
+
+/// One node. Containers hold the index just past their last descendant, so
+/// a reader can step over them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Node {
+    Null,
+    Bool(bool),
+    PosInt(u64),
+    NegInt(i64),
+    Float(f64),
+    /// A string without escapes: `(start, len)` in the raw text.
+    Span(u32, u32),
+    /// A string with escapes, decoded into the tape's side list.
+    Decoded(u32),
+    Array {
+        end: u32,
+    },
+    /// Keys and values alternate after it.
+    Object {
+        end: u32,
+    },
+}
+
+/// An event's JSON as a tape; read it through [`Tape::root`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tape {
+    nodes: Vec<Node>,
+    decoded: Vec<String>,
+}
+
+impl Tape {
+    /// Reads `raw` (valid JSON). Anything the parser refuses, nesting past
+    /// its limit included, is a lone `null`.
+    pub fn parse(raw: &str) -> Tape {
+        let mut tape = Tape {
+            nodes: Vec::with_capacity(64),
+            decoded: Vec::new(),
+        };
+        // Spans are 32-bit: text past 4 GiB cannot be an event anyway.
+        if u32::try_from(raw.len()).is_err() {
+            tape.nodes.push(Node::Null);
+            return tape;
+        }
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let seed = Builder {
+            base: raw.as_ptr() as usize,
+            tape: &mut tape,
+        };
+        if seed.deserialize(&mut de).and_then(|()| de.end()).is_err() {
+            tape.nodes.clear();
+            tape.decoded.clear();
+            tape.nodes.push(Node::Null);
+        }
+        tape
+    }
+
+    /// The whole value; `raw` must be the text this tape was read from.
+    pub fn root<'a>(&'a self, raw: &'a str) -> View<'a> {
+        View {
+            tape: self,
+            raw,
+            at: 0,
+        }
+    }
+}
+
+/// Fills a tape as serde_json walks the text.
+struct Builder<'t> {
+    base: usize,
+    tape: &'t mut Tape,
+}
+
+impl Builder<'_> {
+    fn push(self, node: Node) {
+        self.tape.nodes.push(node);
+    }
+
+    /// A string that is not a span of the text (its escapes decoded).
+    fn decoded(self, v: &str) {
+        let index = u32::try_from(self.tape.decoded.len()).unwrap_or(u32::MAX);
+        self.tape.decoded.push(v.to_owned());
+        self.push(Node::Decoded(index));
+    }
+
+    fn again(&mut self) -> Builder<'_> {
+        Builder {
+            base: self.base,
+            tape: self.tape,
+        }
+    }
+
+    /// Closes the container opened at `at`.
+    fn close(&mut self, at: usize, node: fn(u32) -> Node) {
+        let end = u32::try_from(self.tape.nodes.len()).unwrap_or(u32::MAX);
+        if let Some(slot) = self.tape.nodes.get_mut(at) {
+            *slot = node(end);
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Builder<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Builder<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.push(Node::Null);
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.push(Node::Bool(v));
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.push(Node::PosInt(v));
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        // serde_json gives non-negative integers as u64; keep Value's split.
+        self.push(match u64::try_from(v) {
+            Ok(u) => Node::PosInt(u),
+            Err(_) => Node::NegInt(v),
+        });
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.push(Node::Float(v));
+        Ok(())
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+        // The text is the raw string itself: its offset in it is its span.
+        let start = (v.as_ptr() as usize).wrapping_sub(self.base);
+        match (u32::try_from(start), u32::try_from(v.len())) {
+            (Ok(start), Ok(len)) => self.push(Node::Span(start, len)),
+            _ => self.decoded(v),
+        }
+        Ok(())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.decoded(v);
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut items: A) -> Result<(), A::Error> {
+        let at = self.tape.nodes.len();
+        self.tape.nodes.push(Node::Array { end: 0 });
+        while items.next_element_seed(self.again())?.is_some() {}
+        self.close(at, |end| Node::Array { end });
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let at = self.tape.nodes.len();
+        self.tape.nodes.push(Node::Object { end: 0 });
+        while map.next_key_seed(self.again())?.is_some() {
+            map.next_value_seed(self.again())?;
+        }
+        self.close(at, |end| Node::Object { end });
+        Ok(())
+    }
+}
+
+/// What a value is, integers and floats apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Bool,
+    Integer,
+    Float,
+    String,
+    Array,
+    Object,
+}
+
+/// One value of a tape, read as a `serde_json::Value` would be.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    tape: &'a Tape,
+    raw: &'a str,
+    at: u32,
+}
+
+impl fmt::Debug for View<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_value())
+    }
+}
+
+impl<'a> View<'a> {
+    fn node(&self) -> Node {
+        self.tape
+            .nodes
+            .get(self.at as usize)
+            .copied()
+            .unwrap_or(Node::Null)
+    }
+
+    fn at(&self, at: u32) -> View<'a> {
+        View { at, ..*self }
+    }
+
+    /// The index just past this value and everything in it.
+    fn end(&self) -> u32 {
+        match self.node() {
+            Node::Array { end } | Node::Object { end } => end,
+            _ => self.at + 1,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self.node() {
+            Node::Null => Kind::Null,
+            Node::Bool(_) => Kind::Bool,
+            Node::PosInt(_) | Node::NegInt(_) => Kind::Integer,
+            Node::Float(_) => Kind::Float,
+            Node::Span(..) | Node::Decoded(_) => Kind::String,
+            Node::Array { .. } => Kind::Array,
+            Node::Object { .. } => Kind::Object,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.node() == Node::Null
+    }
+
+    pub fn is_object(&self) -> bool {
+        self.kind() == Kind::Object
+    }
+
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self.node() {
+            Node::Span(start, len) => {
+                let (start, len) = (start as usize, len as usize);
+                self.raw.get(start..start + len)
+            }
+            Node::Decoded(i) => self.tape.decoded.get(i as usize).map(String::as_str),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.node() {
+            Node::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.node() {
+            Node::PosInt(u) => i64::try_from(u).ok(),
+            Node::NegInt(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self.node() {
+            Node::PosInt(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self.node() {
+            Node::PosInt(u) => Some(u as f64),
+            Node::NegInt(i) => Some(i as f64),
+            Node::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// What a container holds, in order: an array's items, an object's
+    /// keys and values alternating. Nothing for a scalar.
+    fn children(&self) -> impl Iterator<Item = View<'a>> + 'a {
+        let (mut next, end) = match self.node() {
+            Node::Array { end } | Node::Object { end } => (self.at + 1, end),
+            _ => (0, 0),
+        };
+        let this = *self;
+        std::iter::from_fn(move || {
+            if next >= end {
+                return None;
+            }
+            let child = this.at(next);
+            next = child.end();
+            Some(child)
+        })
+    }
+
+    /// An object's keys and values in the order sent, a repeated key each
+    /// time (use [`View::get`] or [`View::sorted`] for the one that counts).
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, View<'a>)> + 'a {
+        let object = self.kind() == Kind::Object;
+        let mut children = self.children().filter(move |_| object);
+        std::iter::from_fn(move || {
+            let key = children.next()?;
+            let value = children.next()?;
+            Some((key.as_str().unwrap_or_default(), value))
+        })
+    }
+
+    /// An object's entries by key, each key once with its last value: how
+    /// a `serde_json::Map` iterates.
+    pub fn sorted(&self) -> Vec<(&'a str, View<'a>)> {
+        let mut entries: Vec<_> = self.entries().collect();
+        // Stable: of equal keys the last sent stays last, and is kept.
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        let mut kept: Vec<(&'a str, View<'a>)> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match kept.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => kept.push(entry),
+            }
+        }
+        kept
+    }
+
+    /// An object's value for `key` (the last, when it was sent twice).
+    pub fn get(&self, key: &str) -> Option<View<'a>> {
+        self.entries()
+            .filter(|(k, _)| *k == key)
+            .last()
+            .map(|(_, v)| v)
+    }
+
+    /// An array's items.
+    pub fn items(&self) -> impl Iterator<Item = View<'a>> + 'a {
+        let array = self.kind() == Kind::Array;
+        self.children().filter(move |_| array)
+    }
+
+    /// Items of an array, distinct keys of an object; `None` for a scalar.
+    pub fn size(&self) -> Option<usize> {
+        match self.kind() {
+            Kind::Array => Some(self.items().count()),
+            Kind::Object => Some(self.sorted().len()),
+            _ => None,
+        }
+    }
+
+    /// The same value as a `serde_json::Value` (for the rare reader that
+    /// needs one: a finding's wording, a comparison with the plan's enum).
+    pub fn to_value(&self) -> Value {
+        match self.node() {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(b),
+            Node::PosInt(u) => Value::Number(u.into()),
+            Node::NegInt(i) => Value::Number(i.into()),
+            Node::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+            Node::Span(..) | Node::Decoded(_) => {
+                Value::String(self.as_str().unwrap_or_default().to_owned())
+            }
+            Node::Array { .. } => Value::Array(self.items().map(|v| v.to_value()).collect()),
+            Node::Object { .. } => Value::Object(
+                self.entries()
+                    .map(|(k, v)| (k.to_owned(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "tape_tests.rs"]
+mod tests;

@@ -155,11 +155,13 @@ pub fn report_capture(
         None => vec![Vec::new(); capture.events.len()],
     };
     for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
-        // A clean event is only counted: its reference would go unread.
+        // One pass over the event's fields; a clean event is only counted:
+        // its reference would go unread.
+        let fields = event.common();
         let named = !findings.is_empty();
         let text = |v: Option<&str>| v.filter(|_| named).map(str::to_owned);
         let event_ref = EventRef {
-            insert_id: text(event.insert_id()),
+            insert_id: text(fields.insert_id),
             seq: capture.seq,
             index,
             received: if named {
@@ -167,11 +169,11 @@ pub fn report_capture(
             } else {
                 String::new()
             },
-            user_id: text(event.user_id()),
-            device_id: text(event.device_id()),
+            user_id: text(fields.user_id.and_then(|v| v.as_str())),
+            device_id: text(fields.device_id.and_then(|v| v.as_str())),
             capture: capture_name.clone().filter(|_| named),
             tag: capture.tag.clone().filter(|_| named),
         };
-        builder.add_event(event.event_type(), event_ref, findings);
+        builder.add_event(fields.event_type, event_ref, findings);
     }
 }

@@ -300,13 +300,8 @@ impl<'a> View<'a> {
         }
     }
 
-    /// What a container holds, in order: an array's items, an object's
-    /// keys and values alternating. Nothing for a scalar.
-    fn children(&self) -> impl Iterator<Item = View<'a>> + 'a {
-        let (mut next, end) = match self.node() {
-            Node::Array { end } | Node::Object { end } => (self.at + 1, end),
-            _ => (0, 0),
-        };
+    /// From `next` to `end`, one value at a time (stepping over what each holds).
+    fn walk(&self, mut next: u32, end: u32) -> impl Iterator<Item = View<'a>> + 'a {
         let this = *self;
         std::iter::from_fn(move || {
             if next >= end {
@@ -321,8 +316,12 @@ impl<'a> View<'a> {
     /// An object's keys and values in the order sent, a repeated key each
     /// time (use [`View::get`] or [`View::sorted`] for the one that counts).
     pub fn entries(&self) -> impl Iterator<Item = (&'a str, View<'a>)> + 'a {
-        let object = self.kind() == Kind::Object;
-        let mut children = self.children().filter(move |_| object);
+        let end = match self.node() {
+            Node::Object { end } => end,
+            _ => 0,
+        };
+        // Keys are strings: one node each, the value right after.
+        let mut children = self.walk(self.at + 1, end);
         std::iter::from_fn(move || {
             let key = children.next()?;
             let value = children.next()?;
@@ -348,16 +347,29 @@ impl<'a> View<'a> {
 
     /// An object's value for `key` (the last, when it was sent twice).
     pub fn get(&self, key: &str) -> Option<View<'a>> {
-        self.entries()
-            .filter(|(k, _)| *k == key)
-            .last()
-            .map(|(_, v)| v)
+        let Node::Object { end } = self.node() else {
+            return None;
+        };
+        // The judge's hottest lookup: a plain loop over the pairs.
+        let mut found = None;
+        let mut next = self.at + 1;
+        while next + 1 < end {
+            let value = self.at(next + 1);
+            if self.at(next).as_str() == Some(key) {
+                found = Some(value);
+            }
+            next = value.end();
+        }
+        found
     }
 
     /// An array's items.
     pub fn items(&self) -> impl Iterator<Item = View<'a>> + 'a {
-        let array = self.kind() == Kind::Array;
-        self.children().filter(move |_| array)
+        let end = match self.node() {
+            Node::Array { end } => end,
+            _ => 0,
+        };
+        self.walk(self.at + 1, end)
     }
 
     /// Items of an array, distinct keys of an object; `None` for a scalar.

@@ -75,7 +75,7 @@ fn main() {
     let mut findings_total = 0;
     let decoded = decode(&raws);
     decoded.iter().for_each(|e| {
-        black_box(e.json());
+        black_box(e.view());
     });
     let validate_only = std::env::var("AMPTAP_BENCH_ONLY").is_ok_and(|v| v == "validate");
     for _ in 0..rounds {

@@ -318,11 +318,9 @@ fn check_firing(
     };
     let at = f.time_ms().unwrap_or(received_ms);
     // Look up by reference: allocate the key only the first time.
-    if !state.firings.contains_key(who) {
-        state.firings.insert(who.to_owned(), VecDeque::new());
-    }
-    let Some(window) = state.firings.get_mut(who) else {
-        return;
+    let window = match state.firings.get_mut(who) {
+        Some(window) => window,
+        None => state.firings.entry(who.to_owned()).or_default(),
     };
     while window.front().is_some_and(|&t| t <= at - MINUTE_MS) {
         window.pop_front();

@@ -32,7 +32,7 @@ fn promtool(args: &[&str]) -> String {
 
 #[test]
 fn promtool_checks_the_rules_and_their_unit_tests_pass() {
-    assert!(promtool(&["check", "rules", "alerts.yml"]).contains("8 rules found"));
+    assert!(promtool(&["check", "rules", "alerts.yml"]).contains("11 rules found"));
     assert!(promtool(&["test", "rules", "alerts_test.yml"]).contains("SUCCESS"));
 }
 
@@ -47,7 +47,14 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_metric_the_rules_and_dashboard_name_is_exposed() {
     let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/dify-plan.toml");
-    let tap = Amptap::serve(&["--offline", "--plan", plan]);
+    // Publishing (to a broker that is not there: the metrics are what counts),
+    // since the publish metrics exist only on a tap that publishes.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    let publish = format!("kafka://127.0.0.1:{closed}/amptap-monitoring");
+    let tap = Amptap::serve(&["--offline", "--plan", plan, "--publish", &publish]);
     // An event with an error finding, so every family has a sample.
     let r = reqwest::Client::new()
         .post(tap.url("/2/httpapi"))
@@ -59,10 +66,12 @@ async fn every_metric_the_rules_and_dashboard_name_is_exposed() {
         .expect("post");
     assert_eq!(r.status(), 200);
     let mut exposed = BTreeSet::new();
-    for _ in 0..50 {
+    let mut outage_seen = false;
+    for _ in 0..100 {
         let text = common::get_text(&tap.url("/metrics")).await;
         exposed = metric_names(&text);
-        if text.contains("amptap_findings_by_severity_total{severity=\"error\"}") {
+        outage_seen = text.contains("amptap_publish_up 0");
+        if outage_seen && text.contains("amptap_findings_by_severity_total{severity=\"error\"}") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -70,6 +79,10 @@ async fn every_metric_the_rules_and_dashboard_name_is_exposed() {
     assert!(
         exposed.contains("amptap_findings_by_severity_total"),
         "{exposed:?}"
+    );
+    assert!(
+        outage_seen,
+        "a broker that is not there reads as publish_up 0"
     );
     let rules = std::fs::read_to_string(monitoring().join("alerts.yml")).expect("rules");
     let dashboard =

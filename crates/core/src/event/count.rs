@@ -1,7 +1,49 @@
-//! The events of a request counted before any is built: a body of `{}` ×
-//! millions is refused by a scan that allocates nothing.
+//! Scans of a body before anything is built: its nesting depth, and its
+//! events counted — a body of `{}` × millions is refused by a scan that
+//! allocates nothing.
 
+use serde_json::value::RawValue;
+
+use super::decode::MAX_NESTING;
 use super::DecodeError;
+
+/// A byte scan for `[`/`{` depth outside strings: far cheaper than parsing.
+/// Form bodies are percent-encoded, so the scan finds nothing there; their
+/// JSON field is checked after url-decoding.
+pub(super) fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(&b) = body.get(at) {
+        at += 1;
+        match b {
+            b'"' => at = past_string(body, at),
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(DecodeError::InvalidJson(format!(
+                        "nested deeper than {MAX_NESTING} levels"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Where the string whose text starts at `at` ends (just past its closing
+/// quote, or the body's end): bodies are mostly strings, skipped by memchr.
+fn past_string(body: &[u8], mut at: usize) -> usize {
+    while let Some(rest) = body.get(at..) {
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(k) if rest.get(k) == Some(&b'\\') => at += k + 2, // and the escaped byte
+            Some(k) => return at + k + 1,
+            None => break,
+        }
+    }
+    body.len()
+}
 
 /// How many events a request may hold, checked before any is built.
 #[derive(Clone, Copy)]
@@ -29,6 +71,58 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// An array's events, in one pass that stops keeping them past the
+    /// limit (and refuses, with the full count); `None` for anything but an array.
+    pub fn collect(self, events: &str) -> Result<Option<Vec<Box<RawValue>>>, DecodeError> {
+        let mut de = serde_json::Deserializer::from_str(events);
+        match serde::Deserializer::deserialize_any(&mut de, Collect(self.limit)) {
+            Ok(Collected::Events(events)) => Ok(Some(events)),
+            Ok(Collected::TooMany(count)) => Err(DecodeError::TooManyEvents {
+                count,
+                limit: self.limit,
+                endpoint: self.endpoint,
+            }),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+enum Collected {
+    Events(Vec<Box<RawValue>>),
+    TooMany(usize),
+}
+
+struct Collect(usize);
+
+impl<'de> serde::de::Visitor<'de> for Collect {
+    type Value = Collected;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of events")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Collected, A::Error> {
+        let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.0));
+        while events.len() < self.0 {
+            match seq.next_element::<Box<RawValue>>()? {
+                Some(event) => events.push(event),
+                None => return Ok(Collected::Events(events)),
+            }
+        }
+        // At the limit: one more is too many; the rest are counted, not kept.
+        if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+            return Ok(Collected::Events(events));
+        }
+        let mut count = events.len() + 1;
+        drop(events);
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        Ok(Collected::TooMany(count))
+    }
+}
+
 struct CountElements;
 
 impl<'de> serde::de::Visitor<'de> for CountElements {
@@ -52,5 +146,58 @@ impl<'de> serde::de::Visitor<'de> for CountElements {
             .is_some()
         {}
         Ok(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(limit: usize, events: &str) -> Result<Option<usize>, DecodeError> {
+        let budget = Budget {
+            limit,
+            endpoint: "/2/httpapi",
+        };
+        budget.collect(events).map(|e| e.map(|e| e.len()))
+    }
+
+    #[test]
+    fn collects_up_to_the_limit_and_counts_what_is_over_it() {
+        assert_eq!(collect(3, r#"[{"a":1},{"b":[2]},"x"]"#).ok(), Some(Some(3)));
+        assert_eq!(collect(3, "[]").ok(), Some(Some(0)));
+        match collect(2, "[{},{},{},{},{}]") {
+            Err(DecodeError::TooManyEvents { count, limit, .. }) => {
+                assert_eq!((count, limit), (5, 2));
+            }
+            other => panic!("{other:?}"),
+        }
+        for not_an_array in [r#"{"event_type":"a"}"#, "\"text\"", "3"] {
+            assert_eq!(collect(3, not_an_array).ok(), Some(None), "{not_an_array}");
+        }
+    }
+
+    #[test]
+    fn brackets_inside_strings_are_not_nesting() {
+        let deep = "[".repeat(MAX_NESTING + 1);
+        let quoted = format!(r#"{{"s":"\"{deep}\\","t":"{deep}"}}"#);
+        assert!(check_nesting(quoted.as_bytes()).is_ok(), "{quoted}");
+        assert!(check_nesting(deep.as_bytes()).is_err());
+        // An escaped quote does not end the string; a torn one runs to the end.
+        assert!(check_nesting(format!(r#"["\"{deep}"]"#).as_bytes()).is_ok());
+        assert!(check_nesting(format!(r#"["abc\"#).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn events_keep_their_text() {
+        let events = Budget {
+            limit: 10,
+            endpoint: "/2/httpapi",
+        }
+        .collect(r#"[ {"s":"a\nb", "n": 1.50} ,{"t":"\u3053"}]"#)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        let texts: Vec<&str> = events.iter().map(|e| e.get()).collect();
+        assert_eq!(texts, [r#"{"s":"a\nb", "n": 1.50}"#, r#"{"t":"\u3053"}"#]);
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::count::Budget;
+use super::count::{check_nesting, Budget};
 use super::{Batch, Dialect, Endpoint, Event};
 
 /// How much a body may grow to once decompressed (a gzip bomb stops here).
@@ -140,38 +140,6 @@ fn decompress<'a>(
 /// accepted event parseable.
 pub const MAX_NESTING: usize = 100;
 
-/// A byte scan for `[`/`{` depth outside strings: far cheaper than parsing.
-/// Form bodies are percent-encoded, so the scan finds nothing there; their
-/// JSON field is checked after url-decoding.
-fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in body {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(DecodeError::InvalidJson(format!(
-                        "nested deeper than {MAX_NESTING} levels"
-                    )));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 type Decoded = (Option<String>, Option<Value>, Vec<Box<RawValue>>);
 
 #[derive(Deserialize)]
@@ -197,13 +165,12 @@ fn decode_json_body(body: &[u8], budget: Budget) -> Result<Decoded, DecodeError>
         }
     };
     let events = parsed.events.ok_or(DecodeError::MissingField("events"))?;
-    budget.check(events.get())?;
-    let events = serde_json::from_str::<Vec<Box<RawValue>>>(events.get()).map_err(|_| {
-        DecodeError::InvalidField {
+    let events = budget
+        .collect(events.get())?
+        .ok_or_else(|| DecodeError::InvalidField {
             field: "events",
             problem: "expected an array of events".to_owned(),
-        }
-    })?;
+        })?;
     Ok((Some(api_key), parsed.options, events))
 }
 

@@ -72,28 +72,41 @@ impl Budget {
 }
 
 impl Budget {
-    /// An array's events, in one pass that stops keeping them past the
-    /// limit (and refuses, with the full count); `None` for anything but an array.
-    pub fn collect(self, events: &str) -> Result<Option<Vec<Box<RawValue>>>, DecodeError> {
-        let mut de = serde_json::Deserializer::from_str(events);
-        match serde::Deserializer::deserialize_any(&mut de, Collect(self.limit)) {
-            Ok(Collected::Events(events)) => Ok(Some(events)),
-            Ok(Collected::TooMany(count)) => Err(DecodeError::TooManyEvents {
+    /// What [`Collect`] found, as the events or the refusal; `None` when
+    /// it was not an array.
+    pub fn events(self, found: Collected) -> Result<Option<Vec<Box<RawValue>>>, DecodeError> {
+        match found {
+            Collected::Events(events) => Ok(Some(events)),
+            Collected::TooMany(count) => Err(DecodeError::TooManyEvents {
                 count,
                 limit: self.limit,
                 endpoint: self.endpoint,
             }),
-            Err(_) => Ok(None),
+            Collected::Null | Collected::NotArray => Ok(None),
         }
     }
 }
 
-enum Collected {
+/// What an `events` value held.
+pub(super) enum Collected {
     Events(Vec<Box<RawValue>>),
+    /// More than the limit: this many (kept none).
     TooMany(usize),
+    Null,
+    NotArray,
 }
 
-struct Collect(usize);
+/// Reads an `events` value whatever it is, in one pass: an array's events
+/// are kept up to the limit (`.0`) and counted past it.
+pub(super) struct Collect(pub usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Collect {
+    type Value = Collected;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Collected, D::Error> {
+        d.deserialize_any(self)
+    }
+}
 
 impl<'de> serde::de::Visitor<'de> for Collect {
     type Value = Collected;
@@ -120,6 +133,38 @@ impl<'de> serde::de::Visitor<'de> for Collect {
             count += 1;
         }
         Ok(Collected::TooMany(count))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Collected, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Collected::NotArray)
+    }
+
+    fn visit_unit<E>(self) -> Result<Collected, E> {
+        Ok(Collected::Null)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Collected, E> {
+        Ok(Collected::NotArray)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Collected, E> {
+        Ok(Collected::NotArray)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Collected, E> {
+        Ok(Collected::NotArray)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Collected, E> {
+        Ok(Collected::NotArray)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Collected, E> {
+        Ok(Collected::NotArray)
     }
 }
 
@@ -153,12 +198,19 @@ impl<'de> serde::de::Visitor<'de> for CountElements {
 mod tests {
     use super::*;
 
-    fn collect(limit: usize, events: &str) -> Result<Option<usize>, DecodeError> {
+    fn read(limit: usize, events: &str) -> Result<Option<Vec<Box<RawValue>>>, DecodeError> {
+        use serde::de::DeserializeSeed;
         let budget = Budget {
             limit,
             endpoint: "/2/httpapi",
         };
-        budget.collect(events).map(|e| e.map(|e| e.len()))
+        let mut de = serde_json::Deserializer::from_str(events);
+        let found = Collect(limit).deserialize(&mut de).expect("valid JSON");
+        budget.events(found)
+    }
+
+    fn collect(limit: usize, events: &str) -> Result<Option<usize>, DecodeError> {
+        read(limit, events).map(|e| e.map(|e| e.len()))
     }
 
     #[test]
@@ -171,7 +223,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        for not_an_array in [r#"{"event_type":"a"}"#, "\"text\"", "3"] {
+        for not_an_array in [r#"{"event_type":"a"}"#, "\"text\"", "3", "true", "null"] {
             assert_eq!(collect(3, not_an_array).ok(), Some(None), "{not_an_array}");
         }
     }
@@ -189,14 +241,10 @@ mod tests {
 
     #[test]
     fn events_keep_their_text() {
-        let events = Budget {
-            limit: 10,
-            endpoint: "/2/httpapi",
-        }
-        .collect(r#"[ {"s":"a\nb", "n": 1.50} ,{"t":"\u3053"}]"#)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+        let events = read(10, r#"[ {"s":"a\nb", "n": 1.50} ,{"t":"\u3053"}]"#)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let texts: Vec<&str> = events.iter().map(|e| e.get()).collect();
         assert_eq!(texts, [r#"{"s":"a\nb", "n": 1.50}"#, r#"{"t":"\u3053"}"#]);
     }

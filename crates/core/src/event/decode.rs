@@ -8,11 +8,11 @@ use std::borrow::Cow;
 use std::io::Read;
 
 use flate2::read::{GzDecoder, ZlibDecoder};
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::count::{check_nesting, Budget};
+use super::json_body::decode_json_body;
 use super::{Batch, Dialect, Endpoint, Event};
 
 /// How much a body may grow to once decompressed (a gzip bomb stops here).
@@ -140,57 +140,8 @@ fn decompress<'a>(
 /// accepted event parseable.
 pub const MAX_NESTING: usize = 100;
 
-type Decoded = (Option<String>, Option<Value>, Vec<Box<RawValue>>);
-
-#[derive(Deserialize)]
-struct JsonBody<'a> {
-    api_key: Option<Value>,
-    /// Borrowed from the body: the events are copied once, one by one.
-    #[serde(borrow)]
-    events: Option<&'a RawValue>,
-    options: Option<Value>,
-}
-
-fn decode_json_body(body: &[u8], budget: Budget) -> Result<Decoded, DecodeError> {
-    let parsed: JsonBody = serde_json::from_slice(body)
-        .map_err(|e| DecodeError::InvalidJson(describe_json_error(&e, body)))?;
-    let api_key = match parsed.api_key {
-        None | Some(Value::Null) => return Err(DecodeError::MissingField("api_key")),
-        Some(Value::String(key)) => key,
-        Some(other) => {
-            return Err(DecodeError::InvalidField {
-                field: "api_key",
-                problem: format!("expected a string, got {}", json_kind(&other)),
-            })
-        }
-    };
-    let events = parsed.events.ok_or(DecodeError::MissingField("events"))?;
-    let events = budget
-        .collect(events.get())?
-        .ok_or_else(|| DecodeError::InvalidField {
-            field: "events",
-            problem: "expected an array of events".to_owned(),
-        })?;
-    Ok((Some(api_key), parsed.options, events))
-}
-
-/// serde's message in words about the body, never about amptap's types.
-fn describe_json_error(e: &serde_json::Error, body: &[u8]) -> String {
-    use serde_json::error::Category;
-    let at = format!("line {}, column {}", e.line(), e.column());
-    match e.classify() {
-        Category::Syntax => format!("not valid JSON at {at}"),
-        Category::Eof => format!("the JSON ends early ({at})"),
-        Category::Io => "the body could not be read".to_owned(),
-        Category::Data => match body.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'[') => {
-                "the body is a JSON array, not an object with api_key and events".to_owned()
-            }
-            Some(b'{') => format!("a field has the wrong type ({at})"),
-            _ => "the body is a JSON value, not an object with api_key and events".to_owned(),
-        },
-    }
-}
+/// A body's api key, options and events.
+pub(super) type Decoded = (Option<String>, Option<Value>, Vec<Box<RawValue>>);
 
 /// A form post: `key_field` holds the api key, `events_field` a JSON object or array.
 fn decode_form(

@@ -9,6 +9,7 @@ mod count;
 mod decode;
 mod diagnose;
 mod endpoint;
+mod json_body;
 mod tape;
 
 pub use decode::{decode_request, BodyLimits, DecodeError};

@@ -11,7 +11,45 @@ use super::DecodeError;
 /// Form bodies are percent-encoded, so the scan finds nothing there; their
 /// JSON field is checked after url-decoding.
 pub(super) fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
-    let mut depth = 0usize;
+    check_nesting_within(body, 0)
+}
+
+/// An event's depth within the limit, its request's object and events
+/// array counted. Most events open a few brackets in all, which bounds
+/// their depth: those are counted, not scanned.
+pub(super) fn check_event_nesting(raw: &str) -> Result<(), DecodeError> {
+    const OUTER: usize = 2;
+    let openings = raw.bytes().filter(|&b| b | 0x20 == b'{').count(); // `[` or `{`
+    if openings + OUTER <= MAX_NESTING {
+        return Ok(());
+    }
+    check_nesting_within(raw.as_bytes(), OUTER)
+}
+
+/// A value's depth within the limit, `outer` levels around it counted.
+pub(super) fn check_value_nesting(
+    value: &serde_json::Value,
+    outer: usize,
+) -> Result<(), DecodeError> {
+    fn depth(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            serde_json::Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    if outer + depth(value) > MAX_NESTING {
+        return Err(too_deep());
+    }
+    Ok(())
+}
+
+fn too_deep() -> DecodeError {
+    DecodeError::InvalidJson(format!("nested deeper than {MAX_NESTING} levels"))
+}
+
+fn check_nesting_within(body: &[u8], outer: usize) -> Result<(), DecodeError> {
+    let mut depth = outer;
     let mut at = 0;
     while let Some(&b) = body.get(at) {
         at += 1;
@@ -20,9 +58,7 @@ pub(super) fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Err(DecodeError::InvalidJson(format!(
-                        "nested deeper than {MAX_NESTING} levels"
-                    )));
+                    return Err(too_deep());
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
@@ -237,6 +273,20 @@ mod tests {
         // An escaped quote does not end the string; a torn one runs to the end.
         assert!(check_nesting(format!(r#"["\"{deep}"]"#).as_bytes()).is_ok());
         assert!(check_nesting(format!(r#"["abc\"#).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn an_event_is_as_deep_as_its_request_allows() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(check_event_nesting(&nested(MAX_NESTING - 2)).is_ok());
+        assert!(check_event_nesting(&nested(MAX_NESTING - 1)).is_err());
+        // Many brackets side by side are not depth; brackets in strings are not either.
+        assert!(check_event_nesting(&format!("[{}]", vec!["[]"; 500].join(","))).is_ok());
+        let quoted = format!(r#"{{"s":"{}"}}"#, "[".repeat(500));
+        assert!(check_event_nesting(&quoted).is_ok());
+        let deep: serde_json::Value = serde_json::from_str(&nested(MAX_NESTING)).expect("json");
+        assert!(check_value_nesting(&deep, 0).is_ok());
+        assert!(check_value_nesting(&deep, 1).is_err());
     }
 
     #[test]

@@ -77,7 +77,6 @@ pub fn decode_request(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::EmptyBody);
     }
-    check_nesting(&body)?;
     let dialect = Dialect::of(endpoint);
     let budget = Budget {
         limit: endpoint.event_budget(),

@@ -8,7 +8,9 @@ use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::count::{Budget, Collect, Collected};
+use super::count::{
+    check_event_nesting, check_nesting, check_value_nesting, Budget, Collect, Collected,
+};
 use super::decode::{json_kind, DecodeError, Decoded};
 
 /// What the body's fields held; `None` for a field it did not have.
@@ -72,7 +74,11 @@ pub(super) fn decode_json_body(body: &[u8], budget: Budget) -> Result<Decoded, D
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = serde::Deserializer::deserialize_map(&mut de, BodyVisitor(budget.limit))
         .and_then(|parsed| de.end().map(|()| parsed))
-        .map_err(|e| DecodeError::InvalidJson(describe_json_error(&e, body)))?;
+        .map_err(|e| match check_nesting(body) {
+            // Past serde_json's own depth limit: say so in amptap's words.
+            Err(too_deep) => too_deep,
+            Ok(()) => DecodeError::InvalidJson(describe_json_error(&e, body)),
+        })?;
     let api_key = match parsed.api_key {
         None | Some(Value::Null) => return Err(DecodeError::MissingField("api_key")),
         Some(Value::String(key)) => key,
@@ -91,7 +97,15 @@ pub(super) fn decode_json_body(body: &[u8], budget: Budget) -> Result<Decoded, D
         field: "events",
         problem: "expected an array of events".to_owned(),
     })?;
+    // Every kept event must read back from a journal line (two levels
+    // deeper than in the body): its depth is bounded here.
+    for event in &events {
+        check_event_nesting(event.get())?;
+    }
     let options = parsed.options.filter(|o| !o.is_null());
+    if let Some(options) = &options {
+        check_value_nesting(options, 1)?;
+    }
     Ok((Some(api_key), options, events))
 }
 

@@ -19,11 +19,28 @@ pub(super) fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
 /// their depth: those are counted, not scanned.
 pub(super) fn check_event_nesting(raw: &str) -> Result<(), DecodeError> {
     const OUTER: usize = 2;
-    let openings = raw.bytes().filter(|&b| b | 0x20 == b'{').count(); // `[` or `{`
-    if openings + OUTER <= MAX_NESTING {
+    if openings(raw.as_bytes()) + OUTER <= MAX_NESTING {
         return Ok(());
     }
     check_nesting_within(raw.as_bytes(), OUTER)
+}
+
+/// How many `[` and `{` the text holds (`b | 0x20` is `{` for both and
+/// nothing else), counted in byte lanes 255 at a time, which the compiler
+/// turns into vector code: a few µs for a 50 KB request.
+fn openings(text: &[u8]) -> usize {
+    let opening = |b: u8| u8::from(b | 0x20 == b'{');
+    let mut chunks = text.chunks_exact(usize::from(u8::MAX));
+    let mut count = 0;
+    for chunk in &mut chunks {
+        count += usize::from(chunk.iter().map(|&b| opening(b)).sum::<u8>());
+    }
+    count
+        + chunks
+            .remainder()
+            .iter()
+            .map(|&b| usize::from(opening(b)))
+            .sum::<usize>()
 }
 
 /// A value's depth within the limit, `outer` levels around it counted.
@@ -273,6 +290,16 @@ mod tests {
         // An escaped quote does not end the string; a torn one runs to the end.
         assert!(check_nesting(format!(r#"["\"{deep}"]"#).as_bytes()).is_ok());
         assert!(check_nesting(format!(r#"["abc\"#).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn openings_are_counted_across_lanes() {
+        for len in [0, 1, 254, 255, 256, 600, 5000] {
+            let text: Vec<u8> = (0..len).map(|i| b"[{x]}a\\"[i % 7]).collect();
+            let expected = text.iter().filter(|&&b| b == b'[' || b == b'{').count();
+            assert_eq!(openings(&text), expected, "{len}");
+        }
+        assert_eq!(openings(&[b'{'; 255]), 255, "a full lane does not overflow");
     }
 
     #[test]

@@ -7,9 +7,9 @@ use serde_json::value::RawValue;
 use super::decode::MAX_NESTING;
 use super::DecodeError;
 
-/// A byte scan for `[`/`{` depth outside strings: far cheaper than parsing.
-/// Form bodies are percent-encoded, so the scan finds nothing there; their
-/// JSON field is checked after url-decoding.
+/// A scan for `[`/`{` depth outside strings: a form's JSON field (after
+/// url-decoding) is held to the limit by it, and a JSON body that serde_json
+/// refused is looked at with it to say why in amptap's words.
 pub(super) fn check_nesting(body: &[u8]) -> Result<(), DecodeError> {
     check_nesting_within(body, 0)
 }

@@ -129,7 +129,7 @@ pub fn check_capture(validator: &mut Validator<'_>, capture: &Record) -> Vec<Vec
 /// findings when there is a `validator` (without one, the events are counted only).
 pub fn report_capture(
     builder: &mut ReportBuilder,
-    validator: Option<&mut Validator<'_>>,
+    mut validator: Option<&mut Validator<'_>>,
     capture: &Record,
     capture_name: Option<String>,
 ) {
@@ -150,14 +150,15 @@ pub fn report_capture(
         builder.add_bad_request(request, finding);
         return;
     }
-    let findings = match validator {
-        Some(v) => check_capture(v, capture),
-        None => vec![Vec::new(); capture.events.len()],
-    };
-    for (index, (event, findings)) in capture.events.iter().zip(findings).enumerate() {
-        // One pass over the event's fields; a clean event is only counted:
-        // its reference would go unread.
+    let ctx = context(capture);
+    for (index, event) in capture.events.iter().enumerate() {
+        // One pass over the event's fields, for its judgement and its entry.
         let fields = event.common();
+        let mut findings = Vec::new();
+        if let Some(v) = validator.as_deref_mut() {
+            v.check_fields(event, &fields, &ctx, &mut findings);
+        }
+        // A clean event is only counted: its reference would go unread.
         let named = !findings.is_empty();
         let text = |v: Option<&str>| v.filter(|_| named).map(str::to_owned);
         let event_ref = EventRef {

@@ -118,13 +118,24 @@ impl<'p> Validator<'p> {
 
     /// Checks one event, appending its findings to `out`.
     pub fn check(&mut self, event: &Event, ctx: &EventContext, out: &mut Vec<Finding>) {
-        let fields = event.common();
+        self.check_fields(event, &event.common(), ctx, out);
+    }
+
+    /// [`Validator::check`] with the event's fields already found (a
+    /// caller that reads them too finds them once).
+    pub fn check_fields(
+        &mut self,
+        event: &Event,
+        fields: &CommonFields<'_>,
+        ctx: &EventContext,
+        out: &mut Vec<Finding>,
+    ) {
         let mut sink = Sink {
             plan: self.plan,
             out,
             event_type: fields.event_type,
         };
-        self.check_into(event, &fields, ctx, &mut sink);
+        self.check_into(event, fields, ctx, &mut sink);
     }
 
     fn check_into(

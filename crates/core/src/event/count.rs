@@ -289,7 +289,7 @@ mod tests {
         assert!(check_nesting(deep.as_bytes()).is_err());
         // An escaped quote does not end the string; a torn one runs to the end.
         assert!(check_nesting(format!(r#"["\"{deep}"]"#).as_bytes()).is_ok());
-        assert!(check_nesting(format!(r#"["abc\"#).as_bytes()).is_ok());
+        assert!(check_nesting(br#"["abc\"#).is_ok());
     }
 
     #[test]

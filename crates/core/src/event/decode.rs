@@ -11,8 +11,9 @@ use flate2::read::{GzDecoder, ZlibDecoder};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::count::{check_nesting, Budget};
+use super::count::Budget;
 use super::json_body::decode_json_body;
+use super::nesting::check_nesting;
 use super::{Batch, Dialect, Endpoint, Event};
 
 /// How much a body may grow to once decompressed (a gzip bomb stops here).
@@ -162,25 +163,25 @@ fn decode_form(
     let api_key = api_key.ok_or(DecodeError::MissingField(key_field))?;
     let events = events.ok_or(DecodeError::MissingField(events_field))?;
     check_nesting(events.as_bytes())?;
-    budget.check(&events)?;
     Ok((
         Some(api_key),
         None,
-        parse_object_or_array(&events, events_field)?,
+        parse_object_or_array(&events, events_field, budget)?,
     ))
 }
 
-/// One JSON object, or an array of them, as raw texts.
+/// One JSON object, or an array of them within the budget, as raw texts.
 fn parse_object_or_array(
     text: &str,
     field: &'static str,
+    budget: Budget,
 ) -> Result<Vec<Box<RawValue>>, DecodeError> {
     let invalid = |e: serde_json::Error| DecodeError::InvalidField {
         field,
         problem: format!("not valid JSON: {e}"),
     };
     if text.trim_start().starts_with('[') {
-        serde_json::from_str::<Vec<Box<RawValue>>>(text).map_err(invalid)
+        budget.collect_array(text, invalid)
     } else {
         let one = serde_json::from_str::<Box<RawValue>>(text).map_err(invalid)?;
         Ok(vec![one])

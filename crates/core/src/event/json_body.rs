@@ -8,10 +8,9 @@ use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::count::{
-    check_event_nesting, check_nesting, check_value_nesting, Budget, Collect, Collected,
-};
+use super::count::{Budget, Collect, Collected};
 use super::decode::{json_kind, DecodeError, Decoded};
+use super::nesting::{check_event_nesting, check_nesting, check_value_nesting};
 
 /// What the body's fields held; `None` for a field it did not have.
 struct Body {

@@ -10,6 +10,7 @@ mod decode;
 mod diagnose;
 mod endpoint;
 mod json_body;
+mod nesting;
 mod tape;
 
 pub use decode::{decode_request, BodyLimits, DecodeError};

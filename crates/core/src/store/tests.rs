@@ -7,7 +7,7 @@ use crate::filter::Filter;
 use crate::judge::Judged;
 use crate::plan::{Code, Finding, Severity};
 use crate::record::line::write_record;
-use crate::record::{Answer, Record};
+use crate::record::{Answer, LineAt, Record};
 
 /// Journals written as the tap would, so rows can be read back.
 #[derive(Default)]

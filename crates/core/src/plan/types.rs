@@ -20,24 +20,14 @@ pub enum PropType {
 }
 
 impl PropType {
-    /// Whether a non-null value fits this type (integers fit `number`).
+    /// [`PropType::fits`] for a value the plan or the relay holds as a
+    /// tree (not on the judge's path: it is written out and read as a tape).
     pub fn accepts(&self, value: &Value) -> bool {
-        match (self, value) {
-            (PropType::Any, _) => true,
-            (PropType::String, Value::String(_)) => true,
-            (PropType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
-            (PropType::Number, Value::Number(_)) => true,
-            (PropType::Boolean, Value::Bool(_)) => true,
-            (PropType::Object, Value::Object(_)) => true,
-            (PropType::Array(None), Value::Array(_)) => true,
-            (PropType::Array(Some(item)), Value::Array(items)) => {
-                items.iter().all(|v| v.is_null() || item.accepts(v))
-            }
-            _ => false,
-        }
+        let text = value.to_string();
+        self.fits(crate::event::Tape::parse(&text).root(&text))
     }
 
-    /// [`PropType::accepts`] for a value as the judge reads it.
+    /// Whether a non-null value fits this type (integers fit `number`).
     pub fn fits(&self, value: View<'_>) -> bool {
         match (self, value.kind()) {
             (PropType::Any, _)

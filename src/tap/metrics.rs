@@ -286,11 +286,15 @@ impl Metrics {
         }
     }
 
-    /// The events of one request, by type.
+    /// The events of one request, by type: one label lookup per type in
+    /// the request, not per event.
     pub fn events(&self, endpoint: &str, event_types: &[Option<&str>]) {
-        let mut known = self.event_types.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counts: rustc_hash::FxHashMap<&str, u64> = Default::default();
         for t in event_types {
-            let t = t.unwrap_or("(none)");
+            *counts.entry(t.unwrap_or("(none)")).or_default() += 1;
+        }
+        let mut known = self.event_types.lock().unwrap_or_else(|p| p.into_inner());
+        for (t, n) in counts {
             let label = if known.contains(t)
                 || (known.len() < MAX_EVENT_TYPES && known.insert(t.to_owned()))
             {
@@ -303,7 +307,7 @@ impl Metrics {
                     endpoint: endpoint.to_owned(),
                     event_type: label.to_owned(),
                 })
-                .inc();
+                .inc_by(n);
         }
     }
 

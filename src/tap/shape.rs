@@ -3,22 +3,35 @@
 //! as Amplitude does, at a cost that does not grow with a 15 MB property or
 //! with half a million tiny events.
 
-/// An event's top-level fields and the kind of each value.
-pub struct Shape(pub Vec<(String, Kind)>);
+/// The kinds of the top-level fields Amplitude's answer depends on; every
+/// other field is skipped unread (no name kept, no string measured).
+#[derive(Default)]
+pub struct Shape([Option<Kind>; FIELDS]);
 
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Null,
-    Bool,
-    Integer,
-    Float,
-    /// `placeholder`: one of the ids Amplitude refuses ("null", the all-zero UUID…).
-    Text {
-        chars: usize,
-        placeholder: bool,
-    },
-    Array,
-    Object,
+/// The fields Amplitude judges an event by.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+pub enum Field {
+    EventType,
+    UserId,
+    DeviceId,
+    Time,
+    SessionId,
+    EventProperties,
+    UserProperties,
+    Groups,
+    GroupProperties,
+    #[serde(other)]
+    Other,
+}
+
+const FIELDS: usize = Field::Other as usize;
+
+impl Shape {
+    /// The kind of `field`'s value (of its last spelling, as JSON readers take a repeated key).
+    pub fn kind(&self, field: Field) -> Option<Kind> {
+        self.0.get(field as usize).copied().flatten()
+    }
 }
 
 impl<'de> serde::Deserialize<'de> for Shape {
@@ -33,15 +46,35 @@ impl<'de> serde::Deserialize<'de> for Shape {
                 self,
                 mut map: A,
             ) -> Result<Shape, A::Error> {
-                let mut fields = Vec::new();
-                while let Some((name, kind)) = map.next_entry::<String, Kind>()? {
-                    fields.push((name, kind));
+                let mut shape = Shape::default();
+                while let Some(field) = map.next_key::<Field>()? {
+                    match shape.0.get_mut(field as usize) {
+                        Some(slot) => *slot = Some(map.next_value::<Kind>()?),
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
                 }
-                Ok(Shape(fields))
+                Ok(shape)
             }
         }
         d.deserialize_map(Fields)
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Null,
+    Bool,
+    Integer,
+    Float,
+    /// `placeholder`: one of the ids Amplitude refuses ("null", the all-zero UUID…).
+    Text {
+        chars: usize,
+        placeholder: bool,
+    },
+    Array,
+    Object,
 }
 
 impl<'de> serde::Deserialize<'de> for Kind {

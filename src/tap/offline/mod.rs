@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::shape::{Kind, Shape};
+use super::shape::{Field, Kind, Shape};
 use super::Reply;
 use crate::event::{Batch, DecodeError, Endpoint, Event};
 
@@ -158,18 +158,12 @@ impl EventVerdicts {
     fn check(&mut self, i: usize, event: &Event, min_id: usize, drops_short_ids: bool) {
         // Only the kind of each top-level field matters: nothing is built
         // for a 15 MB property or for each of 500,000 tiny events.
-        let Ok(Shape(fields)) = serde_json::from_str::<Shape>(event.raw().get()) else {
+        let Ok(shape) = serde_json::from_str::<Shape>(event.raw().get()) else {
             self.invalid_fields.entry("event").or_default().push(i);
             return;
         };
-        let kind = |name: &str| {
-            fields
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, kind)| *kind)
-        };
-        match kind("event_type") {
+        let kind = |field| shape.kind(field);
+        match kind(Field::EventType) {
             None | Some(Kind::Null | Kind::Text { chars: 0, .. }) => {
                 self.missing_fields.entry("event_type").or_default().push(i)
             }
@@ -177,8 +171,8 @@ impl EventVerdicts {
             Some(_) => self.invalid_fields.entry("event_type").or_default().push(i),
         }
         let mut has_id = false;
-        for id in ["user_id", "device_id"] {
-            match kind(id) {
+        for (id, field) in [("user_id", Field::UserId), ("device_id", Field::DeviceId)] {
+            match kind(field) {
                 None | Some(Kind::Null) => {}
                 Some(Kind::Text {
                     placeholder: true, ..
@@ -203,19 +197,19 @@ impl EventVerdicts {
             self.missing_fields.entry("device_id").or_default().push(i);
         }
         // Amplitude takes `time` and `session_id` only as integer milliseconds.
-        for field in ["time", "session_id"] {
+        for (name, field) in [("time", Field::Time), ("session_id", Field::SessionId)] {
             if kind(field).is_some_and(|k| !matches!(k, Kind::Integer | Kind::Null)) {
-                self.invalid_fields.entry(field).or_default().push(i);
+                self.invalid_fields.entry(name).or_default().push(i);
             }
         }
-        for field in [
-            "event_properties",
-            "user_properties",
-            "groups",
-            "group_properties",
+        for (name, field) in [
+            ("event_properties", Field::EventProperties),
+            ("user_properties", Field::UserProperties),
+            ("groups", Field::Groups),
+            ("group_properties", Field::GroupProperties),
         ] {
             if kind(field).is_some_and(|k| !matches!(k, Kind::Object | Kind::Null)) {
-                self.invalid_fields.entry(field).or_default().push(i);
+                self.invalid_fields.entry(name).or_default().push(i);
             }
         }
     }

@@ -161,3 +161,17 @@ fn form_endpoints_answer_success() {
     let (status, _) = offline(Endpoint::Identify, "api_key=k");
     assert_eq!(status, 400);
 }
+
+#[test]
+fn fields_are_known_by_name_whatever_the_spelling_and_the_last_counts() {
+    // An escaped key is the same key; a repeated key's last value is read;
+    // fields Amplitude does not judge are skipped whatever they hold.
+    let body = r#"{"api_key":"k","events":[
+        {"event\u005ftype":"a","user_id":"user-1","note":"null","x":[{"y":1}]},
+        {"event_type":"a","user_id":"user-1","time":5,"time":"late"},
+        {"event_type":7,"event_type":"a","device_id":"device-1"}]}"#;
+    let (status, body) = offline(Endpoint::HttpV2, body);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["events_with_invalid_fields"], json!({"time": [1]}));
+    assert_eq!(body["events_with_missing_fields"], json!({}));
+}

@@ -9,14 +9,39 @@ use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Default)]
 pub(super) struct InsertIds {
-    uuids: HashMap<u128, (u64, bool)>,
-    others: HashMap<String, (u64, bool)>,
+    /// A UUID as two halves (8-byte aligned: 24 bytes an entry, not 32).
+    uuids: HashMap<[u64; 2], Seen>,
+    others: HashMap<String, Seen>,
     /// With a window: the ids in the order they came, the oldest leaving first.
     window: Option<(usize, VecDeque<Key>)>,
 }
 
+/// The last request an id came in, and whether any request with it was
+/// delivered, in one word (the top bit).
+#[derive(Clone, Copy)]
+struct Seen(u64);
+
+const DELIVERED: u64 = 1 << 63;
+
+impl Seen {
+    fn new(seq: u64, delivered: bool) -> Self {
+        Seen((seq & !DELIVERED) | if delivered { DELIVERED } else { 0 })
+    }
+
+    fn get(self) -> (u64, bool) {
+        (self.0 & !DELIVERED, self.0 & DELIVERED != 0)
+    }
+
+    /// Seen again in request `seq`: returns what it was before.
+    fn again(&mut self, seq: u64, delivered: bool) -> (u64, bool) {
+        let before = self.get();
+        *self = Seen::new(seq, before.1 || delivered);
+        before
+    }
+}
+
 enum Key {
-    Uuid(u128),
+    Uuid([u64; 2]),
     Other(Box<str>),
 }
 
@@ -28,21 +53,24 @@ impl InsertIds {
         }
     }
 
-    /// Records `id` if new (`None`); else returns its previous record to update.
-    pub(super) fn first_or_previous(
-        &mut self,
-        id: &str,
-        record: (u64, bool),
-    ) -> Option<&mut (u64, bool)> {
+    /// Notes `id` as sent in request `seq`. `None` when it is new; else
+    /// the request it came in last and whether any request with it was
+    /// delivered — and from now on it counts as last sent in `seq`.
+    pub(super) fn note(&mut self, id: &str, seq: u64, delivered: bool) -> Option<(u64, bool)> {
+        use std::collections::hash_map::Entry;
         let key = match parse_uuid(id) {
-            Some(n) if self.uuids.contains_key(&n) => return self.uuids.get_mut(&n),
-            Some(n) => {
-                self.uuids.insert(n, record);
-                Key::Uuid(n)
-            }
-            None if self.others.contains_key(id) => return self.others.get_mut(id),
+            Some(n) => match self.uuids.entry(n) {
+                Entry::Occupied(mut seen) => return Some(seen.get_mut().again(seq, delivered)),
+                Entry::Vacant(slot) => {
+                    slot.insert(Seen::new(seq, delivered));
+                    Key::Uuid(n)
+                }
+            },
             None => {
-                self.others.insert(id.to_owned(), record);
+                if let Some(seen) = self.others.get_mut(id) {
+                    return Some(seen.again(seq, delivered));
+                }
+                self.others.insert(id.to_owned(), Seen::new(seq, delivered));
                 Key::Other(id.into())
             }
         };
@@ -74,7 +102,7 @@ impl InsertIds {
 
 /// `8-4-4-4-12` hex digits → a number; anything else → `None`. Only the
 /// lower-case form is taken, so two spellings never collide.
-fn parse_uuid(id: &str) -> Option<u128> {
+fn parse_uuid(id: &str) -> Option<[u64; 2]> {
     let b = id.as_bytes();
     if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
@@ -91,7 +119,7 @@ fn parse_uuid(id: &str) -> Option<u128> {
         };
         n = (n << 4) | u128::from(digit);
     }
-    Some(n)
+    Some([(n >> 64) as u64, n as u64])
 }
 
 #[cfg(test)]
@@ -102,17 +130,31 @@ mod tests {
     fn a_window_keeps_the_newest_ids() {
         let mut ids = InsertIds::within(2);
         let uuid = |n: u8| format!("00000000-0000-0000-0000-0000000000{n:02x}");
-        assert!(ids.first_or_previous(&uuid(1), (1, true)).is_none());
-        assert!(ids.first_or_previous("plain-id", (2, true)).is_none());
-        assert!(
-            ids.first_or_previous(&uuid(1), (3, true)).is_some(),
+        assert!(ids.note(&uuid(1), 1, true).is_none());
+        assert!(ids.note("plain-id", 2, true).is_none());
+        assert_eq!(
+            ids.note(&uuid(1), 3, true),
+            Some((1, true)),
             "a repeat is found"
         );
-        assert!(ids.first_or_previous(&uuid(3), (4, true)).is_none());
-        assert!(
-            ids.first_or_previous(&uuid(1), (5, true)).is_none(),
-            "left the window"
-        );
+        assert!(ids.note(&uuid(3), 4, true).is_none());
+        assert!(ids.note(&uuid(1), 5, true).is_none(), "left the window");
         assert_eq!(ids.uuids.len() + ids.others.len(), 2);
+    }
+
+    #[test]
+    fn a_repeat_answers_the_last_request_and_whether_any_was_delivered() {
+        let mut ids = InsertIds::default();
+        let id = "8f0e9f5a-1b2c-4d3e-8f4a-5b6c7d8e9f00";
+        assert_eq!(ids.note(id, 7, true), None);
+        assert_eq!(ids.note(id, 9, false), Some((7, true)));
+        assert_eq!(ids.note(id, 12, false), Some((9, true)), "delivered stays");
+        assert_eq!(ids.note("Upper-Or-Other", 3, false), None);
+        assert_eq!(ids.note("Upper-Or-Other", 4, false), Some((3, false)));
+        assert_eq!(
+            ids.note(&id.to_uppercase(), 13, false),
+            None,
+            "another spelling is another id"
+        );
     }
 }

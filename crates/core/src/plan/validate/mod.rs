@@ -209,33 +209,25 @@ impl<'p> Validator<'p> {
         sink: &mut Sink<'_, '_>,
     ) {
         let Some(id) = f.insert_id else { return };
-        match self
-            .insert_ids
-            .first_or_previous(id, (ctx.seq, ctx.delivered))
-        {
-            None => {}
-            Some((seq, delivered)) => {
-                let actual = if *delivered {
-                    format!("also sent in request #{seq}, which Amplitude accepted: a double fire (Amplitude drops the copy)")
-                } else {
-                    format!("also sent in request #{seq}, which failed: an SDK retry")
-                };
-                // Resending what failed is what SDKs must do: information.
-                let severity = if !*delivered && self.plan.settings.sdk_profile {
-                    Severity::Info
-                } else {
-                    Code::DuplicateInsertId.default_severity()
-                };
-                *seq = ctx.seq;
-                *delivered |= ctx.delivered;
-                sink.push_with(
-                    Code::DuplicateInsertId,
-                    severity,
-                    "insert_id",
-                    Some("an insert_id used once"),
-                    Some(actual),
-                );
-            }
+        if let Some((seq, delivered)) = self.insert_ids.note(id, ctx.seq, ctx.delivered) {
+            let actual = if delivered {
+                format!("also sent in request #{seq}, which Amplitude accepted: a double fire (Amplitude drops the copy)")
+            } else {
+                format!("also sent in request #{seq}, which failed: an SDK retry")
+            };
+            // Resending what failed is what SDKs must do: information.
+            let severity = if !delivered && self.plan.settings.sdk_profile {
+                Severity::Info
+            } else {
+                Code::DuplicateInsertId.default_severity()
+            };
+            sink.push_with(
+                Code::DuplicateInsertId,
+                severity,
+                "insert_id",
+                Some("an insert_id used once"),
+                Some(actual),
+            );
         }
     }
 }

@@ -1,15 +1,17 @@
 //! The tap's cost, measured: the same load straight to the fake Amplitude
 //! and through amptap (journal on) to it, plus mitmdump when installed.
 //!
-//!   cargo bench --bench tap                 # full run (about two minutes)
+//!   cargo bench --bench tap                 # full run (about seven minutes)
 //!   AMPTAP_BENCH_SECS=2 cargo bench --bench tap
 //!   AMPTAP_BENCH_MITMDUMP=/path/to/mitmdump cargo bench --bench tap
 //!
 //! The full run installs mitmproxy from PyPI into benches/tools/ (once) as
 //! the outside reference. Two loads per target: saturation (32
 //! connections, 100 events per request, flat out) and a fixed 300
-//! requests/s. Prints requests/s, events/s, p50 and p99, then judging on
-//! against judging off. Under `cargo test` it runs a short smoke pass.
+//! requests/s. Each tap run starts a fresh tap; judging off and on
+//! alternate five times. Prints every run's requests/s, events/s, p50 and
+//! p99, then judging on against judging off: mean throughput, p99 over all
+//! the runs' requests. Under `cargo test` it runs a short smoke pass.
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -200,7 +202,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(if full { 8.0 } else { 0.3 });
     // Judging off and on alternate, so neither gets the quieter minute.
-    let rounds = if full { 3 } else { 1 };
+    let rounds = if full { 5 } else { 1 };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -75,32 +75,40 @@ impl JournalStats {
 }
 
 /// A bell a follower waits on instead of polling the file.
+///
+/// The count is an atomic: followers run at idle priority and look at it
+/// for every line they read, and were that a lock, one preempted while
+/// holding it would stop the writer — the tap's bottleneck — until the
+/// machine had a moment to spare. The lock is only the condvar's.
 #[derive(Debug, Default)]
 pub struct Wake {
-    rings: std::sync::Mutex<u64>,
+    rings: std::sync::atomic::AtomicU64,
+    waiting: std::sync::Mutex<()>,
     bell: std::sync::Condvar,
 }
 
 impl Wake {
     pub fn ring(&self) {
-        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        *rings += 1;
+        self.rings.fetch_add(1, Ordering::SeqCst);
+        // Taken (and let go) so that a follower between looking at the
+        // count and waiting cannot miss this ring.
+        drop(self.waiting.lock().unwrap_or_else(|p| p.into_inner()));
         self.bell.notify_all();
     }
 
     /// How often it has rung so far.
     pub fn rings(&self) -> u64 {
-        *self.rings.lock().unwrap_or_else(|p| p.into_inner())
+        self.rings.load(Ordering::SeqCst)
     }
 
     /// Waits until it rings past `seen`, at most `timeout`; returns the rings.
     pub fn wait_past(&self, seen: u64, timeout: std::time::Duration) -> u64 {
-        let rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        let (rings, _) = self
+        let waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self
             .bell
-            .wait_timeout_while(rings, timeout, |r| *r <= seen)
+            .wait_timeout_while(waiting, timeout, |()| self.rings() <= seen)
             .unwrap_or_else(|p| p.into_inner());
-        *rings
+        self.rings()
     }
 }
 
@@ -275,5 +283,30 @@ mod tests {
         let mut once = open_reader(&path).expect("open");
         assert_eq!(once.by_ref().count(), 1);
         assert_eq!(once.warnings().len(), 1);
+    }
+
+    #[test]
+    fn the_bell_wakes_a_waiting_follower_and_times_out_without_a_ring() {
+        let wake = Arc::new(Wake::default());
+        let seen = wake.rings();
+        let started = std::time::Instant::now();
+        assert_eq!(
+            wake.wait_past(seen, std::time::Duration::from_millis(50)),
+            seen
+        );
+        assert!(started.elapsed() >= std::time::Duration::from_millis(50));
+
+        let ringer = wake.clone();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ringer.ring();
+        });
+        let rang = wake.wait_past(seen, std::time::Duration::from_secs(10));
+        assert_eq!(rang, seen + 1);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "woken, not timed out"
+        );
+        thread.join().expect("ringer");
     }
 }

@@ -149,32 +149,35 @@ async fn measure_tap(
     let journal = dir.join("bench.jsonl");
     let tap = start_tap(setup, upstream, journal.clone()).await;
     let url = format!("http://{}/2/httpapi", tap.addr);
-    let sat = saturate(&url, body.clone(), secs).await;
-    sat.print(&format!("saturation · {}", setup.name));
-    if let Some(session) = &tap.tap.session {
-        let seq = tap.tap.written_seq();
-        let mut taken = session.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(300), taken.wait_for(|&n| n >= seq)).await;
-    }
-    let fixed = fixed_rate(&url, body.clone(), secs).await;
-    fixed.print(&format!("{FIXED_RATE} req/s · {}", setup.name));
+    let settled = async {
+        if let Some(session) = &tap.tap.session {
+            let seq = tap.tap.written_seq();
+            session
+                .caught_up_within(seq, Duration::from_secs(300))
+                .await;
+        }
+    };
+    let runs = measure_url(setup.name, &url, body, secs, settled).await;
     let summary = tap.stop().await;
     println!(
         "  journal: {} requests, {} events, {} bytes",
         summary.requests, summary.events, summary.journal_bytes
     );
     let _ = std::fs::remove_file(&journal);
-    (sat, fixed)
+    runs
 }
 
+/// Saturation, then `settled`, then the fixed rate.
 async fn measure_url(
     name: &str,
     url: &str,
     body: &bytes::Bytes,
     secs: f64,
+    settled: impl std::future::Future<Output = ()>,
 ) -> (load::Stats, load::Stats) {
     let sat = saturate(url, body.clone(), secs).await;
     sat.print(&format!("saturation · {name}"));
+    settled.await;
     let fixed = fixed_rate(url, body.clone(), secs).await;
     fixed.print(&format!("{FIXED_RATE} req/s · {name}"));
     (sat, fixed)
@@ -213,7 +216,7 @@ fn main() {
         let body = body();
         println!("{} events per request ({} bytes), {CONNECTIONS} connections, {secs} s per run, judging off and on alternated {rounds} times", EVENTS_PER_REQUEST, body.len());
         let upstream = fake.url();
-        let direct = measure_url("fake Amplitude directly", &format!("{upstream}/2/httpapi"), &body, secs).await;
+        let direct = measure_url("fake Amplitude directly", &format!("{upstream}/2/httpapi"), &body, secs, async {}).await;
         let (mut off, mut on) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             off.push(measure_tap(OFF, &upstream, dir.path(), &body, secs).await);
@@ -223,7 +226,7 @@ fn main() {
         let never = measure_tap(NEVER, &upstream, dir.path(), &body, secs).await;
         let mitm = match mitmdump(full).and_then(|exe| start_mitmdump(exe, &upstream)) {
             Some((process, url)) => {
-                let runs = measure_url("through mitmdump --mode reverse", &url, &body, secs).await;
+                let runs = measure_url("through mitmdump --mode reverse", &url, &body, secs, async {}).await;
                 drop(process);
                 Some(runs)
             }

@@ -100,8 +100,13 @@ impl LiveSession {
     /// Waits (at most 2 s) until the line `seq` of the journal has been
     /// taken in, so a query right after the SDK's answer sees its events.
     pub async fn caught_up(&self, seq: u64) {
+        self.caught_up_within(seq, Duration::from_secs(2)).await;
+    }
+
+    /// Waits at most `limit` until the line `seq` has been taken in.
+    pub async fn caught_up_within(&self, seq: u64, limit: Duration) {
         let mut taken = self.shared.taken.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(2), taken.wait_for(|&n| n >= seq)).await;
+        let _ = tokio::time::timeout(limit, taken.wait_for(|&n| n >= seq)).await;
     }
 
     /// Wakes whenever records have been taken in.

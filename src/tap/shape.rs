@@ -9,8 +9,7 @@
 pub struct Shape([Option<Kind>; FIELDS]);
 
 /// The fields Amplitude judges an event by.
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
-#[serde(field_identifier, rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     EventType,
     UserId,
@@ -21,16 +20,65 @@ pub enum Field {
     UserProperties,
     Groups,
     GroupProperties,
-    #[serde(other)]
+    /// Any other key: skipped.
     Other,
 }
 
 const FIELDS: usize = Field::Other as usize;
 
+impl Field {
+    /// Every field Amplitude judges, in the order above.
+    pub const JUDGED: [Field; FIELDS] = [
+        Field::EventType,
+        Field::UserId,
+        Field::DeviceId,
+        Field::Time,
+        Field::SessionId,
+        Field::EventProperties,
+        Field::UserProperties,
+        Field::Groups,
+        Field::GroupProperties,
+    ];
+
+    /// Its name in an event, as Amplitude's answers name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::EventType => "event_type",
+            Field::UserId => "user_id",
+            Field::DeviceId => "device_id",
+            Field::Time => "time",
+            Field::SessionId => "session_id",
+            Field::EventProperties => "event_properties",
+            Field::UserProperties => "user_properties",
+            Field::Groups => "groups",
+            Field::GroupProperties => "group_properties",
+            Field::Other => "",
+        }
+    }
+}
+
 impl Shape {
     /// The kind of `field`'s value (of its last spelling, as JSON readers take a repeated key).
     pub fn kind(&self, field: Field) -> Option<Kind> {
         self.0.get(field as usize).copied().flatten()
+    }
+}
+
+/// A key read as the field it names (escapes already decoded by the parser).
+impl<'de> serde::Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Field;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Field, E> {
+                let judged = Field::JUDGED.into_iter().find(|f| f.name() == key);
+                Ok(judged.unwrap_or(Field::Other))
+            }
+        }
+        d.deserialize_identifier(Name)
     }
 }
 

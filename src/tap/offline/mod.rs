@@ -162,17 +162,23 @@ impl EventVerdicts {
             self.invalid_fields.entry("event").or_default().push(i);
             return;
         };
-        let kind = |field| shape.kind(field);
-        match kind(Field::EventType) {
-            None | Some(Kind::Null | Kind::Text { chars: 0, .. }) => {
-                self.missing_fields.entry("event_type").or_default().push(i)
-            }
+        match shape.kind(Field::EventType) {
+            None | Some(Kind::Null | Kind::Text { chars: 0, .. }) => self
+                .missing_fields
+                .entry(Field::EventType.name())
+                .or_default()
+                .push(i),
             Some(Kind::Text { .. }) => {}
-            Some(_) => self.invalid_fields.entry("event_type").or_default().push(i),
+            Some(_) => self
+                .invalid_fields
+                .entry(Field::EventType.name())
+                .or_default()
+                .push(i),
         }
         let mut has_id = false;
-        for (id, field) in [("user_id", Field::UserId), ("device_id", Field::DeviceId)] {
-            match kind(field) {
+        for field in [Field::UserId, Field::DeviceId] {
+            let id = field.name();
+            match shape.kind(field) {
                 None | Some(Kind::Null) => {}
                 Some(Kind::Text {
                     placeholder: true, ..
@@ -194,22 +200,31 @@ impl EventVerdicts {
             }
         }
         if !has_id {
-            self.missing_fields.entry("device_id").or_default().push(i);
+            self.missing_fields
+                .entry(Field::DeviceId.name())
+                .or_default()
+                .push(i);
         }
         // Amplitude takes `time` and `session_id` only as integer milliseconds.
-        for (name, field) in [("time", Field::Time), ("session_id", Field::SessionId)] {
-            if kind(field).is_some_and(|k| !matches!(k, Kind::Integer | Kind::Null)) {
-                self.invalid_fields.entry(name).or_default().push(i);
+        for field in [Field::Time, Field::SessionId] {
+            if shape
+                .kind(field)
+                .is_some_and(|k| !matches!(k, Kind::Integer | Kind::Null))
+            {
+                self.invalid_fields.entry(field.name()).or_default().push(i);
             }
         }
-        for (name, field) in [
-            ("event_properties", Field::EventProperties),
-            ("user_properties", Field::UserProperties),
-            ("groups", Field::Groups),
-            ("group_properties", Field::GroupProperties),
+        for field in [
+            Field::EventProperties,
+            Field::UserProperties,
+            Field::Groups,
+            Field::GroupProperties,
         ] {
-            if kind(field).is_some_and(|k| !matches!(k, Kind::Object | Kind::Null)) {
-                self.invalid_fields.entry(name).or_default().push(i);
+            if shape
+                .kind(field)
+                .is_some_and(|k| !matches!(k, Kind::Object | Kind::Null))
+            {
+                self.invalid_fields.entry(field.name()).or_default().push(i);
             }
         }
     }
